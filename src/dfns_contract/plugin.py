@@ -1,0 +1,156 @@
+"""The pytest plugin: options, the target, fixtures and the conformance summary.
+
+Registered as a ``pytest11`` entry point so that ``pytest --base-url URL
+--dfns-profile PATH`` works in the space-separated form: pytest must know an
+option before it reads the command line, and only installed plugins are known
+that early (conftest files are found through the test paths, too late).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Iterator
+
+import pytest
+import requests
+
+from .catalog import Catalog
+from .client import DfnsClient, KeySigner
+from .conformance import Conformance
+from .expectations import audit
+from .profile import Profile, ProfileError, load_profile
+from .recipes import RecipeContext
+from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
+
+CATALOG = pytest.StashKey[Catalog]()
+SETTINGS = pytest.StashKey["Settings"]()
+
+
+class Settings:
+    """What the command line and the profile decided, checked once at start."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        option = config.getoption
+        self.timeout: float = option("dfns_timeout")
+        self.faults: list[str] = option("dfns_mock_faults") or []
+        self.require_all: bool = option("dfns_require_all")
+        self.allow_destructive: bool = option("dfns_allow_destructive")
+        self.sensitive_url: str = option("dfns_sensitive_url")
+        profile_path = option("dfns_profile")
+        base_url = option("base_url") or None
+        # A live profile: the file plus DFNS_* overrides. The embedded server brings its own.
+        self.profile: Profile | None = None
+        if profile_path or base_url:
+            self.profile = load_profile(profile_path, os.environ)
+            base_url = base_url or self.profile.get("baseUrl")
+        self.base_url = check_base_url(base_url) if base_url else None
+        if self.faults and self.base_url:
+            raise TargetError("--dfns-mock-fault applies to the embedded server only, not to --base-url")
+
+    @property
+    def sensitive(self) -> bool:
+        return bool(self.base_url) and is_sensitive(self.base_url, self.sensitive_url)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dfns", "Dfns error contract")
+    group.addoption("--dfns-profile", metavar="PATH", help="target profile (JSON, schemas/profile.json); DFNS_* variables override single keys")
+    group.addoption("--dfns-timeout", type=float, default=10.0, metavar="SECONDS", help="timeout of each HTTP request (default 10)")
+    group.addoption("--require-all", dest="dfns_require_all", action="store_true", help="fail the run when any documented error was not verified (CI gate)")
+    group.addoption("--allow-destructive", dest="dfns_allow_destructive", action="store_true", help="run state-changing cases against a --sensitive-url target")
+    group.addoption("--sensitive-url", dest="dfns_sensitive_url", default=DEFAULT_SENSITIVE_URL, metavar="REGEX", help="targets where state-changing cases are skipped unless --allow-destructive (default: production API hosts)")
+    group.addoption("--dfns-mock-fault", dest="dfns_mock_faults", action="append", metavar="NAME", help="start the embedded reference server with this fault switched on (the suite's own tests; see dfns-mock --list-faults)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "documented_error(id): the case replays this documented error of the catalog")
+    config.addinivalue_line("markers", "destructive: the case may change state on the target")
+    try:
+        settings = Settings(config)
+        if settings.base_url and not hasattr(config, "workerinput"):
+            check_reachable(settings.base_url, settings.timeout)
+    except (ProfileError, TargetError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS] = settings
+    config.pluginmanager.register(Conformance(config), "dfns-conformance")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None:
+        return []
+    target = settings.base_url or "embedded reference server (one per worker)"
+    if settings.faults:
+        target += " with faults: " + ", ".join(settings.faults)
+    mode = "allowed" if settings.allow_destructive or not settings.sensitive else "skipped (sensitive target; --allow-destructive to run)"
+    lines = ["dfns target: " + target, "dfns state-changing cases: " + mode]
+    if settings.profile is not None:
+        lines.append("dfns profile: %s%s" % (settings.profile.source, " (env overrides: %s)" % ", ".join(settings.profile.overridden) if settings.profile.overridden else ""))
+    return lines
+
+
+def register_catalog(config: pytest.Config, catalog: Catalog) -> None:
+    """Called by the suite's conftest: the summary and the gate count against this catalog."""
+    config.stash[CATALOG] = catalog
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    settings = item.config.stash.get(SETTINGS, None)
+    if settings and item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive:
+        pytest.skip("may change state on a sensitive target (%s): pass --allow-destructive to run it" % settings.base_url)
+
+
+@pytest.fixture(scope="session")
+def dfns_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The environment under test; starts the reference server when no base URL is given."""
+    settings: Settings = request.config.stash[SETTINGS]
+    if settings.base_url:
+        assert settings.profile is not None
+        yield Target(settings.base_url, settings.profile)
+        return
+    from .server.runner import start_server
+
+    with start_server(faults=settings.faults) as server:
+        yield Target(server.url, load_profile(None, {}, defaults=server.profile), embedded=server)
+
+
+@pytest.fixture(scope="session")
+def dfns_profile(dfns_target: Target) -> Profile:
+    return dfns_target.profile
+
+
+@pytest.fixture(scope="session")
+def dfns_http() -> Iterator[requests.Session]:
+    """One keep-alive connection pool for the whole run."""
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytest.FixtureRequest) -> DfnsClient:
+    """The profile's main principal; every response it gets is audited against the envelope."""
+    profile = dfns_target.profile
+    cred, pem = profile.get("credId"), profile.get("privateKey")
+    return DfnsClient(
+        dfns_target.base_url,
+        profile.get("appId"),
+        auth_token=profile.get("authToken"),
+        signer=KeySigner(cred, pem) if cred and pem else None,
+        app_origin=profile.get("appOrigin"),
+        timeout=request.config.stash[SETTINGS].timeout,
+        session=dfns_http,
+        observers=[audit],
+    )
+
+
+@pytest.fixture(scope="session")
+def dfns_run_id(request: pytest.FixtureRequest) -> str:
+    """Unique per run and per worker: names of what the suite creates carry it."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return "dfns-contract-%s-%s" % (secrets.token_hex(4), worker)
+
+
+@pytest.fixture
+def recipe_context(dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str) -> RecipeContext:
+    return RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id)

@@ -1,0 +1,267 @@
+"""Request recipes: for each documented error, the faulty request and its control.
+
+A recipe sends a request that differs from a valid one in exactly one way
+(the fault), and the valid one too (the control), so that a server which
+rejects everything, or answers everything with one error, cannot pass.
+Each recipe names the profile keys it needs; a case whose keys are absent is
+skipped with those names.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random_source
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from .client import DfnsClient, Exchange, KeySigner
+from .encoding import b64url_encode
+from .nonce import iso_now, make_nonce
+from .profile import Profile
+
+OTHER_APP = "/auth/apps/{otherAppId}"
+
+
+@dataclass
+class Trial:
+    """What a recipe sent: the faulty request and the controls that had to succeed."""
+
+    fault: Exchange
+    controls: list[Exchange] = field(default_factory=list)
+    #: True for invariant cases: the fault exchanges are checked only if they are 5xx.
+    probes: list[Exchange] = field(default_factory=list)
+
+
+@dataclass
+class RecipeContext:
+    """What a recipe may use: the profile, clients for its principals, and cleanups."""
+
+    profile: Profile
+    client: DfnsClient
+    run_id: str
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
+
+    def principal(self, prefix: str = "") -> DfnsClient:
+        """The admin (prefix "") or the limited principal (prefix "limited")."""
+        def key(name: str) -> str:
+            return prefix + name[0].upper() + name[1:] if prefix else name
+
+        cred, pem = self.profile.get(key("credId")), self.profile.get(key("privateKey"))
+        signer = KeySigner(cred, pem) if cred and pem else None
+        return self.client.with_identity(self.profile.get(key("authToken")), signer)
+
+    def anonymous(self) -> DfnsClient:
+        return self.client.with_identity(None)
+
+    def path(self, template: str) -> str:
+        return template.format(**self.profile.values)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    run: Callable[[RecipeContext, str | None], Trial]
+    needs: tuple[str, ...]
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def recipe(name: str, *, needs: tuple[str, ...]) -> Callable:
+    def register(run: Callable[[RecipeContext, str | None], Trial]) -> Callable:
+        RECIPES[name] = Recipe(name, run, needs)
+        return run
+
+    return register
+
+
+BASE = ("appId", "authToken")
+SIGNING = BASE + ("credId", "privateKey", "otherAppId")
+
+
+def _b64_json(value: object) -> str:
+    return b64url_encode(json.dumps(value).encode())
+
+
+def _uuid() -> str:
+    return random_source.token_hex(16)
+
+
+def bad_nonce(variant: str) -> str | None:
+    """Nonce header values the docs rule out, one per variant."""
+    now = datetime.now(timezone.utc)
+    return {
+        "missing": lambda: None,
+        "empty": lambda: "",
+        "not-base64": lambda: "this is not base64!",
+        "not-json": lambda: b64url_encode(b"uuid=" + _uuid().encode()),
+        "not-object": lambda: _b64_json([_uuid(), iso_now()]),
+        "no-uuid": lambda: _b64_json({"date": iso_now()}),
+        "short-uuid": lambda: make_nonce(uuid=_uuid()[:12]),
+        "no-date": lambda: _b64_json({"uuid": _uuid()}),
+        "bad-date": lambda: make_nonce(date="not a date"),
+        "stale-date": lambda: make_nonce(date=iso_now(now - timedelta(days=1))),
+        "future-date": lambda: make_nonce(date=iso_now(now + timedelta(days=1))),
+        "latin1-bytes": lambda: make_nonce()[:-4] + "\xe9\xff\xe0\xa0",
+    }[variant]()
+
+
+@recipe("nonce_invalid", needs=BASE)
+def nonce_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    fault = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": bad_nonce(variant or "missing")})
+    return Trial(fault, [control])
+
+
+@recipe("nonce_reused", needs=BASE)
+def nonce_reused(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, nonce = ctx.principal(), make_nonce()
+    first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    second = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    return Trial(second, [first])
+
+
+def _forge_unsigned(token: str) -> str:
+    """The same claims with ``alg: none`` and no signature: what a forger would send."""
+    payload = token.split(".")[1] if token.count(".") == 2 else _b64_json({"sub": "nobody"})
+    return "%s.%s." % (_b64_json({"alg": "none", "typ": "JWT"}), payload)
+
+
+def _tamper(token: str) -> str:
+    head, _, signature = token.rpartition(".")
+    flipped = "A" if signature[:1] != "A" else "B"
+    return "%s.%s%s" % (head, flipped, signature[1:]) if head else token + "x"
+
+
+def bad_authorization(variant: str, token: str) -> str | None:
+    return {
+        "missing": lambda: None,
+        "not-bearer": lambda: "Token " + token,
+        "empty-bearer": lambda: "Bearer",
+        "garbage": lambda: "Bearer not-a-jwt",
+        "tampered-signature": lambda: "Bearer " + _tamper(token),
+        "alg-none": lambda: "Bearer " + _forge_unsigned(token),
+    }[variant]()
+
+
+@recipe("not_authenticated", needs=BASE)
+def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    value = bad_authorization(variant or "missing", ctx.profile["authToken"])
+    fault = admin.request("GET", "/auth/apps", headers={"Authorization": value})
+    return Trial(fault, [control])
+
+
+@recipe(
+    "forbidden",
+    needs=SIGNING + ("limitedAuthToken", "limitedPrincipalKind", "limitedPrincipalId"),
+)
+def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
+    """The limited principal sends the admin's valid request (signed with its own key if it has one)."""
+    path = ctx.path(OTHER_APP + "/activate")
+    limited = ctx.principal("limited")
+    control = ctx.principal().request("PUT", path, sign=True)
+    fault = limited.request("PUT", path, sign=limited.signer is not None)
+    return Trial(fault, [control])
+
+
+@recipe("useraction_reused", needs=SIGNING)
+def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    token = admin.user_action("PUT", path, b"{}")
+    first = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    second = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    return Trial(second, [first])
+
+
+@recipe("useraction_invalid", needs=SIGNING)
+def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    control = admin.request("PUT", path, sign=True)
+    token = {
+        "missing": lambda: None,
+        "garbage": lambda: "not-a-user-action",
+        "other-path": lambda: admin.user_action("PUT", ctx.path(OTHER_APP), b"{}"),
+        "other-payload": lambda: admin.user_action("PUT", path, b'{"externalId":"other"}'),
+        "other-method": lambda: admin.user_action("POST", path, b"{}"),
+    }[variant or "missing"]()
+    fault = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    return Trial(fault, [control])
+
+
+@recipe("own_app_state", needs=SIGNING)
+def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
+    """Deactivate the other app (control, then re-activated), then the calling app itself (fault)."""
+    admin, action = ctx.principal(), variant or "deactivate"
+    control = admin.request("PUT", ctx.path(OTHER_APP + "/" + action), sign=True)
+    if 200 <= control.status < 300:
+        ctx.cleanups.append(lambda: admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True))
+    fault = admin.request("PUT", ctx.path("/auth/apps/{appId}/" + action), sign=True)
+    if 200 <= fault.status < 300:
+        # A broken server let the app switch itself off: switch it on again through the other app.
+        rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
+        ctx.cleanups.insert(0, lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
+    return Trial(fault, [control])
+
+
+def unknown_app_id() -> str:
+    alphabet = "0123456789abcdefghijklmnopqrstuv"
+    pick = lambda n: "".join(random_source.choice(alphabet) for _ in range(n))  # noqa: E731
+    return "ap-%s-%s-%s" % (pick(5), pick(5), pick(16))
+
+
+@recipe("unknown_app", needs=SIGNING)
+def unknown_app(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, known, unknown = ctx.principal(), ctx.path(OTHER_APP), "/auth/apps/" + unknown_app_id()
+    if variant == "activate":
+        control = admin.request("PUT", known + "/activate", sign=True)
+        return Trial(admin.request("PUT", unknown + "/activate", sign=True), [control])
+    return Trial(admin.request("GET", unknown), [admin.request("GET", known)])
+
+
+REGISTRATION_INIT = "/auth/registration/init"
+
+
+def _registration_init(ctx: RecipeContext, username: str, code: str) -> Exchange:
+    body = {"username": username, "registrationCode": code, "orgId": ctx.profile["orgId"]}
+    return ctx.anonymous().request("POST", REGISTRATION_INIT, body)
+
+
+@recipe(
+    "registration_code_expired",
+    needs=("appId", "orgId", "pendingUsername", "pendingRegistrationCode", "expiredUsername", "expiredRegistrationCode"),
+)
+def registration_code_expired(ctx: RecipeContext, variant: str | None) -> Trial:
+    p = ctx.profile
+    control = _registration_init(ctx, p["pendingUsername"], p["pendingRegistrationCode"])
+    fault = _registration_init(ctx, p["expiredUsername"], p["expiredRegistrationCode"])
+    return Trial(fault, [control])
+
+
+@recipe(
+    "user_already_exists",
+    needs=("appId", "orgId", "pendingUsername", "pendingRegistrationCode", "registeredUsername"),
+)
+def user_already_exists(ctx: RecipeContext, variant: str | None) -> Trial:
+    """The pending user's valid request, with the username of one who already registered."""
+    p = ctx.profile
+    control = _registration_init(ctx, p["pendingUsername"], p["pendingRegistrationCode"])
+    fault = _registration_init(ctx, p["registeredUsername"], p["pendingRegistrationCode"])
+    return Trial(fault, [control])
+
+
+@recipe("internal_error_probe", needs=BASE)
+def internal_error_probe(ctx: RecipeContext, variant: str | None) -> Trial:
+    """Odd but legal header bytes: whatever the server answers, a 5xx must be the documented one."""
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    odd = {
+        "X-DFNS-APPID": ctx.profile["appId"] + "\xe9\xff",
+        "Authorization": "Bearer " + ctx.profile["authToken"] + "\xa0\xff",
+        "X-DFNS-NONCE": make_nonce() + "\xfe" * 8192,
+    }
+    probes = [admin.request("GET", "/auth/apps", headers={name: value}) for name, value in odd.items()]
+    return Trial(probes[0], [control], probes=probes)

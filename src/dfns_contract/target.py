@@ -1,0 +1,68 @@
+"""The one place that decides what the suite talks to: a live URL or the embedded server."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .profile import Profile
+
+#: Production API hosts: state-changing cases are skipped there unless --allow-destructive.
+DEFAULT_SENSITIVE_URL = r"^https?://([a-z0-9-]+\.)*dfns\.(io|co)(:\d+)?(/|$)"
+
+
+class TargetError(Exception):
+    """The target cannot be used: a bad URL or nothing answering there."""
+
+
+@dataclass
+class Target:
+    base_url: str
+    profile: Profile
+    embedded: Any = None  # the RunningServer when the suite started its own
+
+    @property
+    def description(self) -> str:
+        return "%s (%s)" % (self.base_url, "embedded reference server" if self.embedded else "live")
+
+
+def check_base_url(url: str) -> str:
+    """Normalise a --base-url, or say in one sentence why it cannot be one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError("--base-url %r is not an http(s) URL with a host (e.g. http://127.0.0.1:8000)" % url)
+    try:
+        parts.port
+    except ValueError:
+        raise TargetError("--base-url %r has an invalid port" % url) from None
+    if parts.query or parts.fragment:
+        raise TargetError("--base-url %r must not carry a query or fragment" % url)
+    return url.rstrip("/")
+
+
+def check_reachable(url: str, timeout: float) -> None:
+    """One request at start, so an unreachable target is one clear error, not one per test."""
+    try:
+        requests.get(url + "/", timeout=timeout, allow_redirects=False)
+    except requests.exceptions.ConnectionError as exc:
+        raise TargetError("cannot reach %s: %s" % (url, _reason(exc))) from None
+    except requests.exceptions.Timeout:
+        raise TargetError("cannot reach %s: no answer within %.1f s (--dfns-timeout)" % (url, timeout)) from None
+    except requests.exceptions.RequestException as exc:
+        raise TargetError("cannot talk to %s: %s" % (url, exc.__class__.__name__)) from None
+
+
+def is_sensitive(url: str, pattern: str) -> bool:
+    return bool(re.search(pattern, url, re.IGNORECASE))
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for known in ("Connection refused", "Name or service not known", "No route to host", "timed out"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return exc.__class__.__name__
