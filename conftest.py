@@ -1,15 +1,18 @@
-"""Project-wide fixtures: the suite's ``base_url`` is the target the plugin resolved.
+"""Fixtures shared by the contract suite (tests/) and the suite's own tests (selftests/)."""
 
-pytest-base-url provides ``--base-url`` (and ``PYTEST_BASE_URL``, the
-``base_url`` ini key); with none, the plugin starts the embedded reference
-server and this fixture answers with its URL.
-"""
+from pathlib import Path
 
 import pytest
 
-from dfns_contract.target import Target
+from dfns_contract.catalog import Catalog, load_catalog
+
+CATALOG_PATH = Path(__file__).parent / "tests" / "catalog.json"
+
+# The selftests drive whole pytest runs of the suite.
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session")
-def base_url(dfns_target: Target) -> str:
-    return dfns_target.base_url
+def catalog() -> Catalog:
+    """The shipped catalog of documented errors."""
+    return load_catalog(CATALOG_PATH)

@@ -97,7 +97,7 @@ class Conformance:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
-        if hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         rows = self.summary()
         if not rows:
@@ -107,7 +107,7 @@ class Conformance:
         for status, error, detail in rows:
             markup = {"green": status == VERIFIED, "red": status == FAILED, "yellow": status == NOT_VERIFIED}
             tr.write("%-13s" % status, **markup)
-            tr.write_line("%d %-45s %s" % (error.status, _short(error.message), detail))
+            tr.write_line("%d %-40s %s" % (error.status, _short(error.summary, 40), detail))
         counts = defaultdict(int)
         for status, _, _ in rows:
             counts[status] += 1

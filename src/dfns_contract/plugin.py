@@ -21,6 +21,7 @@ from .conformance import Conformance
 from .expectations import audit
 from .profile import Profile, ProfileError, load_profile
 from .recipes import RecipeContext
+from .rootdir import repair_setup
 from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
 
 CATALOG = pytest.StashKey[Catalog]()
@@ -61,6 +62,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--allow-destructive", dest="dfns_allow_destructive", action="store_true", help="run state-changing cases against a --sensitive-url target")
     group.addoption("--sensitive-url", dest="dfns_sensitive_url", default=DEFAULT_SENSITIVE_URL, metavar="REGEX", help="targets where state-changing cases are skipped unless --allow-destructive (default: production API hosts)")
     group.addoption("--dfns-mock-fault", dest="dfns_mock_faults", action="append", metavar="NAME", help="start the embedded reference server with this fault switched on (the suite's own tests; see dfns-mock --list-faults)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    repair_setup(early_config, args)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,13 @@
+"""The reference server: a faithful implementation of the documented errors of the Dfns API.
+
+It is the contract suite's default target and a local sandbox for
+integrators. Start it with ``runner.start_server`` (in-process) or the
+``dfns-mock`` command (cli.py). Map of the package:
+
+* app.py: ``create_app``, the wiring; pipeline.py: the checks every request
+  goes through, in the documented order; endpoints/: one module per API section
+* errors.py: the table of errors; rendering.py: every response; faults.py:
+  the switches that break the contract on purpose
+* world.py and seed.py: the in-memory state and the world a server starts with;
+  tokens.py, credentials.py, stores.py, validation.py: what the checks use
+"""

@@ -1,0 +1,91 @@
+"""Concurrency: one-time values are spent once under a race, and the server holds 64 clients.
+
+Each racer has its own connection, opened before the start line, so the
+requests leave together when the barrier drops. The ``*-racy`` faults prove
+that these race tests can fail.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import pytest
+
+from dfns_contract.client import DfnsClient, KeySigner
+from dfns_contract.nonce import make_nonce
+from dfns_contract.server.runner import RunningServer, start_server
+
+RACERS = 20
+
+
+def race(clients: list[DfnsClient], send: Callable[[DfnsClient], int]) -> Counter[int]:
+    """Run ``send`` on every client at the same instant; count the statuses."""
+    barrier = threading.Barrier(len(clients))
+
+    def one(client: DfnsClient) -> int:
+        client.request("GET", "/auth/apps")  # open the connection before the start line
+        barrier.wait(timeout=10)
+        return send(client)
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return Counter(pool.map(one, clients))
+
+
+def admin_client(server: RunningServer) -> DfnsClient:
+    """The admin on a connection pool of its own."""
+    p = server.profile
+    signer = KeySigner(p["credId"], p["privateKey"])
+    return DfnsClient(server.url, p["appId"], auth_token=p["authToken"], signer=signer, app_origin=p["appOrigin"])
+
+
+def racers(server: RunningServer) -> list[DfnsClient]:
+    return [admin_client(server) for _ in range(RACERS)]
+
+
+def nonce_race(server) -> Counter[int]:
+    nonce = make_nonce()
+    return race(racers(server), lambda c: c.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}).status)
+
+
+def user_action_race(server) -> Counter[int]:
+    clients = racers(server)
+    path = "/auth/apps/%s" % server.profile["otherAppId"]
+    token = clients[0].user_action("PUT", path, '{"name":"Other App"}')
+    return race(clients, lambda c: c.request(
+        "PUT", path, {"name": "Other App"}, headers={"X-DFNS-USERACTION": token}).status)
+
+
+def test_one_nonce_passes_once(server):
+    assert nonce_race(server) == Counter({200: 1, 400: RACERS - 1})
+
+
+def test_one_user_action_passes_once(server):
+    assert user_action_race(server) == Counter({200: 1, 400: RACERS - 1})
+
+
+@pytest.mark.parametrize("fault, run", [("nonce-replay-racy", nonce_race), ("useraction-racy", user_action_race)])
+def test_racy_store_lets_more_than_one_pass(fault, run):
+    with start_server(faults=[fault]) as racy:
+        assert run(racy)[200] > 1
+
+
+def test_64_clients_no_reset_no_5xx(server):
+    clients = 64
+    total = 300
+
+    def work(index: int) -> list[int]:
+        client = admin_client(server)
+        statuses = []
+        for n in range(index, total, clients):
+            missing = n % 3 == 0
+            headers = {"X-DFNS-NONCE": None} if missing else None
+            statuses.append(client.request("GET", "/auth/apps", headers=headers).status)
+        return statuses
+
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = Counter(s for batch in pool.map(work, range(clients)) for s in batch)
+    assert sum(statuses.values()) == total
+    assert set(statuses) == {200, 400}

@@ -1,0 +1,101 @@
+"""The reference server as an ASGI application: ``create_app``.
+
+Wires the seeded world, the token service, the stores and the renderer into
+one ``ServerState`` (``app.state.server``), turns the endpoint declarations
+into routes through the pipeline, and adds the middlewares the fault set
+asks for. Unknown routes and wrong methods are answered in the error
+envelope too.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+
+from .clock import Clock, system_clock
+from .endpoints import ENDPOINTS
+from .endpoints.sandbox import sandbox_routes
+from .errors import ApiError, ErrorId
+from .faults import ODD_BYTE_FAULTS, FaultSet, resolve_faults
+from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes
+from .pipeline import Pipeline
+from .rendering import Renderer
+from .seed import seed_world
+from .settings import Settings
+from .state import ServerState
+from .stores import OneTimeStore
+from .tokens import TokenService
+from .world import World
+
+_HTTP_ERRORS = {404: ErrorId.ROUTE_NOT_FOUND, 405: ErrorId.METHOD_NOT_ALLOWED}
+
+
+def create_app(
+    *,
+    faults: Iterable[str] | FaultSet = (),
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+) -> Starlette:
+    """A fresh server: new ids, keys, secret and seeded world every call."""
+    faults = faults if isinstance(faults, FaultSet) else resolve_faults(faults)
+    clock = clock or system_clock
+    settings = settings or Settings()
+    world, tokens, renderer = World(), TokenService(clock), Renderer(faults)
+    state = ServerState(
+        settings=settings,
+        clock=clock,
+        faults=faults,
+        world=world,
+        tokens=tokens,
+        renderer=renderer,
+        seeded=seed_world(world, tokens, settings, clock),
+        nonces=OneTimeStore(clock),
+        user_actions=OneTimeStore(clock),
+        challenges=OneTimeStore(clock),
+    )
+    pipeline = Pipeline(state)
+    routes = [pipeline.route(endpoint) for endpoint in ENDPOINTS] + sandbox_routes(state)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error = _HTTP_ERRORS.get(exc.status_code)
+        if error is None:
+            return renderer.error(ApiError(ErrorId.BAD_REQUEST, exc.detail))
+        if error is ErrorId.METHOD_NOT_ALLOWED:
+            return renderer.error(ApiError(error), headers={"Allow": _allowed_methods(routes, request)})
+        return renderer.error(ApiError(error))
+
+    app = Starlette(
+        routes=routes,
+        middleware=_middleware(faults, renderer),
+        exception_handlers={HTTPException: http_error},
+    )
+    app.state.server = state
+    return app
+
+
+def _allowed_methods(routes: list[Route], request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own 405 names one route's)."""
+    methods = {m for r in routes if r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()}
+    return ", ".join(sorted(methods))
+
+
+def _middleware(faults: FaultSet, renderer: Renderer) -> list[Middleware]:
+    """Outermost first: the catch-all must see every other layer's exceptions."""
+    stack = [Middleware(CatchAll, renderer=renderer)]
+    if "gzip" in faults:
+        stack.append(Middleware(GZipMiddleware, minimum_size=0))
+    if faults.names & ODD_BYTE_FAULTS:
+        stack.append(Middleware(CrashOnOddBytes))
+    if "reject-all" in faults:
+        stack.append(Middleware(AnswerEverything, renderer=renderer, error=ErrorId.NOT_AUTHORIZED))
+    elif "one-error" in faults:
+        stack.append(Middleware(AnswerEverything, renderer=renderer, error=ErrorId.NONCE_INVALID))
+    return stack

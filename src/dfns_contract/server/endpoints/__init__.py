@@ -1,0 +1,18 @@
+"""The endpoints of the reference server, one module per section of the API docs.
+
+Each module exports ``ENDPOINTS``: declarations the pipeline turns into routes.
+"""
+
+from __future__ import annotations
+
+from ..pipeline import Endpoint
+from . import applications, login, registration, service_accounts, user_actions, users
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *applications.ENDPOINTS,
+    *users.ENDPOINTS,
+    *registration.ENDPOINTS,
+    *login.ENDPOINTS,
+    *user_actions.ENDPOINTS,
+    *service_accounts.ENDPOINTS,
+)

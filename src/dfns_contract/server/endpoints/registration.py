@@ -1,0 +1,88 @@
+"""User Registration (api-docs/authentication/registration).
+
+Init checks, in the order the brief of errors.md implies: a user who already
+registered is told so first (401 ``User already exists.``), then an unknown
+user, org or wrong code is a plain 401, and only a right code can be
+"expired" (400), so the expiry answer never confirms a guessed code.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+from typing import Any
+
+from ..credentials import check_attestation, new_challenge
+from ..errors import ApiError, ErrorId, bad_request
+from ..pipeline import Access, Call, Endpoint
+from ..tokens import TokenKind
+from ..validation import Field
+
+PUB_KEY_CRED_PARAMS = [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}]
+
+
+def init_registration(call: Call) -> dict[str, Any]:
+    state, body = call.state, call.body
+    org_id = body["orgId"]
+    user = state.world.find_user(org_id, body["username"]) if org_id == call.app.org_id else None
+    if user is not None and user.is_registered and "user-exists-off" not in state.faults:
+        raise ApiError(ErrorId.USER_EXISTS)
+    code = user.registration if user is not None else None
+    if code is None or not hmac.compare_digest(code.code.encode(), body["registrationCode"].encode()):
+        raise ApiError(ErrorId.NOT_AUTHORIZED)
+    if code.expires_at <= call.now and "regcode-expiry-off" not in state.faults:
+        raise ApiError(ErrorId.REGISTRATION_CODE_EXPIRED)
+    challenge = new_challenge()
+    token = state.tokens.issue(
+        TokenKind.REGISTRATION, user.principal_id, state.settings.challenge_ttl, challenge=challenge
+    )
+    return {
+        "rp": {"id": call.app.rp_id, "name": call.app.name},
+        "user": {"id": user.principal_id, "name": user.username, "displayName": user.username},
+        "temporaryAuthenticationToken": token,
+        "supportedCredentialKinds": {"firstFactor": ["Key"], "secondFactor": []},
+        "challenge": challenge,
+        "pubKeyCredParam": PUB_KEY_CRED_PARAMS,
+        "attestation": "direct",
+        "excludeCredentials": [],
+        "authenticatorSelection": {
+            "residentKey": "required",
+            "requireResidentKey": True,
+            "userVerification": "required",
+        },
+    }
+
+
+def complete_registration(call: Call) -> dict[str, Any]:
+    """The pipeline already checked the temporary token: unused, for a user not yet registered."""
+    state, user = call.state, call.user
+    info = call.body["firstFactorCredential"]["credentialInfo"]
+    if state.world.cred_id_taken(info["credId"]):
+        raise bad_request("firstFactorCredential.credentialInfo.credId is already registered")
+    key = check_attestation(info, str(call.claims.get("challenge", "")), call.app.origin)
+    state.challenges.claim(call.claims["jti"], datetime.fromtimestamp(call.claims["exp"], timezone.utc))
+    credential = state.world.add_credential(user, info["credId"], key.pem, key.public_key)
+    user.is_registered = True
+    return {
+        "credential": credential.to_json(),
+        "user": {"id": user.principal_id, "username": user.username, "orgId": user.org_id},
+    }
+
+
+_CREDENTIAL = "firstFactorCredential"
+
+ENDPOINTS = (
+    Endpoint("POST", "/auth/registration/init", init_registration, access=Access.PUBLIC, fields=(
+        Field("username"),
+        Field("registrationCode"),
+        Field("orgId"),
+    )),
+    Endpoint("POST", "/auth/registration", complete_registration, access=Access.REGISTRATION, fields=(
+        Field(_CREDENTIAL, dict),
+        Field(_CREDENTIAL + ".credentialKind", choices=("Key",)),
+        Field(_CREDENTIAL + ".credentialInfo", dict),
+        Field(_CREDENTIAL + ".credentialInfo.credId"),
+        Field(_CREDENTIAL + ".credentialInfo.clientData"),
+        Field(_CREDENTIAL + ".credentialInfo.attestationData"),
+    )),
+)

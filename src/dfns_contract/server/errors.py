@@ -1,0 +1,90 @@
+"""Every error the reference server can answer, as one table keyed by error id.
+
+The documented rows are copied from getting-started/errors.md; the others are
+the server's own words for cases the docs leave open (a malformed body, an
+unknown route). Faults that change a status or a message override rows of
+this table (see faults.py), so the pipeline never spells a message itself: it
+raises ``ApiError(ErrorId.X)`` and the renderer looks the row up.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class ErrorId(str, enum.Enum):
+    # Documented (getting-started/errors.md).
+    NONCE_INVALID = "NonceInvalid"
+    NONCE_REUSED = "NonceReused"
+    USER_ACTION_REUSED = "UserActionReused"
+    NOT_AUTHORIZED = "NotAuthorized"
+    FORBIDDEN = "Forbidden"
+    USER_ACTION_INVALID = "UserActionInvalid"
+    INTERNAL = "InternalServerError"
+    SELF_STATE = "ApplicationSelfState"
+    APP_NOT_FOUND = "ApplicationNotFound"
+    REGISTRATION_CODE_EXPIRED = "RegistrationCodeExpired"
+    USER_EXISTS = "UserAlreadyExists"
+    # The server's own (the docs are silent).
+    BAD_REQUEST = "BadRequest"
+    ROUTE_NOT_FOUND = "RouteNotFound"
+    METHOD_NOT_ALLOWED = "MethodNotAllowed"
+    USER_NOT_FOUND = "UserNotFound"
+    MAIL_NOT_FOUND = "MailNotFound"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    #: A fixed text, or a ``str.format`` template for rows raised with fields.
+    message: str
+    documented: bool = True
+
+
+#: The forbidden message names the principal and the operation it lacks; the
+#: fields are the ones ``ApiError`` carries (org_id lets a fault name the wrong one).
+FORBIDDEN_TEMPLATE = "{principal_kind} {principal_id} is not authorized to perform operation ({operation})"
+
+ERRORS: Mapping[ErrorId, ErrorSpec] = {
+    ErrorId.NONCE_INVALID: ErrorSpec(400, "request nonce is missing or invalid"),
+    ErrorId.NONCE_REUSED: ErrorSpec(400, "request nonce has already been used"),
+    ErrorId.USER_ACTION_REUSED: ErrorSpec(400, "user action has already been used"),
+    ErrorId.NOT_AUTHORIZED: ErrorSpec(401, "Not Authorized."),
+    ErrorId.FORBIDDEN: ErrorSpec(403, FORBIDDEN_TEMPLATE),
+    ErrorId.USER_ACTION_INVALID: ErrorSpec(403, "user action signature is missing or invalid"),
+    ErrorId.INTERNAL: ErrorSpec(500, "Internal Server Error"),
+    ErrorId.SELF_STATE: ErrorSpec(400, "application cannot modify its own state"),
+    ErrorId.APP_NOT_FOUND: ErrorSpec(404, "application not found"),
+    ErrorId.REGISTRATION_CODE_EXPIRED: ErrorSpec(400, "Registration code expired"),
+    ErrorId.USER_EXISTS: ErrorSpec(401, "User already exists."),
+    ErrorId.BAD_REQUEST: ErrorSpec(400, "bad request", documented=False),
+    ErrorId.ROUTE_NOT_FOUND: ErrorSpec(404, "Not Found", documented=False),
+    ErrorId.METHOD_NOT_ALLOWED: ErrorSpec(405, "Method Not Allowed", documented=False),
+    ErrorId.USER_NOT_FOUND: ErrorSpec(404, "user not found", documented=False),
+    ErrorId.MAIL_NOT_FOUND: ErrorSpec(404, "no registration email for this username", documented=False),
+}
+
+
+class ApiError(Exception):
+    """Stop the request and answer with a row of the table.
+
+    ``detail`` replaces the message of rows without a fixed text (a body that
+    fails validation says which field); ``fields`` fill a template row.
+    """
+
+    def __init__(self, error: ErrorId, detail: str | None = None, **fields: str) -> None:
+        super().__init__(detail or error.value)
+        self.error = error
+        self.detail = detail
+        self.fields = fields
+
+    @property
+    def is_fixed(self) -> bool:
+        """True when the answer depends on the error id alone (so it can be precompiled)."""
+        return self.detail is None and not self.fields
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(ErrorId.BAD_REQUEST, detail)

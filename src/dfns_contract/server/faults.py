@@ -1,0 +1,192 @@
+"""Fault switches: ways to start the reference server wrong, on purpose.
+
+The suite's own tests start the server with one switch on and expect the
+suite to notice ("fault": the server breaks the contract) or not to mind
+("benign": a legal variation a correct suite must accept). Each switch is
+declared once here with a one-line description; how it acts:
+
+* status and message faults carry ``overrides`` of rows of the error table
+  (errors.py), applied by ``FaultSet.error_table``;
+* check-disabling faults are names the pipeline reads (``name in faults``);
+* envelope and transport faults are read by the renderer and the middlewares.
+
+Message faults change a message subtly, each in a different way (case of the
+first letter, a final period added or removed, a trailing space, one word),
+because those are the mistakes a lenient comparison would let through.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from .errors import ERRORS, FORBIDDEN_TEMPLATE, ErrorId, ErrorSpec
+
+
+class FaultKind(str, enum.Enum):
+    FAULT = "fault"
+    BENIGN = "benign"
+
+
+@dataclass(frozen=True)
+class Override:
+    """A change to one row of the error table; ``None`` keeps that part."""
+
+    status: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: FaultKind
+    description: str
+    overrides: Mapping[ErrorId, Override] = field(default_factory=dict)
+
+
+class UnknownFault(ValueError):
+    """A fault name that is not in the registry."""
+
+
+def _fault(name: str, description: str, **overrides: Override) -> Fault:
+    return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()})
+
+
+def _benign(name: str, description: str) -> Fault:
+    return Fault(name, FaultKind.BENIGN, description)
+
+
+_REGISTRY: tuple[Fault, ...] = (
+    # -- X-DFNS-NONCE ---------------------------------------------------------
+    _fault("nonce-check-off", "requests without a valid X-DFNS-NONCE are served"),
+    _fault("nonce-invalid-status", "a missing or invalid nonce answers 401 instead of 400",
+           NONCE_INVALID=Override(status=401)),
+    _fault("nonce-invalid-message", "the invalid-nonce message starts with a capital letter",
+           NONCE_INVALID=Override(message="Request nonce is missing or invalid")),
+    _fault("nonce-replay-off", "a nonce may be used any number of times"),
+    _fault("nonce-replay-status", "a reused nonce answers 409 instead of 400",
+           NONCE_REUSED=Override(status=409)),
+    _fault("nonce-replay-message", "the reused-nonce message gains a final period",
+           NONCE_REUSED=Override(message="request nonce has already been used.")),
+    _fault("nonce-freshness-off", "a nonce dated far in the past or future is accepted"),
+    _fault("nonce-short-uuid", "a nonce uuid shorter than 13 characters is accepted"),
+    _fault("nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"),
+    # -- Authorization --------------------------------------------------------
+    _fault("auth-off", "a request without Authorization is served as the admin"),
+    _fault("auth-status", "an unauthenticated request answers 403 instead of 401",
+           NOT_AUTHORIZED=Override(status=403)),
+    _fault("auth-message", "the not-authorized message loses its final period",
+           NOT_AUTHORIZED=Override(message="Not Authorized")),
+    _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted"),
+    _fault("auth-signature-unchecked", "a bearer token's signature is not verified"),
+    # -- Permissions ----------------------------------------------------------
+    _fault("forbidden-off", "a principal may call endpoints whose operation it lacks"),
+    _fault("forbidden-wrong-operation", "the 403 message names an operation the endpoint does not require",
+           FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{operation}", "Auth:Action:Sign"))),
+    _fault("forbidden-wrong-principal", "the 403 message names the org instead of the principal",
+           FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{principal_id}", "{org_id}"))),
+    _fault("forbidden-status", "a missing permission answers 401 instead of 403",
+           FORBIDDEN=Override(status=401)),
+    # -- X-DFNS-USERACTION ----------------------------------------------------
+    _fault("useraction-check-off", "mutating requests without a valid user action are served"),
+    _fault("useraction-status", "a missing or invalid user action answers 401 instead of 403",
+           USER_ACTION_INVALID=Override(status=401)),
+    _fault("useraction-message", "the invalid-user-action message says 'expired' for 'invalid'",
+           USER_ACTION_INVALID=Override(message="user action signature is missing or expired")),
+    _fault("useraction-unbound", "a user action is accepted for any method, path and payload of its principal"),
+    _fault("useraction-reuse-off", "a user action may be used any number of times"),
+    _fault("useraction-reuse-status", "a reused user action answers 409 instead of 400",
+           USER_ACTION_REUSED=Override(status=409)),
+    _fault("useraction-reuse-message", "the reused-user-action message gains a trailing space",
+           USER_ACTION_REUSED=Override(message="user action has already been used ")),
+    _fault("useraction-racy", "the user-action store checks, waits 50 ms, then records (a slow store)"),
+    # -- Application management -----------------------------------------------
+    _fault("selfstate-off", "an application may activate, deactivate or archive itself"),
+    _fault("selfstate-status", "modifying the calling application answers 403 instead of 400",
+           SELF_STATE=Override(status=403)),
+    _fault("selfstate-message", "the self-state message starts with a capital letter",
+           SELF_STATE=Override(message="Application cannot modify its own state")),
+    _fault("unknown-app-status", "an unknown application answers 400 instead of 404",
+           APP_NOT_FOUND=Override(status=400)),
+    _fault("unknown-app-message", "the application-not-found message gains a final period",
+           APP_NOT_FOUND=Override(message="application not found.")),
+    # -- Registration ---------------------------------------------------------
+    _fault("regcode-expiry-off", "an expired registration code is accepted"),
+    _fault("regcode-status", "an expired registration code answers 401 instead of 400",
+           REGISTRATION_CODE_EXPIRED=Override(status=401)),
+    _fault("regcode-message", "the expired-code message says 'token' for 'code'",
+           REGISTRATION_CODE_EXPIRED=Override(message="Registration token expired")),
+    _fault("user-exists-off", "registration init does not check whether the user is already registered"),
+    _fault("user-exists-status", "an already registered user answers 409 instead of 401",
+           USER_EXISTS=Override(status=409)),
+    _fault("user-exists-message", "the user-exists message starts with a lower-case letter",
+           USER_EXISTS=Override(message="user already exists.")),
+    # -- Envelope and transport -----------------------------------------------
+    _fault("envelope-flat", 'errors are {"message": ...} without the "error" object'),
+    _fault("envelope-list", 'errors are [{"message": ...}]'),
+    _fault("envelope-non-string", 'the error message is an object: {"error": {"message": {"text": ...}}}'),
+    _fault("envelope-non-json", "errors are the bare message as text/plain"),
+    _fault("envelope-content-type", "error bodies are JSON but served as text/plain"),
+    _fault("html-500-on-odd-bytes", "a header value with a byte outside printable ASCII crashes: 500 with an HTML page"),
+    _fault("internal-error-shape", 'a header value with a byte outside printable ASCII crashes: 500 {"message": ...}'),
+    _fault("odd-bytes-500", "a header value with a byte outside printable ASCII crashes: the documented 500"),
+    _fault("reject-all", "every request answers 401 Not Authorized."),
+    _fault("one-error", "every request answers 400 request nonce is missing or invalid"),
+    # -- Legal variations -----------------------------------------------------
+    _benign("extra-fields", "errors carry extra keys: error.code and a top-level requestId"),
+    _benign("extra-headers", "responses carry extra headers (X-Request-Id, Cache-Control)"),
+    _benign("charset", "JSON is served as application/json; charset=utf-8"),
+    _benign("gzip", "bodies are gzip-encoded when the client accepts it"),
+    _benign("key-order", "JSON objects are written in reverse key order, indented"),
+    _benign("connection-close", "every response says Connection: close"),
+    _benign("chunked", "responses are streamed with chunked transfer encoding"),
+)
+
+FAULTS: Mapping[str, Fault] = {fault.name: fault for fault in _REGISTRY}
+
+#: The faults that make a header value with an odd byte crash the request.
+ODD_BYTE_FAULTS = frozenset({"html-500-on-odd-bytes", "internal-error-shape", "odd-bytes-500"})
+
+
+@dataclass(frozen=True)
+class FaultSet:
+    """The switches one server runs with; ``"name" in faults`` asks about one."""
+
+    names: frozenset[str] = frozenset()
+
+    def __contains__(self, name: object) -> bool:
+        if name not in FAULTS:
+            # A typo in the server's own code must not silently read as "off".
+            raise KeyError("no fault named %r" % (name,))
+        return name in self.names
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self.names))
+
+    def error_table(self) -> dict[ErrorId, ErrorSpec]:
+        """The error table with this set's overrides applied."""
+        table = dict(ERRORS)
+        for name in sorted(self.names):
+            for error, override in FAULTS[name].overrides.items():
+                row = table[error]
+                table[error] = ErrorSpec(
+                    override.status if override.status is not None else row.status,
+                    override.message if override.message is not None else row.message,
+                    row.documented,
+                )
+        return table
+
+
+def resolve_faults(names: Iterable[str]) -> FaultSet:
+    """Check the names against the registry; raise ``UnknownFault`` naming the first unknown one."""
+    names = list(names)
+    for name in names:
+        if name not in FAULTS:
+            raise UnknownFault("unknown fault %r (see dfns-mock --list-faults)" % name)
+    return FaultSet(frozenset(names))
+
+
+def describe_faults() -> list[tuple[str, str, str]]:
+    """(name, kind, description) for every switch, in registry order."""
+    return [(f.name, f.kind.value, f.description) for f in _REGISTRY]

@@ -1,0 +1,270 @@
+"""The checks every ``/auth/...`` request goes through, in the documented order.
+
+1. ``X-DFNS-NONCE``: valid, fresh, never seen  -> 400
+2. ``X-DFNS-APPID``: a live application         -> 401
+3. ``Authorization``: a bearer token we issued   -> 401
+4. the principal holds the endpoint's operation  -> 403
+5. the body parses and has the declared fields   -> 400
+6. ``X-DFNS-USERACTION`` (mutations): issued for this principal, method,
+   path and payload -> 403; already used -> 400
+7. the handler
+
+Endpoints declare what they need (``Endpoint``); handlers are plain
+synchronous functions of a ``Call``, so the state change they make cannot
+interleave with another request's. Every "seen before?" check is followed by
+its record with no ``await`` in between, except where a ``*-racy`` fault
+deliberately puts one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..encoding import canonical_json
+from ..nonce import MIN_UUID_LENGTH, InvalidNonce, parse_nonce
+from .errors import ApiError, ErrorId
+from .state import ServerState
+from .tokens import InvalidToken, TokenKind, Verification
+from .validation import Field, parse_body, validate
+from .world import Application, Principal
+
+_BODYLESS = frozenset({"GET", "HEAD"})
+
+
+class Access(enum.Enum):
+    """Who may call an endpoint."""
+
+    #: Nonce and application only (login, registration init).
+    PUBLIC = "public"
+    #: An authentication token of a user or service account.
+    PRINCIPAL = "principal"
+    #: The temporary token of Create User Registration Challenge.
+    REGISTRATION = "registration"
+
+
+@dataclass
+class Call:
+    """One request that passed the pipeline, as its handler sees it."""
+
+    request: Request
+    state: ServerState
+    app: Application
+    principal: Principal | None
+    #: The bearer token's claims (empty for public endpoints).
+    claims: dict[str, Any]
+    body: dict[str, Any]
+    now: datetime
+
+    def param(self, name: str) -> str:
+        return self.request.path_params[name]
+
+    @property
+    def user(self) -> Principal:
+        """The authenticated principal (endpoints with PRINCIPAL or REGISTRATION access)."""
+        assert self.principal is not None
+        return self.principal
+
+
+Handler = Callable[[Call], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    access: Access = Access.PRINCIPAL
+    #: The operation the principal must hold (403 otherwise).
+    operation: str | None = None
+    #: Whether a user action signature must accompany the request.
+    user_action: bool = False
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+
+
+class Pipeline:
+    """Turns endpoint declarations into Starlette routes that run the checks first."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        faults = state.faults
+        settings = state.settings
+        self.renderer = state.renderer
+        # Faults are read once here, not per request.
+        self.check_nonce = "nonce-check-off" not in faults
+        self.nonce_replay = "nonce-replay-off" not in faults
+        self.nonce_racy = "nonce-replay-racy" in faults
+        self.nonce_options = dict(
+            max_age=settings.nonce_max_age,
+            max_skew=settings.nonce_max_skew,
+            min_uuid_length=1 if "nonce-short-uuid" in faults else MIN_UUID_LENGTH,
+            check_freshness="nonce-freshness-off" not in faults,
+        )
+        self.auth_off = "auth-off" in faults
+        self.bearer_verification = (
+            Verification.UNCHECKED if "auth-signature-unchecked" in faults
+            else Verification.ALLOW_ALG_NONE if "auth-alg-none" in faults
+            else Verification.STRICT
+        )
+        self.check_permissions = "forbidden-off" not in faults
+        self.check_user_action = "useraction-check-off" not in faults
+        self.bind_user_action = "useraction-unbound" not in faults
+        self.user_action_single_use = "useraction-reuse-off" not in faults
+        self.user_action_racy = "useraction-racy" in faults
+
+    def route(self, endpoint: Endpoint) -> Route:
+        async def run(request: Request) -> Response:
+            try:
+                return await self._run(endpoint, request)
+            except ApiError as exc:
+                return self.renderer.error(exc)
+
+        run.__name__ = endpoint.handler.__name__
+        return Route(endpoint.path, run, methods=[endpoint.method])
+
+    async def _run(self, endpoint: Endpoint, request: Request) -> Response:
+        state = self.state
+        if self.check_nonce:
+            if self.nonce_racy:
+                await self._nonce_racy(request)
+            else:
+                self._nonce(request)
+        app = self._application(request)
+        principal, claims = self._authenticate(request, endpoint, app)
+        if endpoint.operation and self.check_permissions:
+            self._authorize(principal, endpoint.operation)
+        body = await self._body(request, endpoint)
+        if endpoint.user_action and self.check_user_action:
+            assert principal is not None
+            if self.user_action_racy:
+                await self._user_action_racy(request, principal, body)
+            else:
+                self._user_action(request, principal, body)
+        call = Call(request, state, app, principal, claims, body, state.clock())
+        return self.renderer.json(endpoint.handler(call))
+
+    # -- 1. nonce ----------------------------------------------------------------
+
+    def _parse_nonce(self, request: Request) -> tuple[str, datetime | None]:
+        header = request.headers.get("x-dfns-nonce")
+        try:
+            nonce = parse_nonce(header.strip() if header else None, self.state.clock(), **self.nonce_options)
+        except InvalidNonce:
+            raise ApiError(ErrorId.NONCE_INVALID) from None
+        # Past this the nonce is stale anyway, so the store may forget it.
+        expires = nonce.date + self.state.settings.nonce_max_age if self.nonce_options["check_freshness"] else None
+        return nonce.uuid, expires
+
+    def _nonce(self, request: Request) -> None:
+        uuid, expires = self._parse_nonce(request)
+        if self.nonce_replay and not self.state.nonces.claim(uuid, expires):
+            raise ApiError(ErrorId.NONCE_REUSED)
+
+    async def _nonce_racy(self, request: Request) -> None:
+        uuid, expires = self._parse_nonce(request)
+        if self.nonce_replay and not await self.state.nonces.claim_slowly(uuid, expires):
+            raise ApiError(ErrorId.NONCE_REUSED)
+
+    # -- 2. application ----------------------------------------------------------
+
+    def _application(self, request: Request) -> Application:
+        app = self.state.world.apps.get(request.headers.get("x-dfns-appid", ""))
+        if app is None or not app.is_active or app.is_archived:
+            raise ApiError(ErrorId.NOT_AUTHORIZED)
+        return app
+
+    # -- 3. authentication -------------------------------------------------------
+
+    def _authenticate(
+        self, request: Request, endpoint: Endpoint, app: Application
+    ) -> tuple[Principal | None, dict[str, Any]]:
+        if endpoint.access is Access.PUBLIC:
+            return None, {}
+        header = request.headers.get("authorization")
+        if header is None and self.auth_off and endpoint.access is Access.PRINCIPAL:
+            return self.state.world.principals[self.state.seeded.admin.principal_id], {}
+        token = _bearer(header)
+        kind = TokenKind.AUTH if endpoint.access is Access.PRINCIPAL else TokenKind.REGISTRATION
+        try:
+            claims = self.state.tokens.read(token, kind, self.bearer_verification) if token else None
+        except InvalidToken:
+            claims = None
+        principal = self.state.world.find_principal(claims["sub"]) if claims else None
+        if claims is None or principal is None or not principal.is_active or principal.org_id != app.org_id:
+            raise ApiError(ErrorId.NOT_AUTHORIZED)
+        if kind is TokenKind.REGISTRATION and (principal.is_registered or claims["jti"] in self.state.challenges):
+            raise ApiError(ErrorId.NOT_AUTHORIZED)
+        return principal, claims
+
+    # -- 4. permission -----------------------------------------------------------
+
+    def _authorize(self, principal: Principal | None, operation: str) -> None:
+        assert principal is not None
+        if operation not in principal.operations:
+            raise ApiError(
+                ErrorId.FORBIDDEN,
+                principal_kind=principal.kind.value,
+                principal_id=principal.principal_id,
+                operation=operation,
+                org_id=principal.org_id,
+            )
+
+    # -- 5. body -----------------------------------------------------------------
+
+    async def _body(self, request: Request, endpoint: Endpoint) -> dict[str, Any]:
+        if endpoint.method in _BODYLESS:
+            return {}
+        body = parse_body(await request.body())
+        validate(body, endpoint.fields)
+        return body
+
+    # -- 6. user action ----------------------------------------------------------
+
+    def _read_user_action(self, request: Request, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        """The claims of a user action signature valid for this request, or 403."""
+        header = (request.headers.get("x-dfns-useraction") or "").strip()
+        try:
+            claims = self.state.tokens.read(header, TokenKind.USER_ACTION) if header else None
+        except InvalidToken:
+            claims = None
+        if claims is None or claims["sub"] != principal.principal_id:
+            raise ApiError(ErrorId.USER_ACTION_INVALID)
+        if self.bind_user_action and (
+            claims.get("method") != request.method
+            or claims.get("path") != request.scope["path"]
+            or claims.get("payload") != canonical_json(body)
+        ):
+            raise ApiError(ErrorId.USER_ACTION_INVALID)
+        return claims
+
+    def _user_action(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
+        claims = self._read_user_action(request, principal, body)
+        if self.user_action_single_use and not self.state.user_actions.claim(claims["jti"], _expiry(claims)):
+            raise ApiError(ErrorId.USER_ACTION_REUSED)
+
+    async def _user_action_racy(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
+        claims = self._read_user_action(request, principal, body)
+        store = self.state.user_actions
+        if self.user_action_single_use and not await store.claim_slowly(claims["jti"], _expiry(claims)):
+            raise ApiError(ErrorId.USER_ACTION_REUSED)
+
+
+def _bearer(header: str | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 9110)."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def _expiry(claims: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(claims["exp"], timezone.utc)

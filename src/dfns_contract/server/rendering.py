@@ -1,0 +1,131 @@
+"""The one place that turns results and errors into HTTP responses.
+
+Every response of the server, success or error, routed or not, is built here,
+so the envelope, the content type and the benign variations (charset, key
+order, extra fields and headers, chunked bodies) hold everywhere at once.
+Fixed errors are serialised once at start: the hot path of a cheap rejection
+is a dictionary lookup and a ``Response``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, AsyncIterator, Mapping
+
+from starlette.responses import Response, StreamingResponse
+
+from .errors import ApiError, ErrorId, ErrorSpec
+from .faults import FaultSet
+
+JSON = "application/json"
+HTML_500 = (
+    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
+    b"<body><h1>Internal Server Error</h1><p>The server encountered an unexpected condition.</p>"
+    b"</body></html>\n"
+)
+
+
+class Renderer:
+    """Builds responses the way this server's fault set says."""
+
+    def __init__(self, faults: FaultSet) -> None:
+        self.table: dict[ErrorId, ErrorSpec] = faults.error_table()
+        self.key_order = "key-order" in faults
+        self.extra_fields = "extra-fields" in faults
+        self.chunked = "chunked" in faults
+        self.json_type = JSON + "; charset=utf-8" if "charset" in faults else JSON
+        self.extra_headers = "extra-headers" in faults
+        self.close = "connection-close" in faults
+        self.envelope = next(
+            (name for name in ("envelope-flat", "envelope-list", "envelope-non-string",
+                               "envelope-non-json", "envelope-content-type") if name in faults),
+            "documented",
+        )
+        if "html-500-on-odd-bytes" in faults:
+            self.internal_style = "html"
+        elif "internal-error-shape" in faults:
+            self.internal_style = "flat"
+        else:
+            self.internal_style = "envelope"
+        # Request ids differ per response, so errors with extra fields are built each time.
+        self._fixed: dict[ErrorId, tuple[int, bytes, str]] = (
+            {} if self.extra_fields
+            else {error: self._error_body(error, spec.message) for error, spec in self.table.items()}
+        )
+
+    # -- public ----------------------------------------------------------------
+
+    def json(self, data: Any, status: int = 200) -> Response:
+        return self._response(self._dumps(data), status, self.json_type)
+
+    def error(self, exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+        fixed = self._fixed.get(exc.error) if exc.is_fixed else None
+        if fixed is None:
+            spec = self.table[exc.error]
+            message = exc.detail if exc.detail is not None else spec.message.format(**exc.fields)
+            fixed = self._error_body(exc.error, message)
+        status, body, media_type = fixed
+        return self._response(body, status, media_type, headers)
+
+    def internal_error(self) -> Response:
+        """The 500 answer; two faults give it the wrong shape."""
+        spec = self.table[ErrorId.INTERNAL]
+        if self.internal_style == "html":
+            return self._response(HTML_500, spec.status, "text/html; charset=utf-8")
+        if self.internal_style == "flat":
+            return self._response(self._dumps({"message": spec.message}), spec.status, self.json_type)
+        return self.error(ApiError(ErrorId.INTERNAL))
+
+    # -- building --------------------------------------------------------------
+
+    def _error_body(self, error: ErrorId, message: str) -> tuple[int, bytes, str]:
+        status = self.table[error].status
+        if self.envelope == "envelope-non-json":
+            return status, message.encode(), "text/plain; charset=utf-8"
+        if self.envelope == "envelope-flat":
+            return status, self._dumps({"message": message}), self.json_type
+        if self.envelope == "envelope-list":
+            return status, self._dumps([{"message": message}]), self.json_type
+        if self.envelope == "envelope-non-string":
+            return status, self._dumps({"error": {"message": {"text": message}}}), self.json_type
+        inner: dict[str, Any] = {"message": message}
+        outer: dict[str, Any] = {"error": inner}
+        if self.extra_fields:
+            inner["code"] = error.value
+            outer["requestId"] = "rq-" + uuid.uuid4().hex
+        media_type = "text/plain; charset=utf-8" if self.envelope == "envelope-content-type" else self.json_type
+        return status, self._dumps(outer), media_type
+
+    def _dumps(self, data: Any) -> bytes:
+        if self.key_order:
+            return json.dumps(_reverse_keys(data), indent=2, ensure_ascii=False).encode()
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def _response(
+        self, body: bytes, status: int, media_type: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        all_headers = dict(headers or {})
+        if self.extra_headers:
+            all_headers["X-Request-Id"] = uuid.uuid4().hex
+            all_headers["Cache-Control"] = "no-store"
+        if self.close:
+            all_headers["Connection"] = "close"
+        if self.chunked:
+            return StreamingResponse(_two_chunks(body), status, all_headers, media_type)
+        return Response(body, status, all_headers or None, media_type)
+
+
+async def _two_chunks(body: bytes) -> AsyncIterator[bytes]:
+    """Send the body in two pieces so the server must use chunked transfer encoding."""
+    middle = len(body) // 2
+    yield body[:middle]
+    yield body[middle:]
+
+
+def _reverse_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _reverse_keys(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reverse_keys(item) for item in value]
+    return value

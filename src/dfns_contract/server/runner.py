@@ -1,0 +1,141 @@
+"""Run the reference server in-process: ``start_server`` returns once it answers.
+
+uvicorn runs in a daemon thread on a socket bound here, so ``port=0`` works
+and the URL is known before the first request. Each call builds a fresh app
+(own world, keys and secret), so several servers can run in one process:
+one per pytest-xdist worker, one per fault of a mutation matrix.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Iterable
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .app import create_app
+from .clock import Clock
+from .settings import Settings
+from .state import ServerState
+
+STARTUP_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 10.0
+
+
+class ServerStartError(RuntimeError):
+    """The server did not start listening in time, or its thread died."""
+
+
+@dataclass
+class RunningServer:
+    """A started server. Use as a context manager, or call ``stop``."""
+
+    url: str
+    app: Starlette
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _socket: socket.socket = field(repr=False)
+
+    @property
+    def state(self) -> ServerState:
+        """World, stores, clock and fault set, for tests that look inside."""
+        return self.app.state.server
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The target profile (schemas/profile.json) describing the seeded world."""
+        return self.state.seeded.profile(self.url)
+
+    def stop(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """Stop and wait: ``request_stop`` then ``wait_stopped``."""
+        self.request_stop()
+        self.wait_stopped(timeout)
+
+    def request_stop(self) -> None:
+        """Ask uvicorn to finish without waiting (it takes ~0.2 s: stop many servers at once)."""
+        self._server.should_exit = True
+
+    def wait_stopped(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """Wait for the server to finish; force it if it has not within ``timeout``."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> "RunningServer":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_server(
+    *,
+    faults: Iterable[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock | None = None,
+    registration_code_ttl: timedelta | None = None,
+    settings: Settings | None = None,
+    startup_timeout: float = STARTUP_TIMEOUT,
+) -> RunningServer:
+    """Start a fresh reference server; raise ``UnknownFault`` or ``ServerStartError``."""
+    settings = settings or Settings()
+    if registration_code_ttl is not None:
+        settings = replace(settings, registration_code_ttl=registration_code_ttl)
+    app = create_app(faults=faults, clock=clock, settings=settings)
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        log_config=None,  # a library must not reconfigure the host process's logging
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="dfns-mock %s" % _url(sock), daemon=True
+    )
+    running = RunningServer(_url(sock), app, server, thread, sock)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive():
+            sock.close()
+            raise ServerStartError("the reference server's thread ended before it started listening")
+        if time.monotonic() > deadline:
+            running.stop(timeout=1.0)
+            raise ServerStartError("the reference server did not start within %.1f s" % startup_timeout)
+        thread.join(0.005)  # returns early if the thread dies
+    return running
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServerStartError("cannot listen on %s port %d: %s" % (host, port, exc.strerror)) from None
+    sock.listen(2048)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, port)

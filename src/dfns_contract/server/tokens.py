@@ -1,0 +1,101 @@
+"""Every token the server hands out is a JWT signed with one per-server secret.
+
+Authentication tokens, registration temporary tokens, login and user-action
+challenge identifiers and user-action signatures differ by their ``kind``
+claim, so one can never be used for another. Expiry is judged against the
+server's injectable clock, not PyJWT's wall clock, so tests can expire a
+token by moving time forward.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import jwt
+
+from .clock import Clock
+
+ALGORITHM = "HS256"
+ISSUER = "dfns-contract-reference-server"
+_REQUIRED = ("exp", "sub", "jti", "kind")
+
+
+class TokenKind(str, enum.Enum):
+    AUTH = "auth"
+    REGISTRATION = "registration"
+    LOGIN_CHALLENGE = "login-challenge"
+    ACTION_CHALLENGE = "action-challenge"
+    USER_ACTION = "user-action"
+
+
+class Verification(enum.Enum):
+    """How much of a token's signature to check: only STRICT is correct (the others are faults)."""
+
+    STRICT = "strict"
+    ALLOW_ALG_NONE = "allow-alg-none"
+    UNCHECKED = "unchecked"
+
+
+class InvalidToken(ValueError):
+    """Malformed, badly signed, expired, or of another kind."""
+
+
+class TokenService:
+    def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
+        self._clock = clock
+        self._secret = secret or secrets.token_bytes(32)
+
+    def issue(self, kind: TokenKind, subject: str, ttl: timedelta, **claims: Any) -> str:
+        now = self._clock()
+        payload = {
+            **claims,
+            "iss": ISSUER,
+            "kind": kind.value,
+            "sub": subject,
+            "jti": uuid.uuid4().hex,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ttl).timestamp()),
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def read(
+        self, token: str, kind: TokenKind, verification: Verification = Verification.STRICT
+    ) -> dict[str, Any]:
+        """The claims of a valid, unexpired token of ``kind``; ``InvalidToken`` otherwise."""
+        try:
+            claims = self._decode(token, verification)
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidToken(str(exc)) from None
+        missing = [name for name in _REQUIRED if name not in claims]
+        if missing:
+            raise InvalidToken("missing claims: %s" % ", ".join(missing))
+        if claims["kind"] != kind.value:
+            raise InvalidToken("a %s token where a %s token is expected" % (claims["kind"], kind.value))
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+            raise InvalidToken("exp is not a number")
+        if exp <= self._clock().timestamp():
+            raise InvalidToken("expired")
+        if not isinstance(claims["sub"], str):
+            raise InvalidToken("sub is not a string")
+        return claims
+
+    def _decode(self, token: str, verification: Verification) -> dict[str, Any]:
+        unchecked = verification is Verification.UNCHECKED or (
+            verification is Verification.ALLOW_ALG_NONE
+            and jwt.get_unverified_header(token).get("alg") == "none"
+        )
+        if unchecked:
+            return jwt.decode(token, options={"verify_signature": False})
+        return jwt.decode(
+            token,
+            self._secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            # Expiry is checked against the injected clock in ``read``.
+            options={"require": list(_REQUIRED), "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )

@@ -1,0 +1,268 @@
+"""What the reference server knows: orgs, applications, principals, credentials, mail.
+
+Plain in-memory objects. They are only touched from the event loop thread and
+from synchronous handlers, so each change is atomic without locks. The JSON
+shapes follow the docs' examples (``to_json``).
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..encoding import b64url_encode
+from ..keys import PublicKey
+from ..nonce import iso_now
+
+#: The Auth:* operations (the docs' DfnsFullAdminAccess, restricted to the auth domain).
+AUTH_OPERATIONS = (
+    "Auth:Action:Sign",
+    "Auth:Apps:Create",
+    "Auth:Apps:Read",
+    "Auth:Apps:Update",
+    "Auth:Creds:Create",
+    "Auth:Creds:Read",
+    "Auth:Creds:Update",
+    "Auth:Types:Application",
+    "Auth:Types:Employee",
+    "Auth:Types:EndUser",
+    "Auth:Types:Pat",
+    "Auth:Types:ServiceAccount",
+    "Auth:Users:Create",
+    "Auth:Users:Delegate",
+    "Auth:Users:Read",
+    "Auth:Users:Update",
+)
+
+_ID_ALPHABET = string.digits + string.ascii_lowercase
+_CODE_ALPHABET = string.digits + string.ascii_uppercase
+
+
+def new_id(prefix: str) -> str:
+    """An id shaped like the docs' (``ap-24vwa-92s32-8tvqi1dg0a95megt``)."""
+    parts = ["".join(secrets.choice(_ID_ALPHABET) for _ in range(n)) for n in (5, 5, 16)]
+    return "-".join([prefix, *parts])
+
+
+def new_cred_id() -> str:
+    """A credential id like the docs' Key examples: base64url of 32 random bytes."""
+    return b64url_encode(secrets.token_bytes(32))
+
+
+def new_registration_code() -> str:
+    """Four groups of four, like the docs' ``1234-1234-1234-1234``."""
+    return "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+class PrincipalKind(str, enum.Enum):
+    """The kind the 403 message names."""
+
+    USER = "CustomerEmployee"
+    SERVICE_ACCOUNT = "ServiceAccount"
+
+
+@dataclass(frozen=True)
+class Permission:
+    permission_id: str
+    name: str
+    operations: frozenset[str]
+
+    def assignment(self) -> dict[str, Any]:
+        return {
+            "permissionId": self.permission_id,
+            "permissionName": self.name,
+            "assignmentId": "",
+            "operations": sorted(self.operations),
+        }
+
+
+@dataclass
+class Application:
+    app_id: str
+    org_id: str
+    name: str
+    rp_id: str
+    origin: str
+    permission: Permission | None
+    kind: str = "ClientSideApplication"
+    is_active: bool = True
+    is_archived: bool = False
+    external_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "appId": self.app_id,
+            "kind": self.kind,
+            "orgId": self.org_id,
+            "expectedRpId": self.rp_id,
+            "expectedOrigin": self.origin,
+            "name": self.name,
+            "isActive": self.is_active,
+            "permissionAssignments": [self.permission.assignment()] if self.permission else [],
+            "accessTokens": [],
+        }
+        if self.external_id is not None:
+            body["externalId"] = self.external_id
+        return body
+
+
+@dataclass
+class Credential:
+    uuid: str
+    cred_id: str
+    principal_id: str
+    public_key_pem: str
+    public_key: PublicKey
+    name: str = "Default Credential"
+    kind: str = "Key"
+    is_active: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uuid": self.uuid, "credentialKind": self.kind, "name": self.name}
+
+
+@dataclass
+class RegistrationCode:
+    code: str
+    expires_at: datetime
+
+
+@dataclass
+class Principal:
+    """A user (CustomerEmployee) or a service account: whoever a bearer token stands for."""
+
+    principal_id: str
+    kind: PrincipalKind
+    username: str
+    org_id: str
+    permission: Permission | None
+    date_created: datetime
+    credential_uuid: str = field(default_factory=lambda: new_id("cr"))
+    is_active: bool = True
+    is_registered: bool = False
+    credentials: list[Credential] = field(default_factory=list)
+    registration: RegistrationCode | None = None
+    external_id: str | None = None
+
+    @property
+    def operations(self) -> frozenset[str]:
+        return self.permission.operations if self.permission else frozenset()
+
+    def credential(self, cred_id: str) -> Credential | None:
+        return next((c for c in self.credentials if c.cred_id == cred_id and c.is_active), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The user object of Create User / Get User."""
+        body: dict[str, Any] = {
+            "username": self.username,
+            "userId": self.principal_id,
+            # The docs show service accounts' userInfo.kind as CustomerEmployee too.
+            "kind": PrincipalKind.USER.value,
+            "credentialUuid": self.credential_uuid,
+            "orgId": self.org_id,
+            "permissions": [],
+            "scopes": [],
+            "isActive": self.is_active,
+            "isServiceAccount": self.kind is PrincipalKind.SERVICE_ACCOUNT,
+            "isRegistered": self.is_registered,
+            "permissionAssignments": [self.permission.assignment()] if self.permission else [],
+        }
+        if self.external_id is not None:
+            body["externalId"] = self.external_id
+        return body
+
+
+@dataclass(frozen=True)
+class Mail:
+    """The registration email the real API would send."""
+
+    registration_code: str
+    expires_at: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"registrationCode": self.registration_code, "expiresAt": iso_now(self.expires_at)}
+
+
+class World:
+    """The state of one server. Lookups return ``None`` rather than raising: handlers choose the error."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, Application] = {}
+        self.principals: dict[str, Principal] = {}
+        self.permissions: dict[str, Permission] = {}
+        self.mailbox: dict[str, Mail] = {}
+        self._usernames: dict[tuple[str, str], str] = {}
+        self._cred_ids: set[str] = set()
+
+    # -- applications ----------------------------------------------------------
+
+    def add_app(self, app: Application) -> Application:
+        self.apps[app.app_id] = app
+        return app
+
+    def find_app(self, org_id: str, app_id: str) -> Application | None:
+        """A live (not archived) application of the org."""
+        app = self.apps.get(app_id)
+        if app is None or app.org_id != org_id or app.is_archived:
+            return None
+        return app
+
+    def apps_of(self, org_id: str) -> list[Application]:
+        return [a for a in self.apps.values() if a.org_id == org_id and not a.is_archived]
+
+    def app_named(self, org_id: str, name: str) -> Application | None:
+        return next((a for a in self.apps_of(org_id) if a.name == name), None)
+
+    # -- principals ------------------------------------------------------------
+
+    def add_permission(self, permission: Permission) -> Permission:
+        self.permissions[permission.permission_id] = permission
+        return permission
+
+    def find_principal(self, principal_id: str) -> Principal | None:
+        return self.principals.get(principal_id)
+
+    def find_user(self, org_id: str, username: str) -> Principal | None:
+        principal_id = self._usernames.get((org_id, username))
+        return self.principals.get(principal_id) if principal_id else None
+
+    def create_principal(
+        self,
+        kind: PrincipalKind,
+        username: str,
+        org_id: str,
+        now: datetime,
+        permission: Permission | None = None,
+        external_id: str | None = None,
+    ) -> Principal:
+        principal = Principal(
+            new_id("us"), kind, username, org_id, permission, now, external_id=external_id
+        )
+        self.principals[principal.principal_id] = principal
+        self._usernames[(org_id, username)] = principal.principal_id
+        return principal
+
+    def send_registration_code(self, user: Principal, expires_at: datetime) -> RegistrationCode:
+        """Give the user a new code and put it in the sandbox mailbox, as the real API emails it."""
+        user.registration = RegistrationCode(new_registration_code(), expires_at)
+        self.mailbox[user.username] = Mail(user.registration.code, expires_at)
+        return user.registration
+
+    # -- credentials -----------------------------------------------------------
+
+    def cred_id_taken(self, cred_id: str) -> bool:
+        return cred_id in self._cred_ids
+
+    def add_credential(
+        self, principal: Principal, cred_id: str, public_key_pem: str, public_key: PublicKey
+    ) -> Credential:
+        # The first credential takes the uuid the user object announced from creation on.
+        uuid = principal.credential_uuid if not principal.credentials else new_id("cr")
+        credential = Credential(uuid, cred_id, principal.principal_id, public_key_pem, public_key)
+        principal.credentials.append(credential)
+        self._cred_ids.add(cred_id)
+        return credential
