@@ -10,19 +10,28 @@ from dfns_contract.client import DfnsClient, KeySigner
 from dfns_contract.server.runner import RunningServer, start_server
 
 
-def client_for(server: RunningServer, token: str | None = None, signer: KeySigner | None = None) -> DfnsClient:
-    profile = server.profile
-    return DfnsClient(server.url, profile["appId"], auth_token=token, signer=signer, app_origin=profile["appOrigin"])
+class Principals:
+    """Clients of a server's seeded principals, each on a connection pool of its own."""
+
+    @staticmethod
+    def client(server: RunningServer, token: str | None = None, signer: KeySigner | None = None) -> DfnsClient:
+        p = server.profile
+        return DfnsClient(server.url, p["appId"], auth_token=token, signer=signer, app_origin=p["appOrigin"])
+
+    @classmethod
+    def admin(cls, server: RunningServer) -> DfnsClient:
+        p = server.profile
+        return cls.client(server, p["authToken"], KeySigner(p["credId"], p["privateKey"]))
+
+    @classmethod
+    def limited(cls, server: RunningServer) -> DfnsClient:
+        p = server.profile
+        return cls.client(server, p["limitedAuthToken"], KeySigner(p["limitedCredId"], p["limitedPrivateKey"]))
 
 
-def admin_of(server: RunningServer) -> DfnsClient:
-    p = server.profile
-    return client_for(server, p["authToken"], KeySigner(p["credId"], p["privateKey"]))
-
-
-def limited_of(server: RunningServer) -> DfnsClient:
-    p = server.profile
-    return client_for(server, p["limitedAuthToken"], KeySigner(p["limitedCredId"], p["limitedPrivateKey"]))
+@pytest.fixture(scope="session")
+def principals() -> type[Principals]:
+    return Principals
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +47,21 @@ def profile(server: RunningServer) -> dict:
 
 @pytest.fixture
 def admin(server: RunningServer) -> DfnsClient:
-    return admin_of(server)
+    return Principals.admin(server)
 
 
 @pytest.fixture
 def limited(server: RunningServer) -> DfnsClient:
-    return limited_of(server)
+    return Principals.limited(server)
 
 
 @pytest.fixture
 def anonymous(server: RunningServer) -> DfnsClient:
     """Nonce and app id only, no token."""
-    return client_for(server)
+    return Principals.client(server)
 
 
 @pytest.fixture
 def make_client(server: RunningServer) -> Callable[..., DfnsClient]:
     """``make_client(token=None, signer=None)``: a client of the module's server."""
-    return lambda token=None, signer=None: client_for(server, token, signer)
+    return lambda token=None, signer=None: Principals.client(server, token, signer)

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from dfns_contract.client import DfnsClient, KeySigner
+from dfns_contract.client import DfnsClient
 from dfns_contract.nonce import make_nonce
 from dfns_contract.server.runner import RunningServer, start_server
 
@@ -34,50 +34,42 @@ def race(clients: list[DfnsClient], send: Callable[[DfnsClient], int]) -> Counte
         return Counter(pool.map(one, clients))
 
 
-def admin_client(server: RunningServer) -> DfnsClient:
-    """The admin on a connection pool of its own."""
-    p = server.profile
-    signer = KeySigner(p["credId"], p["privateKey"])
-    return DfnsClient(server.url, p["appId"], auth_token=p["authToken"], signer=signer, app_origin=p["appOrigin"])
-
-
-def racers(server: RunningServer) -> list[DfnsClient]:
-    return [admin_client(server) for _ in range(RACERS)]
-
-
-def nonce_race(server) -> Counter[int]:
+def nonce_race(clients: list[DfnsClient]) -> Counter[int]:
     nonce = make_nonce()
-    return race(racers(server), lambda c: c.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}).status)
+    return race(clients, lambda c: c.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}).status)
 
 
-def user_action_race(server) -> Counter[int]:
-    clients = racers(server)
-    path = "/auth/apps/%s" % server.profile["otherAppId"]
-    token = clients[0].user_action("PUT", path, '{"name":"Other App"}')
+def user_action_race(clients: list[DfnsClient]) -> Counter[int]:
+    path = "/auth/apps/%s" % clients[0].app_id
+    token = clients[0].user_action("PUT", path, '{"externalId":"race"}')
     return race(clients, lambda c: c.request(
-        "PUT", path, {"name": "Other App"}, headers={"X-DFNS-USERACTION": token}).status)
+        "PUT", path, {"externalId": "race"}, headers={"X-DFNS-USERACTION": token}).status)
 
 
-def test_one_nonce_passes_once(server):
-    assert nonce_race(server) == Counter({200: 1, 400: RACERS - 1})
+def admins(server: RunningServer, principals) -> list[DfnsClient]:
+    return [principals.admin(server) for _ in range(RACERS)]
 
 
-def test_one_user_action_passes_once(server):
-    assert user_action_race(server) == Counter({200: 1, 400: RACERS - 1})
+def test_one_nonce_passes_once(server, principals):
+    assert nonce_race(admins(server, principals)) == Counter({200: 1, 400: RACERS - 1})
+
+
+def test_one_user_action_passes_once(server, principals):
+    assert user_action_race(admins(server, principals)) == Counter({200: 1, 400: RACERS - 1})
 
 
 @pytest.mark.parametrize("fault, run", [("nonce-replay-racy", nonce_race), ("useraction-racy", user_action_race)])
-def test_racy_store_lets_more_than_one_pass(fault, run):
+def test_racy_store_lets_more_than_one_pass(fault, run, principals):
     with start_server(faults=[fault]) as racy:
-        assert run(racy)[200] > 1
+        assert run(admins(racy, principals))[200] > 1
 
 
-def test_64_clients_no_reset_no_5xx(server):
+def test_64_clients_no_reset_no_5xx(server, principals):
     clients = 64
     total = 300
 
     def work(index: int) -> list[int]:
-        client = admin_client(server)
+        client = principals.admin(server)
         statuses = []
         for n in range(index, total, clients):
             missing = n % 3 == 0

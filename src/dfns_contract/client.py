@@ -167,6 +167,12 @@ class DfnsClient:
             observers=self.observers,
         )
 
+    def on_new_connection(self) -> "DfnsClient":
+        """The same principal on a connection pool of its own (one per concurrent sender)."""
+        clone = self.with_identity(self.auth_token, self.signer)
+        clone.session = requests.Session()
+        return clone
+
     def headers(self, *, auth: bool = True) -> dict[str, str]:
         headers = {"X-DFNS-NONCE": make_nonce()}
         if self.app_id is not None:
