@@ -9,7 +9,7 @@ from dfns_contract.catalog import Catalog, load_catalog
 CATALOG_PATH = Path(__file__).parent / "tests" / "catalog.json"
 
 # The selftests drive whole pytest runs of the suite.
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "selftests.matrix_report"]
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
-"""Fixtures for the reference server's selftests: one server per module, clients of its principals."""
+"""Fixtures for the reference server's selftests.
+
+One server per module, and clients of its seeded principals.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,9 +17,13 @@ class Principals:
     """Clients of a server's seeded principals, each on a connection pool of its own."""
 
     @staticmethod
-    def client(server: RunningServer, token: str | None = None, signer: KeySigner | None = None) -> DfnsClient:
+    def client(
+        server: RunningServer, token: str | None = None, signer: KeySigner | None = None
+    ) -> DfnsClient:
         p = server.profile
-        return DfnsClient(server.url, p["appId"], auth_token=token, signer=signer, app_origin=p["appOrigin"])
+        return DfnsClient(
+            server.url, p["appId"], auth_token=token, signer=signer, app_origin=p["appOrigin"]
+        )
 
     @classmethod
     def admin(cls, server: RunningServer) -> DfnsClient:
@@ -26,7 +33,9 @@ class Principals:
     @classmethod
     def limited(cls, server: RunningServer) -> DfnsClient:
         p = server.profile
-        return cls.client(server, p["limitedAuthToken"], KeySigner(p["limitedCredId"], p["limitedPrivateKey"]))
+        return cls.client(
+            server, p["limitedAuthToken"], KeySigner(p["limitedCredId"], p["limitedPrivateKey"])
+        )
 
 
 @pytest.fixture(scope="session")

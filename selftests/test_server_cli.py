@@ -1,4 +1,7 @@
-"""``dfns-mock`` as a user runs it: a subprocess that prints its URL, writes its profile, stops on a signal."""
+"""``dfns-mock`` as a user runs it.
+
+A subprocess that prints its URL, writes its profile and stops on a signal.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -30,8 +33,9 @@ class Mock:
     """A running ``dfns-mock`` and the lines it prints."""
 
     def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=ROOT)
+        self.process = subprocess.Popen(
+            [*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -76,7 +80,9 @@ def test_serves_writes_the_profile_and_stops_cleanly(mock_factory, tmp_path, sig
     url = first.rsplit(" ", 1)[1]
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     profile = json.loads(out.read_text())
-    Draft202012Validator(json.loads((ROOT / "schemas" / "profile.json").read_text())).validate(profile)
+    Draft202012Validator(json.loads((ROOT / "schemas" / "profile.json").read_text())).validate(
+        profile
+    )
     assert profile["baseUrl"] == url
     client = DfnsClient(url, profile["appId"], auth_token=profile["authToken"])
     assert client.request("GET", "/auth/apps").status == 200
@@ -93,13 +99,21 @@ def test_fault_flag_switches_the_fault_on(mock_factory):
 
 
 def test_unknown_fault_is_a_usage_error():
-    done = subprocess.run([*COMMAND, "--fault", "no-such-fault"], capture_output=True, text=True, timeout=DEADLINE)
+    done = subprocess.run(
+        [*COMMAND, "--fault", "no-such-fault"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
     assert done.returncode == 2
     assert "unknown fault 'no-such-fault'" in done.stderr and "usage:" in done.stderr
 
 
 def test_list_faults_names_every_switch_with_its_kind():
-    done = subprocess.run([*COMMAND, "--list-faults"], capture_output=True, text=True, timeout=DEADLINE)
+    done = subprocess.run(
+        [*COMMAND, "--list-faults"], capture_output=True, text=True, timeout=DEADLINE, check=False
+    )
     assert done.returncode == 0
     listed = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()}
     assert listed == {name: fault.kind.value for name, fault in FAULTS.items()}
@@ -108,6 +122,8 @@ def test_list_faults_names_every_switch_with_its_kind():
 def test_busy_port_is_a_clear_error(mock_factory):
     mock = mock_factory("--port", "0")
     port = mock.line().rsplit(":", 1)[1].strip()
-    done = subprocess.run([*COMMAND, "--port", port], capture_output=True, text=True, timeout=DEADLINE)
+    done = subprocess.run(
+        [*COMMAND, "--port", port], capture_output=True, text=True, timeout=DEADLINE, check=False
+    )
     assert done.returncode == 1 and "cannot listen" in done.stderr
     assert mock.stop() == 0

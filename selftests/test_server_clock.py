@@ -7,8 +7,8 @@ would send.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import pytest
 
@@ -35,23 +35,46 @@ def dated(clock: ManualClock) -> dict[str, str]:
 
 
 def test_registration_code_expires(admin, anonymous, server, clock, profile):
-    assert admin.request("POST", "/auth/users", {"email": "late@example.co", "kind": "CustomerEmployee"},
-                         sign=True).status == 200
+    assert (
+        admin.request(
+            "POST",
+            "/auth/users",
+            {"email": "late@example.co", "kind": "CustomerEmployee"},
+            sign=True,
+        ).status
+        == 200
+    )
     mail = admin.session.get(server.url + "/sandbox/mailbox/late@example.co").json()
-    expires = datetime.fromisoformat(mail["expiresAt"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(mail["expiresAt"])
     assert timedelta(minutes=59) < expires - clock() <= timedelta(hours=1)
-    body = {"username": "late@example.co", "registrationCode": mail["registrationCode"], "orgId": profile["orgId"]}
+    body = {
+        "username": "late@example.co",
+        "registrationCode": mail["registrationCode"],
+        "orgId": profile["orgId"],
+    }
     clock.advance(timedelta(minutes=59))
-    assert anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)).status == 200
+    assert (
+        anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)).status
+        == 200
+    )
     clock.advance(timedelta(minutes=2))
-    expect(anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)), CODE_EXPIRED)
+    expect(
+        anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)),
+        CODE_EXPIRED,
+    )
 
 
 def test_seeded_pending_code_lasts_the_configured_ttl(anonymous, clock, profile):
-    body = {"username": profile["pendingUsername"], "registrationCode": profile["pendingRegistrationCode"],
-            "orgId": profile["orgId"]}
+    body = {
+        "username": profile["pendingUsername"],
+        "registrationCode": profile["pendingRegistrationCode"],
+        "orgId": profile["orgId"],
+    }
     clock.advance(timedelta(hours=1, seconds=1))
-    expect(anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)), CODE_EXPIRED)
+    expect(
+        anonymous.request("POST", "/auth/registration/init", body, headers=dated(clock)),
+        CODE_EXPIRED,
+    )
 
 
 def test_auth_token_expires(admin, clock):
@@ -71,14 +94,25 @@ def test_user_action_expires(admin, clock, profile):
     path = "/auth/apps/%s/activate" % profile["otherAppId"]
     token = admin.user_action("PUT", path, "{}")
     clock.advance(timedelta(minutes=5, seconds=1))
-    expect(admin.request("PUT", path, headers=dated(clock) | {"X-DFNS-USERACTION": token}), UA_INVALID)
+    expect(
+        admin.request("PUT", path, headers=dated(clock) | {"X-DFNS-USERACTION": token}), UA_INVALID
+    )
 
 
 def test_login_challenge_expires(admin, anonymous, clock, profile):
-    init = anonymous.request("POST", "/auth/login/init",
-                             {"username": profile["registeredUsername"], "orgId": profile["orgId"]}).json
+    init = anonymous.request(
+        "POST",
+        "/auth/login/init",
+        {"username": profile["registeredUsername"], "orgId": profile["orgId"]},
+    ).json
     clock.advance(timedelta(minutes=5, seconds=1))
     assertion = admin._assertion(init["challenge"], "key.get")
-    expect(anonymous.request("POST", "/auth/login", {
-        "challengeIdentifier": init["challengeIdentifier"], "firstFactor": assertion}, headers=dated(clock)),
-        NOT_AUTHORIZED)
+    expect(
+        anonymous.request(
+            "POST",
+            "/auth/login",
+            {"challengeIdentifier": init["challengeIdentifier"], "firstFactor": assertion},
+            headers=dated(clock),
+        ),
+        NOT_AUTHORIZED,
+    )

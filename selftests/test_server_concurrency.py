@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import pytest
 
@@ -36,14 +36,22 @@ def race(clients: list[DfnsClient], send: Callable[[DfnsClient], int]) -> Counte
 
 def nonce_race(clients: list[DfnsClient]) -> Counter[int]:
     nonce = make_nonce()
-    return race(clients, lambda c: c.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}).status)
+    return race(
+        clients, lambda c: c.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}).status
+    )
 
 
 def user_action_race(clients: list[DfnsClient]) -> Counter[int]:
     path = "/auth/apps/%s" % clients[0].app_id
     token = clients[0].user_action("PUT", path, '{"externalId":"race"}')
-    return race(clients, lambda c: c.request(
-        "PUT", path, {"externalId": "race"}, headers={"X-DFNS-USERACTION": token}).status)
+    return race(
+        clients,
+        lambda c: (
+            c.request(
+                "PUT", path, {"externalId": "race"}, headers={"X-DFNS-USERACTION": token}
+            ).status
+        ),
+    )
 
 
 def admins(server: RunningServer, principals) -> list[DfnsClient]:
@@ -58,7 +66,9 @@ def test_one_user_action_passes_once(server, principals):
     assert user_action_race(admins(server, principals)) == Counter({200: 1, 400: RACERS - 1})
 
 
-@pytest.mark.parametrize("fault, run", [("nonce-replay-racy", nonce_race), ("useraction-racy", user_action_race)])
+@pytest.mark.parametrize(
+    "fault, run", [("nonce-replay-racy", nonce_race), ("useraction-racy", user_action_race)]
+)
 def test_racy_store_lets_more_than_one_pass(fault, run, principals):
     with start_server(faults=[fault]) as racy:
         assert run(admins(racy, principals))[200] > 1

@@ -14,10 +14,30 @@ from dfns_contract.encoding import b64url_encode
 from dfns_contract.server.world import Permission, new_cred_id
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
-APP_KEYS = {"appId", "kind", "orgId", "expectedRpId", "expectedOrigin", "name", "isActive",
-            "permissionAssignments", "accessTokens"}
-USER_KEYS = {"username", "userId", "kind", "credentialUuid", "orgId", "permissions", "scopes", "isActive",
-             "isServiceAccount", "isRegistered", "permissionAssignments"}
+APP_KEYS = {
+    "appId",
+    "kind",
+    "orgId",
+    "expectedRpId",
+    "expectedOrigin",
+    "name",
+    "isActive",
+    "permissionAssignments",
+    "accessTokens",
+}
+USER_KEYS = {
+    "username",
+    "userId",
+    "kind",
+    "credentialUuid",
+    "orgId",
+    "permissions",
+    "scopes",
+    "isActive",
+    "isServiceAccount",
+    "isRegistered",
+    "permissionAssignments",
+}
 
 
 def test_profile_has_exactly_the_schema_keys_and_validates(profile):
@@ -45,10 +65,17 @@ def test_limited_principal_may_read(limited, profile):
 
 
 def test_create_update_archive_app(admin):
-    created = admin.request("POST", "/auth/apps", {
-        "name": "Created", "relyingPartyId": "example.co", "origin": "https://example.co",
-        "kind": "ClientSideApplication",
-    }, sign=True)
+    created = admin.request(
+        "POST",
+        "/auth/apps",
+        {
+            "name": "Created",
+            "relyingPartyId": "example.co",
+            "origin": "https://example.co",
+            "kind": "ClientSideApplication",
+        },
+        sign=True,
+    )
     assert created.status == 200, created.text
     app = created.json
     assert set(app) == APP_KEYS and app["expectedRpId"] == "example.co" and app["isActive"]
@@ -66,15 +93,20 @@ def test_deactivate_and_activate_other_app(admin, profile):
     off = admin.request("PUT", path + "deactivate", sign=True)
     assert off.status == 200 and off.json["isActive"] is False
     # A deactivated application cannot be used to call the API.
-    assert admin.with_identity(admin.auth_token, app_id=profile["otherAppId"]).request(
-        "GET", "/auth/apps").status == 401
+    assert (
+        admin.with_identity(admin.auth_token, app_id=profile["otherAppId"])
+        .request("GET", "/auth/apps")
+        .status
+        == 401
+    )
     on = admin.request("PUT", path + "activate", sign=True)
     assert on.status == 200 and on.json["isActive"] is True
 
 
 def test_create_user_mailbox_and_get_user(admin, server):
-    created = admin.request("POST", "/auth/users", {"email": "new@example.co", "kind": "CustomerEmployee"},
-                            sign=True)
+    created = admin.request(
+        "POST", "/auth/users", {"email": "new@example.co", "kind": "CustomerEmployee"}, sign=True
+    )
     assert created.status == 200, created.text
     user = created.json
     assert set(user) == USER_KEYS
@@ -91,16 +123,25 @@ def test_mailbox_of_unknown_user_is_404_in_the_envelope(server, admin):
 
 
 @pytest.mark.parametrize("kind", list(keys.KeyKind))
-def test_register_login_sign_and_mutate_with_each_key_kind(kind, admin, server, profile, make_client):
+def test_register_login_sign_and_mutate_with_each_key_kind(
+    kind, admin, server, profile, make_client
+):
     username = "%s@example.co" % kind.value.lower()
-    created = admin.request("POST", "/auth/users", {"email": username, "kind": "CustomerEmployee"}, sign=True)
+    created = admin.request(
+        "POST", "/auth/users", {"email": username, "kind": "CustomerEmployee"}, sign=True
+    )
     assert created.status == 200, created.text
     code = admin.session.get(server.url + "/sandbox/mailbox/" + username).json()["registrationCode"]
     key = keys.generate_key(kind)
     cred_id = new_cred_id()
-    registered = make_client().register(username, code, profile["orgId"], keys.private_pem(key), cred_id)
+    registered = make_client().register(
+        username, code, profile["orgId"], keys.private_pem(key), cred_id
+    )
     assert registered["credential"]["credentialKind"] == "Key"
-    assert registered["user"]["username"] == username and registered["user"]["orgId"] == profile["orgId"]
+    assert (
+        registered["user"]["username"] == username
+        and registered["user"]["orgId"] == profile["orgId"]
+    )
     user = server.state.world.find_principal(registered["user"]["id"])
     assert user is not None and user.is_registered
     signer = KeySigner(cred_id, keys.private_pem(key))
@@ -108,36 +149,66 @@ def test_register_login_sign_and_mutate_with_each_key_kind(kind, admin, server, 
     # "The user is created without any permissions": grant one so the mutation is allowed.
     user.permission = Permission("pm-test", "Updater", frozenset({"Auth:Apps:Update"}))
     me = make_client(token, signer)
-    renamed = me.request("PUT", "/auth/apps/" + profile["otherAppId"], {"name": "Other App"}, sign=True)
+    renamed = me.request(
+        "PUT", "/auth/apps/" + profile["otherAppId"], {"name": "Other App"}, sign=True
+    )
     assert renamed.status == 200, renamed.text
 
 
 def test_registration_response_shapes(anonymous, server, profile):
-    init = anonymous.request("POST", "/auth/registration/init", {
-        "username": profile["pendingUsername"], "registrationCode": profile["pendingRegistrationCode"],
-        "orgId": profile["orgId"]}, auth=False)
+    init = anonymous.request(
+        "POST",
+        "/auth/registration/init",
+        {
+            "username": profile["pendingUsername"],
+            "registrationCode": profile["pendingRegistrationCode"],
+            "orgId": profile["orgId"],
+        },
+        auth=False,
+    )
     assert init.status == 200
-    assert set(init.json) >= {"rp", "user", "temporaryAuthenticationToken", "supportedCredentialKinds",
-                              "challenge", "pubKeyCredParam", "attestation", "excludeCredentials",
-                              "authenticatorSelection"}
-    login = anonymous.request("POST", "/auth/login/init",
-                              {"username": profile["registeredUsername"], "orgId": profile["orgId"]})
+    assert set(init.json) >= {
+        "rp",
+        "user",
+        "temporaryAuthenticationToken",
+        "supportedCredentialKinds",
+        "challenge",
+        "pubKeyCredParam",
+        "attestation",
+        "excludeCredentials",
+        "authenticatorSelection",
+    }
+    login = anonymous.request(
+        "POST",
+        "/auth/login/init",
+        {"username": profile["registeredUsername"], "orgId": profile["orgId"]},
+    )
     assert login.status == 200
-    assert login.json["allowCredentials"]["key"] == [{"type": "public-key", "id": profile["credId"]}]
+    assert login.json["allowCredentials"]["key"] == [
+        {"type": "public-key", "id": profile["credId"]}
+    ]
     assert login.json["allowCredentials"]["passwordProtectedKey"] == []
 
 
 def _sign_raw(client: DfnsClient, client_data: dict) -> dict:
     raw = json.dumps(client_data, separators=(",", ":")).encode()
     assert client.signer is not None
-    return {"kind": "Key", "credentialAssertion": {
-        "credId": client.signer.cred_id, "clientData": b64url_encode(raw),
-        "signature": b64url_encode(client.signer.sign(raw))}}
+    return {
+        "kind": "Key",
+        "credentialAssertion": {
+            "credId": client.signer.cred_id,
+            "clientData": b64url_encode(raw),
+            "signature": b64url_encode(client.signer.sign(raw)),
+        },
+    }
 
 
 def _action_init(client: DfnsClient, path: str) -> dict:
-    init = client.request("POST", "/auth/action/init", {
-        "userActionPayload": "{}", "userActionHttpMethod": "PUT", "userActionHttpPath": path})
+    init = client.request(
+        "POST",
+        "/auth/action/init",
+        {"userActionPayload": "{}", "userActionHttpMethod": "PUT", "userActionHttpPath": path},
+    )
     assert init.status == 200
     return init.json
 
@@ -145,9 +216,16 @@ def _action_init(client: DfnsClient, path: str) -> dict:
 def test_client_data_without_origin_is_accepted_like_the_typescript_keysigner(admin, profile):
     path = "/auth/apps/%s/activate" % profile["otherAppId"]
     challenge = _action_init(admin, path)
-    done = admin.request("POST", "/auth/action", {
-        "challengeIdentifier": challenge["challengeIdentifier"],
-        "firstFactor": _sign_raw(admin, {"type": "key.get", "challenge": challenge["challenge"]})})
+    done = admin.request(
+        "POST",
+        "/auth/action",
+        {
+            "challengeIdentifier": challenge["challengeIdentifier"],
+            "firstFactor": _sign_raw(
+                admin, {"type": "key.get", "challenge": challenge["challenge"]}
+            ),
+        },
+    )
     assert done.status == 200
     used = admin.request("PUT", path, {}, headers={"X-DFNS-USERACTION": done.json["userAction"]})
     assert used.status == 200
@@ -155,17 +233,33 @@ def test_client_data_without_origin_is_accepted_like_the_typescript_keysigner(ad
 
 def test_client_data_with_a_wrong_origin_is_refused(admin, profile):
     challenge = _action_init(admin, "/auth/apps/%s/activate" % profile["otherAppId"])
-    done = admin.request("POST", "/auth/action", {
-        "challengeIdentifier": challenge["challengeIdentifier"],
-        "firstFactor": _sign_raw(admin, {"type": "key.get", "challenge": challenge["challenge"],
-                                         "origin": "https://evil.example", "crossOrigin": False})})
+    done = admin.request(
+        "POST",
+        "/auth/action",
+        {
+            "challengeIdentifier": challenge["challengeIdentifier"],
+            "firstFactor": _sign_raw(
+                admin,
+                {
+                    "type": "key.get",
+                    "challenge": challenge["challenge"],
+                    "origin": "https://evil.example",
+                    "crossOrigin": False,
+                },
+            ),
+        },
+    )
     assert (done.status, done.json) == (401, {"error": {"message": "Not Authorized."}})
 
 
 def test_service_account_token_and_user_actions(admin, profile, make_client):
     key = keys.generate_key(keys.KeyKind.ED25519)
-    created = admin.request("POST", "/auth/service-accounts", {
-        "name": "robot", "publicKey": keys.public_pem(key), "daysValid": 30}, sign=True)
+    created = admin.request(
+        "POST",
+        "/auth/service-accounts",
+        {"name": "robot", "publicKey": keys.public_pem(key), "daysValid": 30},
+        sign=True,
+    )
     assert created.status == 200, created.text
     body = created.json
     assert body["userInfo"]["isServiceAccount"] is True
@@ -180,13 +274,22 @@ def test_service_account_token_and_user_actions(admin, profile, make_client):
 def test_service_account_is_named_as_such_in_403(admin, server, profile, make_client):
     key = keys.generate_key(keys.KeyKind.P256)
     reader = server.state.world.principals[profile["limitedPrincipalId"]].permission
-    created = admin.request("POST", "/auth/service-accounts", {
-        "name": "reader-robot", "publicKey": keys.public_pem(key), "permissionId": reader.permission_id},
-        sign=True)
+    created = admin.request(
+        "POST",
+        "/auth/service-accounts",
+        {
+            "name": "reader-robot",
+            "publicKey": keys.public_pem(key),
+            "permissionId": reader.permission_id,
+        },
+        sign=True,
+    )
     assert created.status == 200, created.text
     account = created.json["accessTokens"][0]
     robot = make_client(account["accessToken"], KeySigner(account["credId"], keys.private_pem(key)))
     denied = robot.request("PUT", "/auth/apps/%s/deactivate" % profile["otherAppId"], sign=True)
     assert denied.status == 403
     assert denied.json["error"]["message"] == (
-        "ServiceAccount %s is not authorized to perform operation (Auth:Apps:Update)" % account["linkedUserId"])
+        "ServiceAccount %s is not authorized to perform operation (Auth:Apps:Update)"
+        % account["linkedUserId"]
+    )

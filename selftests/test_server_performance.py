@@ -22,8 +22,11 @@ async def _client(host: str, port: int, until: float, latencies: list[float]) ->
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:"))
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
             body = await reader.readexactly(length)
             latencies.append(time.perf_counter() - started)
             assert head.startswith(b"HTTP/1.1 400 ") and body == REJECTION

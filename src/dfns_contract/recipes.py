@@ -194,16 +194,20 @@ def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
 
 @recipe("own_app_state", needs=SIGNING)
 def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
-    """Deactivate the other app (control, then re-activated), then the calling app itself (fault)."""
+    """Deactivate the other app (control), then the calling app itself (fault).
+
+    The other app is switched on again before the fault is sent: if a broken
+    server lets the calling app switch itself off, the other app is the only
+    way left to switch it back on.
+    """
     admin, action = ctx.principal(), variant or "deactivate"
     control = admin.request("PUT", ctx.path(OTHER_APP + "/" + action), sign=True)
     if 200 <= control.status < 300:
-        ctx.cleanups.append(lambda: admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True))
+        admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True)
     fault = admin.request("PUT", ctx.path("/auth/apps/{appId}/" + action), sign=True)
     if 200 <= fault.status < 300:
-        # A broken server let the app switch itself off: switch it on again through the other app.
         rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
-        ctx.cleanups.insert(0, lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
+        ctx.cleanups.append(lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
     return Trial(fault, [control])
 
 

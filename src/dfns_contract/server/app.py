@@ -9,7 +9,7 @@ envelope too.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -66,10 +66,12 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error = _HTTP_ERRORS.get(exc.status_code)
-        if error is None:
+        if error is None:  # Starlette raises only 404 and 405 here; anything else is a bad request.
             return renderer.error(ApiError(ErrorId.BAD_REQUEST, exc.detail))
         if error is ErrorId.METHOD_NOT_ALLOWED:
-            return renderer.error(ApiError(error), headers={"Allow": _allowed_methods(routes, request)})
+            return renderer.error(
+                ApiError(error), headers={"Allow": _allowed_methods(routes, request)}
+            )
         return renderer.error(ApiError(error))
 
     app = Starlette(
@@ -83,7 +85,9 @@ def create_app(
 
 def _allowed_methods(routes: list[Route], request: Request) -> str:
     """Every method some route serves at this path (Starlette's own 405 names one route's)."""
-    methods = {m for r in routes if r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()}
+    methods = {
+        m for r in routes if r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()
+    }
     return ", ".join(sorted(methods))
 
 

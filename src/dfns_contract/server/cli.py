@@ -16,7 +16,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
@@ -30,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, kind, description in rows:
             print("%-*s  %-6s  %s" % (width, name, kind, description))
         return 0
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -41,7 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     with server:
         if args.profile_out:
-            _write_private(args.profile_out, server.profile)
+            try:
+                _write_private(args.profile_out, server.profile)
+            except OSError as exc:
+                print(
+                    "dfns-mock: cannot write the profile to %s: %s"
+                    % (args.profile_out, exc.strerror),
+                    file=sys.stderr,
+                )
+                return 1
         print("dfns-mock listening on %s" % server.url, flush=True)
         stop.wait()
     return 0
@@ -54,12 +65,27 @@ def _parser() -> argparse.ArgumentParser:
         "Sandbox-only route, not part of the Dfns API: GET /sandbox/mailbox/{username} "
         "returns the registration code a new user would receive by email.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)")
-    parser.add_argument("--profile-out", metavar="PATH", help="write the target profile (JSON, mode 0600) here")
-    parser.add_argument("--fault", dest="faults", action="append", default=[], metavar="NAME", type=_fault_name,
-                        help="switch a fault or benign variation on (repeatable; see --list-faults)")
-    parser.add_argument("--list-faults", action="store_true", help="list the fault switches and exit")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)"
+    )
+    parser.add_argument(
+        "--profile-out", metavar="PATH", help="write the target profile (JSON, mode 0600) here"
+    )
+    parser.add_argument(
+        "--fault",
+        dest="faults",
+        action="append",
+        default=[],
+        metavar="NAME",
+        type=_fault_name,
+        help="switch a fault or benign variation on (repeatable; see --list-faults)",
+    )
+    parser.add_argument(
+        "--list-faults", action="store_true", help="list the fault switches and exit"
+    )
     return parser
 
 

@@ -37,7 +37,9 @@ def new_challenge() -> str:
 def allow_credentials(principal: Principal) -> dict[str, Any]:
     """``allowCredentials`` of login and user-action challenges: the ids the client signs with."""
     return {
-        "key": [{"type": "public-key", "id": c.cred_id} for c in principal.credentials if c.is_active],
+        "key": [
+            {"type": "public-key", "id": c.cred_id} for c in principal.credentials if c.is_active
+        ],
         "passwordProtectedKey": [],
         "webauthn": [],
     }
@@ -68,7 +70,9 @@ def check_attestation(info: dict[str, Any], challenge: str, origin: str) -> NewK
     if not isinstance(pem, str) or not isinstance(signature_hex, str):
         raise bad_request("attestationData must carry publicKey and signature strings")
     if algorithm is not None and algorithm not in ATTESTATION_ALGORITHMS:
-        raise bad_request("attestationData.algorithm must be one of: %s" % ", ".join(ATTESTATION_ALGORITHMS))
+        raise bad_request(
+            "attestationData.algorithm must be one of: %s" % ", ".join(ATTESTATION_ALGORITHMS)
+        )
     try:
         public_key = keys.load_public_key(pem)
     except keys.UnsupportedKey as exc:
@@ -82,7 +86,9 @@ def check_attestation(info: dict[str, Any], challenge: str, origin: str) -> NewK
     return NewKey(pem, public_key)
 
 
-def check_assertion(principal: Principal, assertion: dict[str, Any], challenge: str, origin: str) -> Credential:
+def check_assertion(
+    principal: Principal, assertion: dict[str, Any], challenge: str, origin: str
+) -> Credential:
     """Verify a Key ``credentialAssertion`` of Complete Login or Create User Action Signature."""
     client_data = _decode(assertion["clientData"], "firstFactor.credentialAssertion.clientData")
     signature = _decode(assertion["signature"], "firstFactor.credentialAssertion.signature")

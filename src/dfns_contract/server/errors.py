@@ -10,8 +10,8 @@ raises ``ApiError(ErrorId.X)`` and the renderer looks the row up.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 class ErrorId(str, enum.Enum):
@@ -45,7 +45,9 @@ class ErrorSpec:
 
 #: The forbidden message names the principal and the operation it lacks; the
 #: fields are the ones ``ApiError`` carries (org_id lets a fault name the wrong one).
-FORBIDDEN_TEMPLATE = "{principal_kind} {principal_id} is not authorized to perform operation ({operation})"
+FORBIDDEN_TEMPLATE = (
+    "{principal_kind} {principal_id} is not authorized to perform operation ({operation})"
+)
 
 ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.NONCE_INVALID: ErrorSpec(400, "request nonce is missing or invalid"),
@@ -63,7 +65,9 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.ROUTE_NOT_FOUND: ErrorSpec(404, "Not Found", documented=False),
     ErrorId.METHOD_NOT_ALLOWED: ErrorSpec(405, "Method Not Allowed", documented=False),
     ErrorId.USER_NOT_FOUND: ErrorSpec(404, "user not found", documented=False),
-    ErrorId.MAIL_NOT_FOUND: ErrorSpec(404, "no registration email for this username", documented=False),
+    ErrorId.MAIL_NOT_FOUND: ErrorSpec(
+        404, "no registration email for this username", documented=False
+    ),
 }
 
 

@@ -18,8 +18,8 @@ because those are the mistakes a lenient comparison would let through.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from .errors import ERRORS, FORBIDDEN_TEMPLATE, ErrorId, ErrorSpec
 
@@ -60,77 +60,161 @@ def _benign(name: str, description: str) -> Fault:
 _REGISTRY: tuple[Fault, ...] = (
     # -- X-DFNS-NONCE ---------------------------------------------------------
     _fault("nonce-check-off", "requests without a valid X-DFNS-NONCE are served"),
-    _fault("nonce-invalid-status", "a missing or invalid nonce answers 401 instead of 400",
-           NONCE_INVALID=Override(status=401)),
-    _fault("nonce-invalid-message", "the invalid-nonce message starts with a capital letter",
-           NONCE_INVALID=Override(message="Request nonce is missing or invalid")),
+    _fault(
+        "nonce-invalid-status",
+        "a missing or invalid nonce answers 401 instead of 400",
+        NONCE_INVALID=Override(status=401),
+    ),
+    _fault(
+        "nonce-invalid-message",
+        "the invalid-nonce message starts with a capital letter",
+        NONCE_INVALID=Override(message="Request nonce is missing or invalid"),
+    ),
     _fault("nonce-replay-off", "a nonce may be used any number of times"),
-    _fault("nonce-replay-status", "a reused nonce answers 409 instead of 400",
-           NONCE_REUSED=Override(status=409)),
-    _fault("nonce-replay-message", "the reused-nonce message gains a final period",
-           NONCE_REUSED=Override(message="request nonce has already been used.")),
+    _fault(
+        "nonce-replay-status",
+        "a reused nonce answers 409 instead of 400",
+        NONCE_REUSED=Override(status=409),
+    ),
+    _fault(
+        "nonce-replay-message",
+        "the reused-nonce message gains a final period",
+        NONCE_REUSED=Override(message="request nonce has already been used."),
+    ),
     _fault("nonce-freshness-off", "a nonce dated far in the past or future is accepted"),
     _fault("nonce-short-uuid", "a nonce uuid shorter than 13 characters is accepted"),
-    _fault("nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"),
+    _fault(
+        "nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"
+    ),
     # -- Authorization --------------------------------------------------------
     _fault("auth-off", "a request without Authorization is served as the admin"),
-    _fault("auth-status", "an unauthenticated request answers 403 instead of 401",
-           NOT_AUTHORIZED=Override(status=403)),
-    _fault("auth-message", "the not-authorized message loses its final period",
-           NOT_AUTHORIZED=Override(message="Not Authorized")),
+    _fault(
+        "auth-status",
+        "an unauthenticated request answers 403 instead of 401",
+        NOT_AUTHORIZED=Override(status=403),
+    ),
+    _fault(
+        "auth-message",
+        "the not-authorized message loses its final period",
+        NOT_AUTHORIZED=Override(message="Not Authorized"),
+    ),
     _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted"),
     _fault("auth-signature-unchecked", "a bearer token's signature is not verified"),
     # -- Permissions ----------------------------------------------------------
     _fault("forbidden-off", "a principal may call endpoints whose operation it lacks"),
-    _fault("forbidden-wrong-operation", "the 403 message names an operation the endpoint does not require",
-           FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{operation}", "Auth:Action:Sign"))),
-    _fault("forbidden-wrong-principal", "the 403 message names the org instead of the principal",
-           FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{principal_id}", "{org_id}"))),
-    _fault("forbidden-status", "a missing permission answers 401 instead of 403",
-           FORBIDDEN=Override(status=401)),
+    _fault(
+        "forbidden-wrong-operation",
+        "the 403 message names an operation the endpoint does not require",
+        FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{operation}", "Auth:Action:Sign")),
+    ),
+    _fault(
+        "forbidden-wrong-principal",
+        "the 403 message names the org instead of the principal",
+        FORBIDDEN=Override(message=FORBIDDEN_TEMPLATE.replace("{principal_id}", "{org_id}")),
+    ),
+    _fault(
+        "forbidden-status",
+        "a missing permission answers 401 instead of 403",
+        FORBIDDEN=Override(status=401),
+    ),
     # -- X-DFNS-USERACTION ----------------------------------------------------
     _fault("useraction-check-off", "mutating requests without a valid user action are served"),
-    _fault("useraction-status", "a missing or invalid user action answers 401 instead of 403",
-           USER_ACTION_INVALID=Override(status=401)),
-    _fault("useraction-message", "the invalid-user-action message says 'expired' for 'invalid'",
-           USER_ACTION_INVALID=Override(message="user action signature is missing or expired")),
-    _fault("useraction-unbound", "a user action is accepted for any method, path and payload of its principal"),
+    _fault(
+        "useraction-status",
+        "a missing or invalid user action answers 401 instead of 403",
+        USER_ACTION_INVALID=Override(status=401),
+    ),
+    _fault(
+        "useraction-message",
+        "the invalid-user-action message says 'expired' for 'invalid'",
+        USER_ACTION_INVALID=Override(message="user action signature is missing or expired"),
+    ),
+    _fault(
+        "useraction-unbound",
+        "a user action is accepted for any method, path and payload of its principal",
+    ),
     _fault("useraction-reuse-off", "a user action may be used any number of times"),
-    _fault("useraction-reuse-status", "a reused user action answers 409 instead of 400",
-           USER_ACTION_REUSED=Override(status=409)),
-    _fault("useraction-reuse-message", "the reused-user-action message gains a trailing space",
-           USER_ACTION_REUSED=Override(message="user action has already been used ")),
-    _fault("useraction-racy", "the user-action store checks, waits 50 ms, then records (a slow store)"),
+    _fault(
+        "useraction-reuse-status",
+        "a reused user action answers 409 instead of 400",
+        USER_ACTION_REUSED=Override(status=409),
+    ),
+    _fault(
+        "useraction-reuse-message",
+        "the reused-user-action message gains a trailing space",
+        USER_ACTION_REUSED=Override(message="user action has already been used "),
+    ),
+    _fault(
+        "useraction-racy", "the user-action store checks, waits 50 ms, then records (a slow store)"
+    ),
     # -- Application management -----------------------------------------------
     _fault("selfstate-off", "an application may activate, deactivate or archive itself"),
-    _fault("selfstate-status", "modifying the calling application answers 403 instead of 400",
-           SELF_STATE=Override(status=403)),
-    _fault("selfstate-message", "the self-state message starts with a capital letter",
-           SELF_STATE=Override(message="Application cannot modify its own state")),
-    _fault("unknown-app-status", "an unknown application answers 400 instead of 404",
-           APP_NOT_FOUND=Override(status=400)),
-    _fault("unknown-app-message", "the application-not-found message gains a final period",
-           APP_NOT_FOUND=Override(message="application not found.")),
+    _fault(
+        "selfstate-status",
+        "modifying the calling application answers 403 instead of 400",
+        SELF_STATE=Override(status=403),
+    ),
+    _fault(
+        "selfstate-message",
+        "the self-state message starts with a capital letter",
+        SELF_STATE=Override(message="Application cannot modify its own state"),
+    ),
+    _fault(
+        "unknown-app-status",
+        "an unknown application answers 400 instead of 404",
+        APP_NOT_FOUND=Override(status=400),
+    ),
+    _fault(
+        "unknown-app-message",
+        "the application-not-found message gains a final period",
+        APP_NOT_FOUND=Override(message="application not found."),
+    ),
     # -- Registration ---------------------------------------------------------
     _fault("regcode-expiry-off", "an expired registration code is accepted"),
-    _fault("regcode-status", "an expired registration code answers 401 instead of 400",
-           REGISTRATION_CODE_EXPIRED=Override(status=401)),
-    _fault("regcode-message", "the expired-code message says 'token' for 'code'",
-           REGISTRATION_CODE_EXPIRED=Override(message="Registration token expired")),
-    _fault("user-exists-off", "registration init does not check whether the user is already registered"),
-    _fault("user-exists-status", "an already registered user answers 409 instead of 401",
-           USER_EXISTS=Override(status=409)),
-    _fault("user-exists-message", "the user-exists message starts with a lower-case letter",
-           USER_EXISTS=Override(message="user already exists.")),
+    _fault(
+        "regcode-status",
+        "an expired registration code answers 401 instead of 400",
+        REGISTRATION_CODE_EXPIRED=Override(status=401),
+    ),
+    _fault(
+        "regcode-message",
+        "the expired-code message says 'token' for 'code'",
+        REGISTRATION_CODE_EXPIRED=Override(message="Registration token expired"),
+    ),
+    _fault(
+        "user-exists-off", "registration init does not check whether the user is already registered"
+    ),
+    _fault(
+        "user-exists-status",
+        "an already registered user answers 409 instead of 401",
+        USER_EXISTS=Override(status=409),
+    ),
+    _fault(
+        "user-exists-message",
+        "the user-exists message starts with a lower-case letter",
+        USER_EXISTS=Override(message="user already exists."),
+    ),
     # -- Envelope and transport -----------------------------------------------
     _fault("envelope-flat", 'errors are {"message": ...} without the "error" object'),
     _fault("envelope-list", 'errors are [{"message": ...}]'),
-    _fault("envelope-non-string", 'the error message is an object: {"error": {"message": {"text": ...}}}'),
+    _fault(
+        "envelope-non-string",
+        'the error message is an object: {"error": {"message": {"text": ...}}}',
+    ),
     _fault("envelope-non-json", "errors are the bare message as text/plain"),
     _fault("envelope-content-type", "error bodies are JSON but served as text/plain"),
-    _fault("html-500-on-odd-bytes", "a header value with a byte outside printable ASCII crashes: 500 with an HTML page"),
-    _fault("internal-error-shape", 'a header value with a byte outside printable ASCII crashes: 500 {"message": ...}'),
-    _fault("odd-bytes-500", "a header value with a byte outside printable ASCII crashes: the documented 500"),
+    _fault(
+        "html-500-on-odd-bytes",
+        "a header value with a byte outside printable ASCII crashes: 500 with an HTML page",
+    ),
+    _fault(
+        "internal-error-shape",
+        'a header value with a byte outside printable ASCII crashes: 500 {"message": ...}',
+    ),
+    _fault(
+        "odd-bytes-500",
+        "a header value with a byte outside printable ASCII crashes: the documented 500",
+    ),
     _fault("reject-all", "every request answers 401 Not Authorized."),
     _fault("one-error", "every request answers 400 request nonce is missing or invalid"),
     # -- Legal variations -----------------------------------------------------
@@ -160,9 +244,6 @@ class FaultSet:
             # A typo in the server's own code must not silently read as "off".
             raise KeyError("no fault named %r" % (name,))
         return name in self.names
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(sorted(self.names))
 
     def error_table(self) -> dict[ErrorId, ErrorSpec]:
         """The error table with this set's overrides applied."""

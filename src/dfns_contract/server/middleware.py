@@ -64,7 +64,9 @@ class CrashOnOddBytes:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(_ODD_BYTE.search(value) for _, value in scope["headers"]):
+        if scope["type"] == "http" and any(
+            _ODD_BYTE.search(value) for _, value in scope["headers"]
+        ):
             raise OddBytesCrash("a header value holds a byte outside printable ASCII")
         await self.app(scope, receive, send)
 

@@ -19,9 +19,10 @@ deliberately puts one.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -100,16 +101,18 @@ class Pipeline:
         self.check_nonce = "nonce-check-off" not in faults
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
-        self.nonce_options = dict(
-            max_age=settings.nonce_max_age,
-            max_skew=settings.nonce_max_skew,
-            min_uuid_length=1 if "nonce-short-uuid" in faults else MIN_UUID_LENGTH,
-            check_freshness="nonce-freshness-off" not in faults,
-        )
+        self.nonce_options: dict[str, Any] = {
+            "max_age": settings.nonce_max_age,
+            "max_skew": settings.nonce_max_skew,
+            "min_uuid_length": 1 if "nonce-short-uuid" in faults else MIN_UUID_LENGTH,
+            "check_freshness": "nonce-freshness-off" not in faults,
+        }
         self.auth_off = "auth-off" in faults
         self.bearer_verification = (
-            Verification.UNCHECKED if "auth-signature-unchecked" in faults
-            else Verification.ALLOW_ALG_NONE if "auth-alg-none" in faults
+            Verification.UNCHECKED
+            if "auth-signature-unchecked" in faults
+            else Verification.ALLOW_ALG_NONE
+            if "auth-alg-none" in faults
             else Verification.STRICT
         )
         self.check_permissions = "forbidden-off" not in faults
@@ -154,11 +157,17 @@ class Pipeline:
     def _parse_nonce(self, request: Request) -> tuple[str, datetime | None]:
         header = request.headers.get("x-dfns-nonce")
         try:
-            nonce = parse_nonce(header.strip() if header else None, self.state.clock(), **self.nonce_options)
+            nonce = parse_nonce(
+                header.strip() if header else None, self.state.clock(), **self.nonce_options
+            )
         except InvalidNonce:
             raise ApiError(ErrorId.NONCE_INVALID) from None
         # Past this the nonce is stale anyway, so the store may forget it.
-        expires = nonce.date + self.state.settings.nonce_max_age if self.nonce_options["check_freshness"] else None
+        expires = (
+            nonce.date + self.state.settings.nonce_max_age
+            if self.nonce_options["check_freshness"]
+            else None
+        )
         return nonce.uuid, expires
 
     def _nonce(self, request: Request) -> None:
@@ -192,13 +201,22 @@ class Pipeline:
         token = _bearer(header)
         kind = TokenKind.AUTH if endpoint.access is Access.PRINCIPAL else TokenKind.REGISTRATION
         try:
-            claims = self.state.tokens.read(token, kind, self.bearer_verification) if token else None
+            claims = (
+                self.state.tokens.read(token, kind, self.bearer_verification) if token else None
+            )
         except InvalidToken:
             claims = None
         principal = self.state.world.find_principal(claims["sub"]) if claims else None
-        if claims is None or principal is None or not principal.is_active or principal.org_id != app.org_id:
+        if (
+            claims is None
+            or principal is None
+            or not principal.is_active
+            or principal.org_id != app.org_id
+        ):
             raise ApiError(ErrorId.NOT_AUTHORIZED)
-        if kind is TokenKind.REGISTRATION and (principal.is_registered or claims["jti"] in self.state.challenges):
+        if kind is TokenKind.REGISTRATION and (
+            principal.is_registered or claims["jti"] in self.state.challenges
+        ):
             raise ApiError(ErrorId.NOT_AUTHORIZED)
         return principal, claims
 
@@ -226,7 +244,9 @@ class Pipeline:
 
     # -- 6. user action ----------------------------------------------------------
 
-    def _read_user_action(self, request: Request, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    def _read_user_action(
+        self, request: Request, principal: Principal, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """The claims of a user action signature valid for this request, or 403."""
         header = (request.headers.get("x-dfns-useraction") or "").strip()
         try:
@@ -237,7 +257,7 @@ class Pipeline:
             raise ApiError(ErrorId.USER_ACTION_INVALID)
         if self.bind_user_action and (
             claims.get("method") != request.method
-            or claims.get("path") != request.scope["path"]
+            or claims.get("path") != _target(request)
             or claims.get("payload") != canonical_json(body)
         ):
             raise ApiError(ErrorId.USER_ACTION_INVALID)
@@ -245,13 +265,19 @@ class Pipeline:
 
     def _user_action(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
         claims = self._read_user_action(request, principal, body)
-        if self.user_action_single_use and not self.state.user_actions.claim(claims["jti"], _expiry(claims)):
+        if self.user_action_single_use and not self.state.user_actions.claim(
+            claims["jti"], _expiry(claims)
+        ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
 
-    async def _user_action_racy(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
+    async def _user_action_racy(
+        self, request: Request, principal: Principal, body: dict[str, Any]
+    ) -> None:
         claims = self._read_user_action(request, principal, body)
         store = self.state.user_actions
-        if self.user_action_single_use and not await store.claim_slowly(claims["jti"], _expiry(claims)):
+        if self.user_action_single_use and not await store.claim_slowly(
+            claims["jti"], _expiry(claims)
+        ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
 
 
@@ -266,5 +292,11 @@ def _bearer(header: str | None) -> str | None:
     return token
 
 
+def _target(request: Request) -> str:
+    """The path a user action is signed for: the request's path, with its query if any."""
+    query = request.scope.get("query_string", b"")
+    return request.scope["path"] + ("?" + query.decode("latin-1") if query else "")
+
+
 def _expiry(claims: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(claims["exp"], timezone.utc)
+    return datetime.fromtimestamp(claims["exp"], UTC)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
@@ -38,8 +39,17 @@ class Renderer:
         self.extra_headers = "extra-headers" in faults
         self.close = "connection-close" in faults
         self.envelope = next(
-            (name for name in ("envelope-flat", "envelope-list", "envelope-non-string",
-                               "envelope-non-json", "envelope-content-type") if name in faults),
+            (
+                name
+                for name in (
+                    "envelope-flat",
+                    "envelope-list",
+                    "envelope-non-string",
+                    "envelope-non-json",
+                    "envelope-content-type",
+                )
+                if name in faults
+            ),
             "documented",
         )
         if "html-500-on-odd-bytes" in faults:
@@ -50,8 +60,11 @@ class Renderer:
             self.internal_style = "envelope"
         # Request ids differ per response, so errors with extra fields are built each time.
         self._fixed: dict[ErrorId, tuple[int, bytes, str]] = (
-            {} if self.extra_fields
-            else {error: self._error_body(error, spec.message) for error, spec in self.table.items()}
+            {}
+            if self.extra_fields
+            else {
+                error: self._error_body(error, spec.message) for error, spec in self.table.items()
+            }
         )
 
     # -- public ----------------------------------------------------------------
@@ -74,7 +87,9 @@ class Renderer:
         if self.internal_style == "html":
             return self._response(HTML_500, spec.status, "text/html; charset=utf-8")
         if self.internal_style == "flat":
-            return self._response(self._dumps({"message": spec.message}), spec.status, self.json_type)
+            return self._response(
+                self._dumps({"message": spec.message}), spec.status, self.json_type
+            )
         return self.error(ApiError(ErrorId.INTERNAL))
 
     # -- building --------------------------------------------------------------
@@ -94,7 +109,11 @@ class Renderer:
         if self.extra_fields:
             inner["code"] = error.value
             outer["requestId"] = "rq-" + uuid.uuid4().hex
-        media_type = "text/plain; charset=utf-8" if self.envelope == "envelope-content-type" else self.json_type
+        media_type = (
+            "text/plain; charset=utf-8"
+            if self.envelope == "envelope-content-type"
+            else self.json_type
+        )
         return status, self._dumps(outer), media_type
 
     def _dumps(self, data: Any) -> bytes:

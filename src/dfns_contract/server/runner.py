@@ -11,10 +11,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -70,11 +71,14 @@ class RunningServer:
             self._thread.join(timeout)
         self._socket.close()
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -113,10 +117,14 @@ def start_server(
     while not server.started:
         if not thread.is_alive():
             sock.close()
-            raise ServerStartError("the reference server's thread ended before it started listening")
+            raise ServerStartError(
+                "the reference server's thread ended before it started listening"
+            )
         if time.monotonic() > deadline:
             running.stop(timeout=1.0)
-            raise ServerStartError("the reference server did not start within %.1f s" % startup_timeout)
+            raise ServerStartError(
+                "the reference server did not start within %.1f s" % startup_timeout
+            )
         thread.join(0.005)  # returns early if the thread dies
     return running
 
@@ -129,7 +137,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ServerStartError("cannot listen on %s port %d: %s" % (host, port, exc.strerror)) from None
+        raise ServerStartError(
+            "cannot listen on %s port %d: %s" % (host, port, exc.strerror)
+        ) from None
     sock.listen(2048)
     return sock
 

@@ -20,7 +20,6 @@ from .world import (
     AUTH_OPERATIONS,
     Application,
     Permission,
-    Principal,
     PrincipalKind,
     World,
     new_cred_id,
@@ -86,32 +85,49 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
     limited_permission = world.add_permission(
         Permission(new_id("pm"), "AuthReader", frozenset(LIMITED_OPERATIONS))
     )
-    app = world.add_app(Application(
-        new_id("ap"), org_id, "Reference App", settings.rp_id, settings.app_origin, admin_permission
-    ))
-    other = world.add_app(Application(
-        new_id("ap"), org_id, "Other App", settings.rp_id, "https://other.%s" % settings.rp_id,
-        admin_permission,
-    ))
+    app = world.add_app(
+        Application(
+            new_id("ap"),
+            org_id,
+            "Reference App",
+            settings.rp_id,
+            settings.app_origin,
+            admin_permission,
+        )
+    )
+    other = world.add_app(
+        Application(
+            new_id("ap"),
+            org_id,
+            "Other App",
+            settings.rp_id,
+            "https://other.%s" % settings.rp_id,
+            admin_permission,
+        )
+    )
 
     def registered(username: str, permission: Permission, kind: keys.KeyKind) -> SeededPrincipal:
         user = world.create_principal(PrincipalKind.USER, username, org_id, now, permission)
         key = keys.generate_key(kind)
-        credential = world.add_credential(user, new_cred_id(), keys.public_pem(key), key.public_key())
+        credential = world.add_credential(
+            user, new_cred_id(), keys.public_pem(key), key.public_key()
+        )
         user.is_registered = True
         token = tokens.issue(TokenKind.AUTH, user.principal_id, settings.seeded_token_ttl)
-        return SeededPrincipal(user.principal_id, username, token, credential.cred_id, keys.private_pem(key))
+        return SeededPrincipal(
+            user.principal_id, username, token, credential.cred_id, keys.private_pem(key)
+        )
 
-    def invited(username: str, expires_in: timedelta) -> Principal:
+    def invited(username: str, expires_in: timedelta) -> tuple[str, str]:
         user = world.create_principal(PrincipalKind.USER, username, org_id, now)
-        world.send_registration_code(user, now + expires_in)
-        return user
+        return username, world.send_registration_code(user, now + expires_in).code
 
     admin = registered("admin@%s" % settings.rp_id, admin_permission, keys.KeyKind.P256)
     limited = registered("limited@%s" % settings.rp_id, limited_permission, keys.KeyKind.ED25519)
-    pending = invited("pending@%s" % settings.rp_id, settings.registration_code_ttl)
-    expired = invited("expired@%s" % settings.rp_id, -timedelta(days=1))
-    assert pending.registration and expired.registration
+    pending_username, pending_code = invited(
+        "pending@%s" % settings.rp_id, settings.registration_code_ttl
+    )
+    expired_username, expired_code = invited("expired@%s" % settings.rp_id, -timedelta(days=1))
     return Seeded(
         org_id=org_id,
         app_id=app.app_id,
@@ -119,8 +135,8 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         other_app_id=other.app_id,
         admin=admin,
         limited=limited,
-        pending_username=pending.username,
-        pending_code=pending.registration.code,
-        expired_username=expired.username,
-        expired_code=expired.registration.code,
+        pending_username=pending_username,
+        pending_code=pending_code,
+        expired_username=expired_username,
+        expired_code=expired_code,
     )

@@ -74,7 +74,9 @@ class TokenService:
         if missing:
             raise InvalidToken("missing claims: %s" % ", ".join(missing))
         if claims["kind"] != kind.value:
-            raise InvalidToken("a %s token where a %s token is expected" % (claims["kind"], kind.value))
+            raise InvalidToken(
+                "a %s token where a %s token is expected" % (claims["kind"], kind.value)
+            )
         exp = claims["exp"]
         if isinstance(exp, bool) or not isinstance(exp, (int, float)):
             raise InvalidToken("exp is not a number")
@@ -97,5 +99,10 @@ class TokenService:
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             # Expiry is checked against the injected clock in ``read``.
-            options={"require": list(_REQUIRED), "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            options={
+                "require": list(_REQUIRED),
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )

@@ -10,12 +10,19 @@ wording for it, these are the server's own words.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .errors import bad_request
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "an array"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,12 @@ def _check(body: dict[str, Any], field: Field) -> None:
         return
     # bool is an int to Python, never to JSON.
     if not isinstance(value, field.type) or (field.type is int and isinstance(value, bool)):
-        raise bad_request("%s must be %s" % (field.path, _TYPE_NAMES.get(field.type, field.type.__name__)))
+        raise bad_request(
+            "%s must be %s" % (field.path, _TYPE_NAMES.get(field.type, field.type.__name__))
+        )
     if field.type is str and not value and not field.allow_empty:
         raise bad_request("%s must not be empty" % field.path)
     if field.choices and value not in field.choices:
-        raise bad_request("%s must be one of: %s" % (field.path, ", ".join(map(str, field.choices))))
+        raise bad_request(
+            "%s must be one of: %s" % (field.path, ", ".join(map(str, field.choices)))
+        )

@@ -188,7 +188,10 @@ class Mail:
 
 
 class World:
-    """The state of one server. Lookups return ``None`` rather than raising: handlers choose the error."""
+    """The state of one server.
+
+    Lookups return ``None`` rather than raising: the handler chooses the error.
+    """
 
     def __init__(self) -> None:
         self.apps: dict[str, Application] = {}

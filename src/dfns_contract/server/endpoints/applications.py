@@ -22,16 +22,18 @@ def get_app(call: Call) -> dict[str, Any]:
 def create_app(call: Call) -> dict[str, Any]:
     body, world = call.body, call.state.world
     _unique_name(call, body["name"])
-    app = world.add_app(Application(
-        new_id("ap"),
-        call.user.org_id,
-        body["name"],
-        rp_id=body["relyingPartyId"],
-        origin=body["origin"],
-        permission=permission_for(call, body.get("permissionId")),
-        kind=body["kind"],
-        external_id=body.get("externalId"),
-    ))
+    app = world.add_app(
+        Application(
+            new_id("ap"),
+            call.user.org_id,
+            body["name"],
+            rp_id=body["relyingPartyId"],
+            origin=body["origin"],
+            permission=permission_for(call, body.get("permissionId")),
+            kind=body["kind"],
+            external_id=body.get("externalId"),
+        )
+    )
     return app.to_json()
 
 
@@ -90,18 +92,32 @@ _ONE = "/auth/apps/{appId}"
 ENDPOINTS = (
     Endpoint("GET", "/auth/apps", list_apps, operation=_READ),
     Endpoint("GET", _ONE, get_app, operation=_READ),
-    Endpoint("POST", "/auth/apps", create_app, operation=_CREATE, user_action=True, fields=(
-        Field("name"),
-        Field("relyingPartyId"),
-        Field("origin"),
-        Field("kind", choices=("ClientSideApplication",)),
-        Field("permissionId", required=False),
-        Field("externalId", required=False, allow_empty=True),
-    )),
-    Endpoint("PUT", _ONE, update_app, operation=_UPDATE, user_action=True, fields=(
-        Field("name", required=False),
-        Field("externalId", required=False, allow_empty=True),
-    )),
+    Endpoint(
+        "POST",
+        "/auth/apps",
+        create_app,
+        operation=_CREATE,
+        user_action=True,
+        fields=(
+            Field("name"),
+            Field("relyingPartyId"),
+            Field("origin"),
+            Field("kind", choices=("ClientSideApplication",)),
+            Field("permissionId", required=False),
+            Field("externalId", required=False, allow_empty=True),
+        ),
+    ),
+    Endpoint(
+        "PUT",
+        _ONE,
+        update_app,
+        operation=_UPDATE,
+        user_action=True,
+        fields=(
+            Field("name", required=False),
+            Field("externalId", required=False, allow_empty=True),
+        ),
+    ),
     Endpoint("PUT", _ONE + "/activate", activate_app, operation=_UPDATE, user_action=True),
     Endpoint("PUT", _ONE + "/deactivate", deactivate_app, operation=_UPDATE, user_action=True),
     Endpoint("DELETE", _ONE, archive_app, operation=_UPDATE, user_action=True),

@@ -8,7 +8,10 @@ from ..world import Permission
 
 
 def permission_for(call: Call, permission_id: str | None) -> Permission | None:
-    """The named permission, or by default the caller's own (as the docs say for apps and service accounts)."""
+    """The named permission, or by default the caller's own.
+
+    The docs say so for applications and service accounts.
+    """
     if permission_id is None:
         return call.user.permission
     permission = call.state.world.permissions.get(permission_id)

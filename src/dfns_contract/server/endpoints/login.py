@@ -6,10 +6,16 @@ any assertion that does not verify get the common 401 ``Not Authorized.``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from ..credentials import SUPPORTED_KINDS, allow_credentials, check_assertion, new_challenge, not_authorized
+from ..credentials import (
+    SUPPORTED_KINDS,
+    allow_credentials,
+    check_assertion,
+    new_challenge,
+    not_authorized,
+)
 from ..pipeline import Access, Call, Endpoint
 from ..tokens import InvalidToken, TokenKind
 from ..validation import Field
@@ -18,12 +24,24 @@ from ..world import PrincipalKind
 
 def init_login(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
-    user = state.world.find_user(body["orgId"], body["username"]) if body["orgId"] == call.app.org_id else None
-    if user is None or user.kind is not PrincipalKind.USER or not user.is_registered or not user.is_active:
+    user = (
+        state.world.find_user(body["orgId"], body["username"])
+        if body["orgId"] == call.app.org_id
+        else None
+    )
+    if (
+        user is None
+        or user.kind is not PrincipalKind.USER
+        or not user.is_registered
+        or not user.is_active
+    ):
         raise not_authorized()
     challenge = new_challenge()
     identifier = state.tokens.issue(
-        TokenKind.LOGIN_CHALLENGE, user.principal_id, state.settings.challenge_ttl, challenge=challenge
+        TokenKind.LOGIN_CHALLENGE,
+        user.principal_id,
+        state.settings.challenge_ttl,
+        challenge=challenge,
     )
     return {
         "supportedCredentialKinds": SUPPORTED_KINDS,
@@ -40,11 +58,25 @@ def complete_login(call: Call) -> dict[str, Any]:
     except InvalidToken:
         raise not_authorized() from None
     user = state.world.find_principal(claims["sub"])
-    if user is None or not user.is_active or user.org_id != call.app.org_id or claims["jti"] in state.challenges:
+    if (
+        user is None
+        or not user.is_active
+        or user.org_id != call.app.org_id
+        or claims["jti"] in state.challenges
+    ):
         raise not_authorized()
-    check_assertion(user, call.body["firstFactor"]["credentialAssertion"], claims.get("challenge", ""), call.app.origin)
-    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
-    return {"token": state.tokens.issue(TokenKind.AUTH, user.principal_id, state.settings.login_token_ttl)}
+    check_assertion(
+        user,
+        call.body["firstFactor"]["credentialAssertion"],
+        claims.get("challenge", ""),
+        call.app.origin,
+    )
+    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    return {
+        "token": state.tokens.issue(
+            TokenKind.AUTH, user.principal_id, state.settings.login_token_ttl
+        )
+    }
 
 
 def assertion_fields(prefix: str = "firstFactor") -> tuple[Field, ...]:
@@ -60,13 +92,25 @@ def assertion_fields(prefix: str = "firstFactor") -> tuple[Field, ...]:
 
 
 ENDPOINTS = (
-    Endpoint("POST", "/auth/login/init", init_login, access=Access.PUBLIC, fields=(
-        Field("username"),
-        Field("orgId"),
-        Field("loginCode", required=False),
-    )),
-    Endpoint("POST", "/auth/login", complete_login, access=Access.PUBLIC, fields=(
-        Field("challengeIdentifier"),
-        *assertion_fields(),
-    )),
+    Endpoint(
+        "POST",
+        "/auth/login/init",
+        init_login,
+        access=Access.PUBLIC,
+        fields=(
+            Field("username"),
+            Field("orgId"),
+            Field("loginCode", required=False),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/auth/login",
+        complete_login,
+        access=Access.PUBLIC,
+        fields=(
+            Field("challengeIdentifier"),
+            *assertion_fields(),
+        ),
+    ),
 )

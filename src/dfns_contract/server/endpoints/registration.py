@@ -1,15 +1,15 @@
 """User Registration (api-docs/authentication/registration).
 
-Init checks, in the order the brief of errors.md implies: a user who already
-registered is told so first (401 ``User already exists.``), then an unknown
-user, org or wrong code is a plain 401, and only a right code can be
-"expired" (400), so the expiry answer never confirms a guessed code.
+Init checks in this order: a user who already registered is told so first
+(401 ``User already exists.``, errors.md), then an unknown user, org or a
+wrong code is a plain 401, and only a right code can be "expired" (400), so
+the expiry answer never confirms a guessed code.
 """
 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..credentials import check_attestation, new_challenge
@@ -28,7 +28,9 @@ def init_registration(call: Call) -> dict[str, Any]:
     if user is not None and user.is_registered and "user-exists-off" not in state.faults:
         raise ApiError(ErrorId.USER_EXISTS)
     code = user.registration if user is not None else None
-    if code is None or not hmac.compare_digest(code.code.encode(), body["registrationCode"].encode()):
+    if code is None or not hmac.compare_digest(
+        code.code.encode(), body["registrationCode"].encode()
+    ):
         raise ApiError(ErrorId.NOT_AUTHORIZED)
     if code.expires_at <= call.now and "regcode-expiry-off" not in state.faults:
         raise ApiError(ErrorId.REGISTRATION_CODE_EXPIRED)
@@ -60,7 +62,7 @@ def complete_registration(call: Call) -> dict[str, Any]:
     if state.world.cred_id_taken(info["credId"]):
         raise bad_request("firstFactorCredential.credentialInfo.credId is already registered")
     key = check_attestation(info, str(call.claims.get("challenge", "")), call.app.origin)
-    state.challenges.claim(call.claims["jti"], datetime.fromtimestamp(call.claims["exp"], timezone.utc))
+    state.challenges.claim(call.claims["jti"], datetime.fromtimestamp(call.claims["exp"], UTC))
     credential = state.world.add_credential(user, info["credId"], key.pem, key.public_key)
     user.is_registered = True
     return {
@@ -72,17 +74,29 @@ def complete_registration(call: Call) -> dict[str, Any]:
 _CREDENTIAL = "firstFactorCredential"
 
 ENDPOINTS = (
-    Endpoint("POST", "/auth/registration/init", init_registration, access=Access.PUBLIC, fields=(
-        Field("username"),
-        Field("registrationCode"),
-        Field("orgId"),
-    )),
-    Endpoint("POST", "/auth/registration", complete_registration, access=Access.REGISTRATION, fields=(
-        Field(_CREDENTIAL, dict),
-        Field(_CREDENTIAL + ".credentialKind", choices=("Key",)),
-        Field(_CREDENTIAL + ".credentialInfo", dict),
-        Field(_CREDENTIAL + ".credentialInfo.credId"),
-        Field(_CREDENTIAL + ".credentialInfo.clientData"),
-        Field(_CREDENTIAL + ".credentialInfo.attestationData"),
-    )),
+    Endpoint(
+        "POST",
+        "/auth/registration/init",
+        init_registration,
+        access=Access.PUBLIC,
+        fields=(
+            Field("username"),
+            Field("registrationCode"),
+            Field("orgId"),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/auth/registration",
+        complete_registration,
+        access=Access.REGISTRATION,
+        fields=(
+            Field(_CREDENTIAL, dict),
+            Field(_CREDENTIAL + ".credentialKind", choices=("Key",)),
+            Field(_CREDENTIAL + ".credentialInfo", dict),
+            Field(_CREDENTIAL + ".credentialInfo.credId"),
+            Field(_CREDENTIAL + ".credentialInfo.clientData"),
+            Field(_CREDENTIAL + ".credentialInfo.attestationData"),
+        ),
+    ),
 )

@@ -36,7 +36,12 @@ def create_service_account(call: Call) -> dict[str, Any]:
         raise bad_request("a service account or user named %r already exists in the org" % name)
     permission = permission_for(call, body.get("permissionId"))
     account = state.world.create_principal(
-        PrincipalKind.SERVICE_ACCOUNT, name, call.user.org_id, call.now, permission, body.get("externalId")
+        PrincipalKind.SERVICE_ACCOUNT,
+        name,
+        call.user.org_id,
+        call.now,
+        permission,
+        body.get("externalId"),
     )
     account.is_registered = True
     credential = state.world.add_credential(account, new_cred_id(), pem, public_key)
@@ -44,31 +49,39 @@ def create_service_account(call: Call) -> dict[str, Any]:
     user_info = account.to_json()
     return {
         "userInfo": user_info,
-        "accessTokens": [{
-            "accessToken": token,
-            "dateCreated": iso_now(call.now),
-            "credId": credential.cred_id,
-            "isActive": True,
-            "kind": PrincipalKind.USER.value,
-            "linkedUserId": account.principal_id,
-            "linkedAppId": "",
-            "name": name,
-            "orgId": account.org_id,
-            "permissionAssignments": user_info["permissionAssignments"],
-            "publicKey": "",
-            "tokenId": new_id("to"),
-        }],
+        "accessTokens": [
+            {
+                "accessToken": token,
+                "dateCreated": iso_now(call.now),
+                "credId": credential.cred_id,
+                "isActive": True,
+                "kind": PrincipalKind.USER.value,
+                "linkedUserId": account.principal_id,
+                "linkedAppId": "",
+                "name": name,
+                "orgId": account.org_id,
+                "permissionAssignments": user_info["permissionAssignments"],
+                "publicKey": "",
+                "tokenId": new_id("to"),
+            }
+        ],
     }
 
 
 ENDPOINTS = (
     # The docs require Auth:Apps:Create here (sic), not a service-account operation.
-    Endpoint("POST", "/auth/service-accounts", create_service_account, operation="Auth:Apps:Create",
-             user_action=True, fields=(
-                 Field("name"),
-                 Field("publicKey"),
-                 Field("daysValid", int, required=False),
-                 Field("permissionId", required=False),
-                 Field("externalId", required=False, allow_empty=True),
-             )),
+    Endpoint(
+        "POST",
+        "/auth/service-accounts",
+        create_service_account,
+        operation="Auth:Apps:Create",
+        user_action=True,
+        fields=(
+            Field("name"),
+            Field("publicKey"),
+            Field("daysValid", int, required=False),
+            Field("permissionId", required=False),
+            Field("externalId", required=False, allow_empty=True),
+        ),
+    ),
 )

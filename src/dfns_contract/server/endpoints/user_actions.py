@@ -10,11 +10,17 @@ same JSON value, not the same bytes.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ...encoding import canonical_json
-from ..credentials import SUPPORTED_KINDS, allow_credentials, check_assertion, new_challenge, not_authorized
+from ..credentials import (
+    SUPPORTED_KINDS,
+    allow_credentials,
+    check_assertion,
+    new_challenge,
+    not_authorized,
+)
 from ..errors import bad_request
 from ..pipeline import Call, Endpoint
 from ..tokens import InvalidToken, TokenKind
@@ -52,8 +58,13 @@ def complete_action(call: Call) -> dict[str, Any]:
         raise not_authorized() from None
     if claims["sub"] != principal.principal_id or claims["jti"] in state.challenges:
         raise not_authorized()
-    check_assertion(principal, call.body["firstFactor"]["credentialAssertion"], claims.get("challenge", ""), call.app.origin)
-    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], timezone.utc))
+    check_assertion(
+        principal,
+        call.body["firstFactor"]["credentialAssertion"],
+        claims.get("challenge", ""),
+        call.app.origin,
+    )
+    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
     token = state.tokens.issue(
         TokenKind.USER_ACTION,
         principal.principal_id,
@@ -77,14 +88,24 @@ def _canonical_payload(text: str) -> str:
 
 ENDPOINTS = (
     # "The permissions apply to the application only": no principal operation.
-    Endpoint("POST", "/auth/action/init", init_action, fields=(
-        Field("userActionPayload", allow_empty=True),
-        Field("userActionHttpMethod", choices=METHODS),
-        Field("userActionHttpPath"),
-        Field("userActionServerKind", required=False, choices=("Api",)),
-    )),
-    Endpoint("POST", "/auth/action", complete_action, fields=(
-        Field("challengeIdentifier"),
-        *assertion_fields(),
-    )),
+    Endpoint(
+        "POST",
+        "/auth/action/init",
+        init_action,
+        fields=(
+            Field("userActionPayload", allow_empty=True),
+            Field("userActionHttpMethod", choices=METHODS),
+            Field("userActionHttpPath"),
+            Field("userActionServerKind", required=False, choices=("Api",)),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/auth/action",
+        complete_action,
+        fields=(
+            Field("challengeIdentifier"),
+            *assertion_fields(),
+        ),
+    ),
 )

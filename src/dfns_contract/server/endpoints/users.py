@@ -20,7 +20,11 @@ def create_user(call: Call) -> dict[str, Any]:
         raise bad_request("a user with email %r already exists in the org" % email)
     # "The user is created without any permissions."
     user = state.world.create_principal(
-        PrincipalKind.USER, email, call.user.org_id, call.now, external_id=call.body.get("externalId")
+        PrincipalKind.USER,
+        email,
+        call.user.org_id,
+        call.now,
+        external_id=call.body.get("externalId"),
     )
     state.world.send_registration_code(user, call.now + state.settings.registration_code_ttl)
     return user.to_json()
@@ -34,10 +38,17 @@ def get_user(call: Call) -> dict[str, Any]:
 
 
 ENDPOINTS = (
-    Endpoint("POST", "/auth/users", create_user, operation="Auth:Users:Create", user_action=True, fields=(
-        Field("email"),
-        Field("kind", choices=(PrincipalKind.USER.value,)),
-        Field("externalId", required=False, allow_empty=True),
-    )),
+    Endpoint(
+        "POST",
+        "/auth/users",
+        create_user,
+        operation="Auth:Users:Create",
+        user_action=True,
+        fields=(
+            Field("email"),
+            Field("kind", choices=(PrincipalKind.USER.value,)),
+            Field("externalId", required=False, allow_empty=True),
+        ),
+    ),
     Endpoint("GET", "/auth/users/{userId}", get_user, operation="Auth:Users:Read"),
 )
