@@ -207,6 +207,7 @@ def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
     fault = admin.request("PUT", ctx.path("/auth/apps/{appId}/" + action), sign=True)
     if 200 <= fault.status < 300:
         rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
+        rescuer.app_origin = None  # the other app's origin is unknown; origin is optional in client data
         ctx.cleanups.append(lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
     return Trial(fault, [control])
 
