@@ -215,9 +215,12 @@ class DfnsClient:
     def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
         """Send exactly these headers and body: no defaults added (fuzzing uses it directly)."""
         url = self.base_url + path
-        response = self.session.request(
-            method, url, headers=headers, data=body, timeout=self.timeout, allow_redirects=False
-        )
+        prepared = self.session.prepare_request(requests.Request(method, url, data=body))
+        # Set after preparing: requests refuses values with surrounding whitespace,
+        # which servers strip and the fuzzing must be able to send.
+        prepared.headers.update(headers)
+        settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         exchange = Exchange(method, url, dict(headers), body, response)
         for observe in self.observers:
             observe(exchange)

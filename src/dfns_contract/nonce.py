@@ -37,7 +37,7 @@ def iso_now(now: datetime | None = None) -> str:
 
 def make_nonce(uuid: str | None = None, date: str | None = None) -> str:
     """A fresh nonce; pass ``uuid`` or ``date`` only to build a deliberately odd one."""
-    body = {"uuid": uuid if uuid is not None else str(uuidlib.uuid4()), "date": date or iso_now()}
+    body = {"uuid": uuid if uuid is not None else str(uuidlib.uuid4()), "date": date if date is not None else iso_now()}
     return b64url_encode(json.dumps(body, separators=(",", ":")).encode())
 
 

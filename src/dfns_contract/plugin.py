@@ -19,6 +19,7 @@ from .catalog import Catalog
 from .client import DfnsClient, KeySigner
 from .conformance import Conformance
 from .expectations import audit
+from .fuzzing import ExampleCounts, choose_profile, count_examples  # noqa: F401 - fixture
 from .profile import Profile, ProfileError, load_profile
 from .recipes import RecipeContext
 from .rootdir import repair_setup
@@ -80,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Conformance(config), "dfns-conformance")
+    config.pluginmanager.register(ExampleCounts(choose_profile(config)), "dfns-fuzz-counts")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -90,7 +92,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if settings.faults:
         target += " with faults: " + ", ".join(settings.faults)
     mode = "allowed" if settings.allow_destructive or not settings.sensitive else "skipped (sensitive target; --allow-destructive to run)"
-    lines = ["dfns target: " + target, "dfns state-changing cases: " + mode]
+    lines = ["dfns target: " + target, "dfns state-changing cases: " + mode,
+             "dfns hypothesis profile: %s" % config.pluginmanager.get_plugin("dfns-fuzz-counts").profile]
     if settings.profile is not None:
         lines.append("dfns profile: %s%s" % (settings.profile.source, " (env overrides: %s)" % ", ".join(settings.profile.overridden) if settings.profile.overridden else ""))
     return lines

@@ -1,0 +1,104 @@
+"""A model of the replay rules, checked against the server by interleaving steps at random.
+
+Fresh, reused and malformed nonces and user actions signed for one request
+and spent on it or on another: each nonce is accepted at most once, each user
+action is consumed once and only by the request it was signed for.
+"""
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from dfns_contract.client import DfnsClient
+from dfns_contract.expectations import ContractViolation, assert_documented_error
+from dfns_contract.nonce import make_nonce
+from dfns_contract.profile import Profile
+from dfns_contract.strategies import PADDING, invalid_nonces
+
+from .conftest import catalog
+from .test_replay_races import require
+
+ERRORS = {e.id: e for e in catalog().errors}
+ACTIONS = ("activate", "deactivate")
+
+
+class ReplayModel(RuleBasedStateMachine):
+    client: DfnsClient
+    other_app: str
+    nonces = Bundle("nonces")
+    user_actions = Bundle("user_actions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.consumed: set[str] = set()
+
+    def path(self, action: str) -> str:
+        return "/auth/apps/%s/%s" % (self.other_app, action)
+
+    def documented(self, exchange, error_id: str, step: str) -> None:
+        error = ERRORS[error_id]
+        assert_documented_error(exchange, error.status, error.message, title="[replay model] " + step,
+                                doc=error.doc_reference)
+
+    def succeeded(self, exchange, step: str) -> None:
+        if not 200 <= exchange.status < 300:
+            raise ContractViolation("[replay model] %s: expected 2xx\n%s" % (step, exchange.describe()))
+
+    @initialize()
+    def switch_on(self) -> None:
+        self.client.request("PUT", self.path("activate"), sign=True)
+
+    @rule(target=nonces)
+    def fresh_nonce(self) -> str:
+        nonce = make_nonce()
+        self.succeeded(self.client.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce}), "a fresh nonce")
+        return nonce
+
+    @rule(nonce=nonces, pad=st.tuples(PADDING, PADDING))
+    def reused_nonce(self, nonce: str, pad: tuple[str, str]) -> None:
+        exchange = self.client.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": pad[0] + nonce + pad[1]})
+        self.documented(exchange, "nonce-reused", "a nonce sent again")
+
+    @rule(drawn=invalid_nonces())
+    def malformed_nonce(self, drawn) -> None:
+        exchange = self.client.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": drawn.value})
+        self.documented(exchange, "nonce-missing-or-invalid", "a malformed nonce (%s)" % drawn.tier)
+
+    @rule(target=user_actions, action=st.sampled_from(ACTIONS))
+    def sign(self, action: str) -> tuple[str, str]:
+        return action, self.client.user_action("PUT", self.path(action), b"{}")
+
+    @rule(signed=user_actions)
+    def spend(self, signed: tuple[str, str]) -> None:
+        action, token = signed
+        exchange = self.client.request("PUT", self.path(action), headers={"X-DFNS-USERACTION": token})
+        if token in self.consumed:
+            self.documented(exchange, "useraction-reused", "a user action spent twice")
+        else:
+            self.succeeded(exchange, "a user action spent on its own request")
+            self.consumed.add(token)
+
+    @rule(signed=user_actions)
+    def misuse(self, signed: tuple[str, str]) -> None:
+        action, token = signed
+        other = ACTIONS[1 - ACTIONS.index(action)]
+        exchange = self.client.request("PUT", self.path(other), headers={"X-DFNS-USERACTION": token})
+        self.documented(exchange, "useraction-missing-or-invalid", "a user action spent on another request")
+
+    def teardown(self) -> None:
+        self.client.request("PUT", self.path("activate"), sign=True)
+
+
+@pytest.mark.destructive
+def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, count_examples) -> None:
+    require(dfns_profile, "appId", "authToken", "credId", "privateKey", "otherAppId")
+
+    class Bound(ReplayModel):
+        client = dfns_client
+        other_app = dfns_profile["otherAppId"]
+
+        def __init__(self) -> None:
+            super().__init__()
+            count_examples()
+
+    run_state_machine_as_test(Bound)
