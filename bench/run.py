@@ -265,26 +265,40 @@ def bench_client(seconds: float) -> dict[str, Any]:
                 count += 1
             return count, time.perf_counter() - started
 
-        one_client(), one_raw()  # connect and warm up
-        # Alternate short slices so machine noise hits both sides alike.
+        # For comparison only: the same DfnsClient code over an http.client transport.
+        thin = _raw_client_class()(mock.url, app_id, auth_token=token, observers=[audit])
+        thin.conn = http.client.HTTPConnection(mock.host, mock.port, timeout=10)
+
+        def one_thin() -> None:
+            exchange = thin.request("GET", "/auth/apps")
+            if exchange.status != 200:
+                raise RuntimeError("DfnsClient over http.client got HTTP %d" % exchange.status)
+
+        sides = (("raw", one_raw), ("client", one_client), ("thin", one_thin))
+        for _, step in sides:
+            step()  # connect and warm up
+        # Alternate short slices so machine noise hits every side alike.
         rounds = 3
-        totals = {"raw": [0, 0.0], "client": [0, 0.0]}
-        cpu_before = cpu_seconds(mock.pid)
+        totals = {name: [0, 0.0, 0.0] for name, _ in sides}
         for _ in range(rounds):
-            for name, step in (("raw", one_raw), ("client", one_client)):
+            for name, step in sides:
+                cpu0 = time.process_time()
                 count, elapsed = loop(step, seconds / rounds)
                 totals[name][0] += count
                 totals[name][1] += elapsed
-        server_cpu = (cpu_seconds(mock.pid) - cpu_before) / sum(t[1] for t in totals.values())
+                totals[name][2] += time.process_time() - cpu0
         conn.close()
+        thin.conn.close()
         session.close()
-    raw = totals["raw"][0] / totals["raw"][1]
-    dfns = totals["client"][0] / totals["client"][1]
+    rate = {name: t[0] / t[1] for name, t in totals.items()}
+    cpu_us = {name: t[2] / t[0] * 1e6 for name, t in totals.items()}
     return {
-        "raw_rps": raw,
-        "client_rps": dfns,
-        "ratio": dfns / raw,
-        "server_cpu_share": server_cpu,
+        "raw_rps": rate["raw"],
+        "client_rps": rate["client"],
+        "ratio": rate["client"] / rate["raw"],
+        "thin_client_rps": rate["thin"],
+        "thin_ratio": rate["thin"] / rate["raw"],
+        "client_cpu_us_per_req": cpu_us,
     }
 
 
@@ -467,7 +481,7 @@ def load_python(mock: Mock, scenario: str, processes: int, threads: int, duratio
     span = max(p["span"] for p in parts)
     per_step = parts[0]["per_step"]
     return {
-        "generator": "python %d process(es) x %d threads" % (processes, threads),
+        "generator": "py %d proc x %d thr" % (processes, threads),
         "ops": len(latencies),
         "ops_per_s": len(latencies) / span,
         "req_per_s": len(latencies) * per_step / span,
@@ -557,7 +571,7 @@ def load_wrk(mock: Mock, scenario: str, duration: float) -> dict[str, Any]:
         raise RuntimeError("wrk (%s): unexpected answers or socket errors: %s" % (scenario, data))
     span = data["duration_us"] / 1e6
     return {
-        "generator": "wrk 2 threads x %d connections" % CLIENTS,
+        "generator": "wrk 2 thr x %d conn" % CLIENTS,
         "ops": data["requests"],
         "ops_per_s": data["requests"] / span,
         "req_per_s": data["requests"] / span,
@@ -610,8 +624,12 @@ def build_rows(r: dict[str, Any], runs: int) -> list[dict[str, Any]]:
     c = r["client"]
     _row(rows, "raw_rps", "raw http.client GET /auth/apps", c["raw_rps"], "%.0f req/s")
     _row(rows, "client_rps", "DfnsClient.request GET /auth/apps", c["client_rps"], "%.0f req/s")
-    _row(rows, "client_ratio", "  client / raw", c["ratio"] * 100, "%.0f %%",
+    _row(rows, "client_ratio", "    client / raw", c["ratio"] * 100, "%.0f %%",
          ">= %.0f %%" % (TARGET_CLIENT_RATIO * 100), c["ratio"] >= TARGET_CLIENT_RATIO)
+    cpu = c["client_cpu_us_per_req"]
+    _row(rows, "client_cpu_us", "    client-side CPU per request, DfnsClient / raw", cpu["client"], "%.0f us")
+    rows[-1]["text"] += " / %.0f us" % cpu["raw"]
+    _row(rows, "thin_ratio", "    same DfnsClient over http.client (bench-only) / raw", c["thin_ratio"] * 100, "%.0f %%")
     L = r["load"]
     a = L["reject"]
     _row(rows, "reject_rps", "(a) missing nonce, 8 clients [%s]" % a["generator"], a["req_per_s"],

@@ -70,12 +70,15 @@ class Drift:
     page: ErrorsPage
     not_covered: list[PageError] = field(default_factory=list)
     stale: list[DocumentedError] = field(default_factory=list)
+    matched: dict[str, PageError] = field(default_factory=dict)  # catalog id → first page error it matches
 
     @property
     def stale_ids(self) -> set[str]:
         return {error.id for error in self.stale}
 
-    def __bool__(self) -> bool:
+    @property
+    def found(self) -> bool:
+        """True when the page and the catalog differ (what --strict-drift fails on)."""
         return bool(self.not_covered or self.stale)
 
 
@@ -239,6 +242,11 @@ def matches(error: DocumentedError, page_error: PageError) -> bool:
 def compare(catalog: Catalog, page: ErrorsPage) -> Drift:
     """Page errors no catalog entry matches (not covered), catalog entries no page error matches (stale)."""
     drift = Drift(page)
+    for error in catalog.errors:
+        found = next((p for p in page.errors if matches(error, p)), None)
+        if found is None:
+            drift.stale.append(error)
+        else:
+            drift.matched[error.id] = found
     drift.not_covered = [p for p in page.errors if not any(matches(e, p) for e in catalog.errors)]
-    drift.stale = [e for e in catalog.errors if not any(matches(e, p) for p in page.errors)]
     return drift

@@ -22,6 +22,7 @@ from .expectations import audit
 from .fuzzing import ExampleCounts, choose_profile, count_examples  # noqa: F401 - fixture
 from .profile import Profile, ProfileError, load_profile
 from .recipes import RecipeContext
+from .report import ContractReport
 from .rootdir import repair_setup
 from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
 
@@ -63,6 +64,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--allow-destructive", dest="dfns_allow_destructive", action="store_true", help="run state-changing cases against a --sensitive-url target")
     group.addoption("--sensitive-url", dest="dfns_sensitive_url", default=DEFAULT_SENSITIVE_URL, metavar="REGEX", help="targets where state-changing cases are skipped unless --allow-destructive (default: production API hosts)")
     group.addoption("--dfns-mock-fault", dest="dfns_mock_faults", action="append", metavar="NAME", help="start the embedded reference server with this fault switched on (the suite's own tests; see dfns-mock --list-faults)")
+    group.addoption("--contract-report", dest="dfns_contract_report", metavar="PATH.json", help="write the conformance report for sign-off (JSON, schemas/report.json): target, versions, verdict and evidence per documented error")
+    group.addoption("--contract-report-html", dest="dfns_contract_report_html", metavar="PATH.html", help="write the conformance report as one self-contained HTML page")
+    group.addoption("--errors-doc", dest="dfns_errors_doc", metavar="PATH", help="a copy of getting-started/errors.md: list documented errors the catalog does not cover, and catalog entries the page no longer documents")
+    group.addoption("--strict-drift", dest="dfns_strict_drift", action="store_true", help="fail the run when --errors-doc and the catalog differ")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -81,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Conformance(config), "dfns-conformance")
+    config.pluginmanager.register(ContractReport(config), "dfns-contract-report")
     config.pluginmanager.register(ExampleCounts(choose_profile(config)), "dfns-fuzz-counts")
 
 

@@ -1,12 +1,24 @@
-"""Replay one case of the catalog: run its recipe, check the controls, then the fault."""
+"""Replay one case of the catalog: run its recipe, check the controls, then the fault.
+
+Each case also records its evidence (what the fault request got: status,
+content type, message) as a masked JSON ``user_property``, so that the
+conformance report can show it for passed cases as well as failed ones; user
+properties travel with the test report, also from pytest-xdist workers.
+"""
 
 from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, Sequence
+from urllib.parse import urlsplit
 
 import pytest
 
 from .catalog import Case
-from .client import FlowError
-from .expectations import ContractViolation, assert_documented_error, assert_success
+from .client import Exchange, FlowError
+from .expectations import ContractViolation, assert_documented_error, assert_success, message_of
 from .masking import mask
 from .profile import env_name
 from .recipes import RECIPES, RecipeContext, Trial
@@ -24,17 +36,48 @@ def skip_reason(missing: list[str]) -> str:
     )
 
 
-def replay(case: Case, ctx: RecipeContext) -> None:
-    """Fail with every broken expectation of the case, skip when the profile cannot run it."""
+#: Name of the user property that carries a case's evidence (a JSON object, masked).
+EVIDENCE = "dfns_evidence"
+EVIDENCE_EXCERPT = 200
+
+Recorder = Callable[[str, str], None]
+_RECORDER: ContextVar[Recorder | None] = ContextVar("dfns_evidence_recorder", default=None)
+
+
+@contextmanager
+def recording(user_properties: list[tuple[str, object]]) -> Iterator[None]:
+    """While a test runs, ``replay`` appends its evidence to these user properties (the plugin binds the item's)."""
+    token = _RECORDER.set(lambda name, value: user_properties.append((name, value)))
+    try:
+        yield
+    finally:
+        _RECORDER.reset(token)
+
+
+def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> None:
+    """Fail with every broken expectation of the case, skip when the profile cannot run it.
+
+    ``record(name, value)`` receives the evidence; by default the running test's user properties.
+    """
+    record = record or _RECORDER.get()
     missing = ctx.profile.missing(required_keys(case))
     if missing:
         pytest.skip(skip_reason(missing))
+    seen: list[Exchange] = []
+    observe = seen.append
+    # First in line, so the last exchange is seen even when the audit observer raises on it.
+    ctx.client.observers.insert(0, observe)
     try:
         trial = RECIPES[case.error.recipe].run(ctx, case.variant)
+        if record:
+            record(EVIDENCE, evidence_json(case, ctx, trial.fault, stage="fault", probes=trial.probes))
         failures = _violations(case, ctx, trial)
     except (ContractViolation, FlowError) as exc:
         failures = [str(exc)]
+        if record and seen:
+            record(EVIDENCE, evidence_json(case, ctx, seen[-1], stage="stopped", reason=str(exc)))
     finally:
+        ctx.client.observers.remove(observe)
         _clean_up(ctx)
     if failures:
         pytest.fail(mask("\n\n".join(failures)), pytrace=False)
@@ -65,6 +108,61 @@ def _violations(case: Case, ctx: RecipeContext, trial: Trial) -> list[str]:
         except ContractViolation as exc:
             failures.append(str(exc))
     return failures
+
+
+def evidence(
+    case: Case,
+    ctx: RecipeContext,
+    exchange: Exchange,
+    *,
+    stage: str,
+    probes: Sequence[Exchange] = (),
+    reason: str = "",
+) -> dict[str, Any]:
+    """What ``exchange`` got, next to what the page documents; small, and masked by value.
+
+    ``stage`` is "fault" for the fault request, "stopped" for the last response
+    before the recipe stopped (a broken envelope or a failed preparatory step).
+    """
+    error = case.error
+    try:
+        body, parsed = exchange.response.json(), True
+    except ValueError:
+        body, parsed = None, False
+    message = message_of(body)
+    result: dict[str, Any] = {
+        "stage": stage,
+        "request": "%s %s" % (exchange.method, urlsplit(exchange.url).path),
+        "status": exchange.status,
+        "contentType": exchange.content_type,
+        "body": "documented envelope" if isinstance(message, str) else "JSON without error.message" if parsed else "not JSON",
+        "message": message if isinstance(message, str) else None,
+        "expected": {
+            "status": None if error.invariant else error.status,
+            "message": error.expected_message(ctx.profile.values),
+        },
+    }
+    if not isinstance(message, str):
+        result["excerpt"] = exchange.text[:EVIDENCE_EXCERPT]
+    if probes:
+        result["probeStatuses"] = [probe.status for probe in probes]
+    if reason:
+        result["reason"] = reason.splitlines()[0][:EVIDENCE_EXCERPT]
+    return _masked(result)
+
+
+def evidence_json(case: Case, ctx: RecipeContext, exchange: Exchange, **kwargs: Any) -> str:
+    return json.dumps(evidence(case, ctx, exchange, **kwargs), ensure_ascii=False, sort_keys=True)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _clean_up(ctx: RecipeContext) -> None:

@@ -36,6 +36,10 @@ from .tokens import InvalidToken, TokenKind, Verification
 from .validation import Field, parse_body, validate
 from .world import Application, Principal
 
+#: HTTP optional whitespace (RFC 9110 §5.5): all a server may strip around a field value.
+#: str.strip() would also eat NBSP and other Unicode spaces, accepting values the client never sent.
+OWS = " \t"
+
 _BODYLESS = frozenset({"GET", "HEAD"})
 
 
@@ -158,7 +162,7 @@ class Pipeline:
         header = request.headers.get("x-dfns-nonce")
         try:
             nonce = parse_nonce(
-                header.strip() if header else None, self.state.clock(), **self.nonce_options
+                header.strip(OWS) if header else None, self.state.clock(), **self.nonce_options
             )
         except InvalidNonce:
             raise ApiError(ErrorId.NONCE_INVALID) from None
@@ -248,7 +252,7 @@ class Pipeline:
         self, request: Request, principal: Principal, body: dict[str, Any]
     ) -> dict[str, Any]:
         """The claims of a user action signature valid for this request, or 403."""
-        header = (request.headers.get("x-dfns-useraction") or "").strip()
+        header = (request.headers.get("x-dfns-useraction") or "").strip(OWS)
         try:
             claims = self.state.tokens.read(header, TokenKind.USER_ACTION) if header else None
         except InvalidToken:
@@ -285,8 +289,8 @@ def _bearer(header: str | None) -> str | None:
     """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive, RFC 9110)."""
     if not header:
         return None
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
+    scheme, _, token = header.strip(OWS).partition(" ")
+    token = token.strip(OWS)
     if scheme.lower() != "bearer" or not token or " " in token:
         return None
     return token
