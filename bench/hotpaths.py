@@ -79,12 +79,27 @@ def profile_server(scenario: str, seconds: float, native: bool) -> None:
 
         loader = threading.Thread(target=load, daemon=True)
         loader.start()
-        cmd = [spy, "record", "-p", str(mock.pid), "-d", str(int(seconds)), "-r", "250", "-f", "raw", "-o", out]
+        cmd = [
+            spy,
+            "record",
+            "-p",
+            str(mock.pid),
+            "-d",
+            str(int(seconds)),
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            out,
+        ]
         cmd += ["--native"] if native else ["--nonblocking"]
         subprocess.run(cmd, check=True, capture_output=True, timeout=seconds + 60)
         loader.join(load_seconds + 90)
-        print("server, %s, load: %s, %.0f req/s while sampled (sampling slows it)" % (
-            scenario, result.get("generator", "?"), result.get("req_per_s", float("nan"))))
+        print(
+            "server, %s, load: %s, %.0f req/s while sampled (sampling slows it)"
+            % (scenario, result.get("generator", "?"), result.get("req_per_s", float("nan")))
+        )
         summarize(out)
 
 
@@ -97,8 +112,13 @@ def profile_client(seconds: float) -> None:
 
     with run.Mock() as mock:
         p = mock.profile
-        client = C.DfnsClient(mock.url, p["appId"], auth_token=p["authToken"],
-                              session=requests.Session(), observers=[audit])
+        client = C.DfnsClient(
+            mock.url,
+            p["appId"],
+            auth_token=p["authToken"],
+            session=requests.Session(),
+            observers=[audit],
+        )
         client.request("GET", "/auth/apps")
         profiler = Profiler(interval=0.0005)
         profiler.start()
@@ -121,7 +141,9 @@ def profile_client(seconds: float) -> None:
                 t1 = clock()
                 settings = self.session.merge_environment_settings(url, {}, None, None, None)
                 t2 = clock()
-                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+                response = self.session.send(
+                    prepared, timeout=self.timeout, allow_redirects=False, **settings
+                )
                 t3 = clock()
                 exchange = C.Exchange(method, url, dict(headers), body, response)
                 for observe in self.observers:
@@ -133,8 +155,13 @@ def profile_client(seconds: float) -> None:
                 phases["Exchange + audit observer"] += t4 - t3
                 return exchange
 
-        phased = Phased(mock.url, p["appId"], auth_token=p["authToken"],
-                        session=requests.Session(), observers=[audit])
+        phased = Phased(
+            mock.url,
+            p["appId"],
+            auth_token=p["authToken"],
+            session=requests.Session(),
+            observers=[audit],
+        )
         phased.request("GET", "/auth/apps")
         n, started = 1000, clock()
         for _ in range(n):
@@ -151,7 +178,9 @@ def main() -> None:
     parser.add_argument("target", choices=("server", "client"))
     parser.add_argument("--scenario", choices=("reject", "valid", "flow"), default="reject")
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--native", action="store_true", help="py-spy --native: C frames too (syscalls)")
+    parser.add_argument(
+        "--native", action="store_true", help="py-spy --native: C frames too (syscalls)"
+    )
     args = parser.parse_args()
     if args.target == "server":
         profile_server(args.scenario, args.seconds, args.native)

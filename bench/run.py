@@ -34,8 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
@@ -68,7 +69,7 @@ def _ensure_project_python() -> None:
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(round(q * (len(sorted_values) - 1))))]
+    return sorted_values[min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -112,8 +113,10 @@ class Mock:
         self.dir = tempfile.mkdtemp(prefix="dfns-bench-")
         profile_path = os.path.join(self.dir, "profile.json")
         script = Path(sys.executable).with_name("dfns-mock")
-        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "dfns_contract.server.cli"]
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+        cmd = (
+            [str(script)] if script.exists() else [sys.executable, "-m", "dfns_contract.server.cli"]
+        )
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd + ["--port", "0", "--profile-out", profile_path],
             stdout=subprocess.PIPE,
@@ -138,7 +141,9 @@ class Mock:
             while b"\n" not in buffer:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeError("dfns-mock did not report ready within %.0f s" % READY_TIMEOUT)
+                    raise RuntimeError(
+                        "dfns-mock did not report ready within %.0f s" % READY_TIMEOUT
+                    )
                 if selector.select(left):
                     chunk = os.read(self.proc.stdout.fileno(), 4096)
                     if not chunk:
@@ -167,7 +172,7 @@ class Mock:
         self.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> "Mock":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +191,10 @@ def bench_suite(runs: int) -> dict[str, Any]:
     for name, results in (("serial", serial), ("-n 2", parallel)):
         failed = [r for r in results if r["exit"] != 0]
         if failed:
-            print("bench: suite (%s) exited %d: %s" % (name, failed[0]["exit"], failed[0]["tail"]), file=sys.stderr)
+            print(
+                "bench: suite (%s) exited %d: %s" % (name, failed[0]["exit"], failed[0]["tail"]),
+                file=sys.stderr,
+            )
     return {
         "serial_s": statistics.median(r["wall_s"] for r in serial),
         "serial_runs_s": [r["wall_s"] for r in serial],
@@ -330,11 +338,19 @@ def _raw_client_class() -> type:
     class RawDfnsClient(DfnsClient):
         conn: http.client.HTTPConnection
 
-        def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
+        def send(
+            self, method: str, path: str, headers: dict[str, str], body: bytes | None
+        ) -> Exchange:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
             content = response.read()
-            return Exchange(method, self.base_url + path, headers, body, _RawResponse(response.status, response.headers, content))
+            return Exchange(
+                method,
+                self.base_url + path,
+                headers,
+                body,
+                _RawResponse(response.status, response.headers, content),
+            )
 
     return RawDfnsClient
 
@@ -363,7 +379,11 @@ def _make_step(scenario: str, url: str, profile: dict[str, Any]) -> tuple[Callab
     if scenario == "valid":
 
         def valid() -> None:
-            headers = {"X-DFNS-NONCE": make_nonce(), "X-DFNS-APPID": app_id, "Authorization": "Bearer " + token}
+            headers = {
+                "X-DFNS-NONCE": make_nonce(),
+                "X-DFNS-APPID": app_id,
+                "Authorization": "Bearer " + token,
+            }
             conn.request("GET", "/auth/apps", headers=headers)
             response = conn.getresponse()
             response.read()
@@ -386,7 +406,9 @@ def _make_step(scenario: str, url: str, profile: dict[str, Any]) -> tuple[Callab
         def flow() -> None:
             exchange = client.request("PUT", path, sign=True)
             if exchange.status != 200:
-                raise RuntimeError("activate answered HTTP %d: %s" % (exchange.status, exchange.text[:200]))
+                raise RuntimeError(
+                    "activate answered HTTP %d: %s" % (exchange.status, exchange.text[:200])
+                )
 
         return flow, 3
 
@@ -394,8 +416,14 @@ def _make_step(scenario: str, url: str, profile: dict[str, Any]) -> tuple[Callab
 
 
 def _load_process(
-    scenario: str, url: str, profile: dict[str, Any], threads: int, duration: float,
-    ready: Any, go: Any, results: Any,
+    scenario: str,
+    url: str,
+    profile: dict[str, Any],
+    threads: int,
+    duration: float,
+    ready: Any,
+    go: Any,
+    results: Any,
 ) -> None:
     """One load-generator process: ``threads`` threads, each on its own keep-alive connection."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -445,7 +473,9 @@ def _load_process(
     )
 
 
-def load_python(mock: Mock, scenario: str, processes: int, threads: int, duration: float) -> dict[str, Any]:
+def load_python(
+    mock: Mock, scenario: str, processes: int, threads: int, duration: float
+) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     go = ctx.Event()
     results = ctx.Queue()
@@ -554,16 +584,29 @@ def load_wrk(mock: Mock, scenario: str, duration: float) -> dict[str, Any]:
     path = os.path.join(mock.dir, "%s.lua" % scenario)
     with open(path, "w") as handle:
         handle.write(script)
-    seconds = max(1, int(round(duration)))
-    cmd = ["wrk", "-t2", "-c%d" % CLIENTS, "-d%ds" % seconds, "--timeout", "5s", "--latency", "-s", path, mock.url + "/auth/apps"]
+    seconds = max(1, round(duration))
+    cmd = [
+        "wrk",
+        "-t2",
+        "-c%d" % CLIENTS,
+        "-d%ds" % seconds,
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        path,
+        mock.url + "/auth/apps",
+    ]
     cpu_before = cpu_seconds(mock.pid)
     wall0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     wall = time.perf_counter() - wall0
     server_cpu = cpu_seconds(mock.pid) - cpu_before
-    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH ")), None)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
     if done.returncode != 0 or line is None:
-        raise RuntimeError("wrk failed (%d): %s %s" % (done.returncode, done.stdout[-500:], done.stderr[-500:]))
+        raise RuntimeError(
+            "wrk failed (%d): %s %s" % (done.returncode, done.stdout[-500:], done.stderr[-500:])
+        )
     data = json.loads(line[len("BENCH ") :])
     socket_errors = data["err_connect"] + data["err_read"] + data["err_write"] + data["err_timeout"]
     expected_status_errors = data["requests"] if scenario == "reject" else 0
@@ -590,7 +633,11 @@ def bench_load(seconds: float, use_wrk: bool) -> dict[str, Any]:
         if use_wrk:
             out["reject_wrk"] = load_wrk(mock, "reject", seconds)
         # (c) a valid authenticated GET (fresh nonce per request).
-        out["valid"] = load_wrk(mock, "valid", seconds) if use_wrk else load_python(mock, "valid", 2, 4, seconds)
+        out["valid"] = (
+            load_wrk(mock, "valid", seconds)
+            if use_wrk
+            else load_python(mock, "valid", 2, 4, seconds)
+        )
         # (b) the full user-action flow: the client signs, so only the Python generator can.
         out["flow"] = load_python(mock, "flow", 2, 4, seconds)
         out["server_peak_rss_mib"] = peak_rss_kib(mock.pid) / 1024
@@ -602,8 +649,15 @@ def bench_load(seconds: float, use_wrk: bool) -> dict[str, Any]:
 # -- report ---------------------------------------------------------------------------
 
 
-def _row(rows: list, key: str, label: str, value: float | None, fmt: str, target: str = "—",
-         ok: bool | None = None) -> None:
+def _row(
+    rows: list,
+    key: str,
+    label: str,
+    value: float | None,
+    fmt: str,
+    target: str = "—",
+    ok: bool | None = None,
+) -> None:
     rows.append(
         {
             "key": key,
@@ -619,48 +673,152 @@ def _row(rows: list, key: str, label: str, value: float | None, fmt: str, target
 def build_rows(r: dict[str, Any], runs: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     s = r["suite"]
-    _row(rows, "suite_serial_s", "suite wall time, serial (median of %d)" % runs, s["serial_s"], "%.2f s")
-    _row(rows, "suite_n2_s", "suite wall time, -n 2 (median of %d)" % runs, s["parallel_s"], "%.2f s")
+    _row(
+        rows,
+        "suite_serial_s",
+        "suite wall time, serial (median of %d)" % runs,
+        s["serial_s"],
+        "%.2f s",
+    )
+    _row(
+        rows, "suite_n2_s", "suite wall time, -n 2 (median of %d)" % runs, s["parallel_s"], "%.2f s"
+    )
     c = r["client"]
     _row(rows, "raw_rps", "raw http.client GET /auth/apps", c["raw_rps"], "%.0f req/s")
     _row(rows, "client_rps", "DfnsClient.request GET /auth/apps", c["client_rps"], "%.0f req/s")
-    _row(rows, "client_ratio", "    client / raw", c["ratio"] * 100, "%.0f %%",
-         ">= %.0f %%" % (TARGET_CLIENT_RATIO * 100), c["ratio"] >= TARGET_CLIENT_RATIO)
+    _row(
+        rows,
+        "client_ratio",
+        "    client / raw",
+        c["ratio"] * 100,
+        "%.0f %%",
+        ">= %.0f %%" % (TARGET_CLIENT_RATIO * 100),
+        c["ratio"] >= TARGET_CLIENT_RATIO,
+    )
     cpu = c["client_cpu_us_per_req"]
-    _row(rows, "client_cpu_us", "    client-side CPU per request, DfnsClient / raw", cpu["client"], "%.0f us")
+    _row(
+        rows,
+        "client_cpu_us",
+        "    client-side CPU per request, DfnsClient / raw",
+        cpu["client"],
+        "%.0f us",
+    )
     rows[-1]["text"] += " / %.0f us" % cpu["raw"]
-    _row(rows, "thin_ratio", "    same DfnsClient over http.client (bench-only) / raw", c["thin_ratio"] * 100, "%.0f %%")
+    _row(
+        rows,
+        "thin_ratio",
+        "    same DfnsClient over http.client (bench-only) / raw",
+        c["thin_ratio"] * 100,
+        "%.0f %%",
+    )
     L = r["load"]
     a = L["reject"]
-    _row(rows, "reject_rps", "(a) missing nonce, 8 clients [%s]" % a["generator"], a["req_per_s"],
-         "%.0f req/s", ">= %.0f" % TARGET_REJECT_RPS, a["req_per_s"] >= TARGET_REJECT_RPS)
+    _row(
+        rows,
+        "reject_rps",
+        "(a) missing nonce, 8 clients [%s]" % a["generator"],
+        a["req_per_s"],
+        "%.0f req/s",
+        ">= %.0f" % TARGET_REJECT_RPS,
+        a["req_per_s"] >= TARGET_REJECT_RPS,
+    )
     _row(rows, "reject_p50_ms", "    p50 latency", a["p50_ms"], "%.2f ms")
-    _row(rows, "reject_p99_ms", "    p99 latency", a["p99_ms"], "%.2f ms",
-         "<= %.0f ms" % TARGET_REJECT_P99_MS, a["p99_ms"] <= TARGET_REJECT_P99_MS)
-    _row(rows, "reject_server_cpu", "    server CPU (1 core = 100 %)", a["server_cpu_share"] * 100, "%.0f %%")
+    _row(
+        rows,
+        "reject_p99_ms",
+        "    p99 latency",
+        a["p99_ms"],
+        "%.2f ms",
+        "<= %.0f ms" % TARGET_REJECT_P99_MS,
+        a["p99_ms"] <= TARGET_REJECT_P99_MS,
+    )
+    _row(
+        rows,
+        "reject_server_cpu",
+        "    server CPU (1 core = 100 %)",
+        a["server_cpu_share"] * 100,
+        "%.0f %%",
+    )
     for key in ("reject_py_1x8", "reject_py_2x4", "reject_wrk"):
         if key in L and L[key] is not a:
             g = L[key]
-            extra = "" if "generator_cpu_share" not in g else ", gen CPU %.0f %%" % (g["generator_cpu_share"] * 100)
-            _row(rows, key + "_rps", "    same via %s (p99 %.1f ms%s)" % (g["generator"], g["p99_ms"], extra),
-                 g["req_per_s"], "%.0f req/s")
+            extra = (
+                ""
+                if "generator_cpu_share" not in g
+                else ", gen CPU %.0f %%" % (g["generator_cpu_share"] * 100)
+            )
+            _row(
+                rows,
+                key + "_rps",
+                "    same via %s (p99 %.1f ms%s)" % (g["generator"], g["p99_ms"], extra),
+                g["req_per_s"],
+                "%.0f req/s",
+            )
     b = L["flow"]
-    _row(rows, "flow_rps", "(b) user-action flow, 8 clients [%s]" % b["generator"], b["ops_per_s"], "%.0f flows/s")
+    _row(
+        rows,
+        "flow_rps",
+        "(b) user-action flow, 8 clients [%s]" % b["generator"],
+        b["ops_per_s"],
+        "%.0f flows/s",
+    )
     _row(rows, "flow_req_rps", "    HTTP requests (3 per flow)", b["req_per_s"], "%.0f req/s")
     _row(rows, "flow_p50_ms", "    p50 flow latency", b["p50_ms"], "%.1f ms")
     _row(rows, "flow_p99_ms", "    p99 flow latency", b["p99_ms"], "%.1f ms")
     _row(rows, "flow_cpu", "    server CPU / generator CPU", b["server_cpu_share"] * 100, "%.0f %%")
     rows[-1]["text"] += " / %.0f %%" % (b["generator_cpu_share"] * 100)
     v = L["valid"]
-    _row(rows, "valid_rps", "(c) valid GET /auth/apps, 8 clients [%s]" % v["generator"], v["req_per_s"], "%.0f req/s")
+    _row(
+        rows,
+        "valid_rps",
+        "(c) valid GET /auth/apps, 8 clients [%s]" % v["generator"],
+        v["req_per_s"],
+        "%.0f req/s",
+    )
     _row(rows, "valid_p99_ms", "    p99 latency", v["p99_ms"], "%.2f ms")
-    _row(rows, "suite_maxrss_mib", "peak RSS, serial suite (one process)", s["serial_maxrss_mib"], "%.0f MiB")
-    _row(rows, "suite_n2_maxrss_mib", "peak RSS, -n 2 (largest process)", s["parallel_maxrss_mib"], "%.0f MiB")
-    _row(rows, "server_rss_mib", "peak RSS, dfns-mock after the load", L["server_peak_rss_mib"], "%.0f MiB")
+    _row(
+        rows,
+        "suite_maxrss_mib",
+        "peak RSS, serial suite (one process)",
+        s["serial_maxrss_mib"],
+        "%.0f MiB",
+    )
+    _row(
+        rows,
+        "suite_n2_maxrss_mib",
+        "peak RSS, -n 2 (largest process)",
+        s["parallel_maxrss_mib"],
+        "%.0f MiB",
+    )
+    _row(
+        rows,
+        "server_rss_mib",
+        "peak RSS, dfns-mock after the load",
+        L["server_peak_rss_mib"],
+        "%.0f MiB",
+    )
     st = r["startup"]
-    _row(rows, "startup_first_request_s", "start-up: launch -> first request (median)", st["first_request"], "%.3f s")
-    _row(rows, "startup_plugin_import_s", "    launch -> pytest loads plugins", st["plugin_import"], "%.3f s")
-    _row(rows, "startup_collected_s", "    launch -> collection finished", st["collection_finish"], "%.3f s")
+    _row(
+        rows,
+        "startup_first_request_s",
+        "start-up: launch -> first request (median)",
+        st["first_request"],
+        "%.3f s",
+    )
+    _row(
+        rows,
+        "startup_plugin_import_s",
+        "    launch -> pytest loads plugins",
+        st["plugin_import"],
+        "%.3f s",
+    )
+    _row(
+        rows,
+        "startup_collected_s",
+        "    launch -> collection finished",
+        st["collection_finish"],
+        "%.3f s",
+    )
     return rows
 
 
@@ -670,16 +828,32 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print("%-*s  %*s  %-10s  %s" % (width, "metric", vwidth, "value", "target", "result"))
     print("-" * (width + vwidth + 26))
     for r in rows:
-        print("%-*s  %*s  %-10s  %s" % (width, r["metric"], vwidth, r["text"], r["target"], r["result"]))
+        print(
+            "%-*s  %*s  %-10s  %s"
+            % (width, r["metric"], vwidth, r["text"], r["target"], r["result"])
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 suite run each, 1.5 s per load measurement")
-    parser.add_argument("--runs", type=int, default=None, help="suite runs per median (default 3; --quick 1)")
-    parser.add_argument("--seconds", type=float, default=None, help="seconds per throughput measurement (default 3; --quick 1.5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 suite run each, 1.5 s per load measurement"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=None, help="suite runs per median (default 3; --quick 1)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="seconds per throughput measurement (default 3; --quick 1.5)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the numbers here as JSON")
-    parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
+    parser.add_argument(
+        "--no-wrk",
+        action="store_true",
+        help="use the Python load generator even if wrk is installed",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or (1.5 if args.quick else 3.0)
@@ -693,7 +867,12 @@ def main(argv: list[str] | None = None) -> int:
     results["startup"] = bench_startup(runs)
     print("bench: client throughput (%.1f s each side) ..." % seconds, file=sys.stderr, flush=True)
     results["client"] = bench_client(seconds)
-    print("bench: server under load (%.1f s each, wrk: %s) ..." % (seconds, "yes" if use_wrk else "no"), file=sys.stderr, flush=True)
+    print(
+        "bench: server under load (%.1f s each, wrk: %s) ..."
+        % (seconds, "yes" if use_wrk else "no"),
+        file=sys.stderr,
+        flush=True,
+    )
     results["load"] = bench_load(seconds, use_wrk)
 
     rows = build_rows(results, runs)
@@ -716,7 +895,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as handle:
             handle.write(text + "\n")
-    suite_ok = all(e == 0 for e in results["suite"]["serial_exit"] + results["suite"]["parallel_exit"])
+    suite_ok = all(
+        e == 0 for e in results["suite"]["serial_exit"] + results["suite"]["parallel_exit"]
+    )
     return 0 if suite_ok else 1
 
 

@@ -32,7 +32,7 @@ USAGE_ERROR = 4
 ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
 
 
-def documented(id: str, status: int, message: str, **params: str) -> DocumentedError:  # noqa: A002
+def documented(id: str, status: int, message: str, **params: str) -> DocumentedError:
     return DocumentedError(id, "Common Errors › %d" % status, id, status, message, "recipe", "read-only", params=params)
 
 

@@ -69,6 +69,7 @@ def _ago(**delta) -> str:
         pytest.param(make_nonce(date=_ago(minutes=6)), id="stale"),
         pytest.param(make_nonce(date=_ago(minutes=-2)), id="future"),
         pytest.param(make_nonce() + "\u00e9", id="odd-byte"),
+        pytest.param(make_nonce() + "\u00a0", id="trailing-nbsp"),
     ],
 )
 def test_invalid_nonce(admin, nonce):

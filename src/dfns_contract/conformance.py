@@ -14,13 +14,23 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from .catalog import DocumentedError
-from .drift import NOT_COVERED, STALE, Drift, DriftError, ErrorsPage, PageError, compare, load_errors_page
+from .catalog import Catalog, DocumentedError
+from .drift import (
+    NOT_COVERED,
+    STALE,
+    Drift,
+    DriftError,
+    ErrorsPage,
+    PageError,
+    compare,
+    load_errors_page,
+)
 from .masking import mask
 from .replay import EVIDENCE, recording
 
@@ -168,8 +178,8 @@ class Conformance:
             self._drift = compare(catalog, self.page) if catalog is not None else None
         return self._drift
 
-    def _catalog(self):  # noqa: ANN202 - a Catalog; imported late, plugin.py imports this module
-        from .plugin import CATALOG
+    def _catalog(self) -> Catalog | None:
+        from .plugin import CATALOG  # late: plugin.py imports this module
 
         return self.config.stash.get(CATALOG, None)
 
@@ -222,7 +232,7 @@ class Conformance:
         if gate and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         rows = self.rows()

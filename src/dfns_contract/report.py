@@ -14,7 +14,7 @@ import hashlib
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -43,7 +43,7 @@ class ContractReport:
         self.html_path = _output_path(config, "dfns_contract_report_html", "--contract-report-html")
         if self.json_path and self.json_path == self.html_path:
             raise pytest.UsageError("--contract-report and --contract-report-html name the same file %s" % self.json_path)
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self._clock = time.monotonic()
         self.written: list[Path] = []
         self.problem: str | None = None
@@ -53,7 +53,7 @@ class ContractReport:
         return bool(self.json_path or self.html_path) and not hasattr(self.config, "workerinput")
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self._clock = time.monotonic()
 
     @pytest.hookimpl(trylast=True)
@@ -75,7 +75,7 @@ class ContractReport:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
+    def pytest_terminal_summary(self, terminalreporter) -> None:
         """After the documented-errors table, where a person looks for the verdict."""
         if not self.wanted:
             return
@@ -91,7 +91,7 @@ def build_report(config: pytest.Config, exit_status: int, started: datetime, sec
     rows = conformance.rows() if conformance else []
     drift = conformance.drift if conformance else None
     catalog = conformance._catalog() if conformance else None
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     totals = {verdict: 0 for verdict in VERDICTS}
     for row in rows:
         totals[row.verdict] += 1
@@ -217,4 +217,4 @@ def _sha256(path: str) -> str | None:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

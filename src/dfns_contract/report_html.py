@@ -62,6 +62,12 @@ p.legend { color: var(--muted); font-size: 12px; }
 @media print { body { background: #fff; } header.banner { color: #000; border-bottom: 4px solid; } }
 """
 
+LEGEND = (
+    '<p class="legend">verified: every case passed · failed: a case failed · not verified: skipped or not run '
+    "(a skip is not a pass) · not covered: documented on the errors page, absent from the catalog · "
+    "stale: in the catalog, no longer on the errors page.</p>"
+)
+
 
 def render_html(report: dict[str, Any]) -> str:
     """The page for a report built by ``report.build_report`` (already masked; masked again here)."""
@@ -89,9 +95,7 @@ def render_html(report: dict[str, Any]) -> str:
         ),
         _meta(report),
         _table(report["errors"]),
-        '<p class="legend">verified: every case passed · failed: a case failed · not verified: skipped or not run '
-        "(a skip is not a pass) · not covered: documented on the errors page, absent from the catalog · "
-        "stale: in the catalog, no longer on the errors page.</p>",
+        LEGEND,
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"

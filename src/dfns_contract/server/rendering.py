@@ -20,6 +20,14 @@ from .errors import ApiError, ErrorId, ErrorSpec
 from .faults import FaultSet
 
 JSON = "application/json"
+#: Faults that change the error envelope (at most one applies; the first listed wins).
+ENVELOPE_FAULTS = (
+    "envelope-flat",
+    "envelope-list",
+    "envelope-non-string",
+    "envelope-non-json",
+    "envelope-content-type",
+)
 HTML_500 = (
     b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>"
     b"<body><h1>Internal Server Error</h1><p>The server encountered an unexpected condition.</p>"
@@ -38,20 +46,7 @@ class Renderer:
         self.json_type = JSON + "; charset=utf-8" if "charset" in faults else JSON
         self.extra_headers = "extra-headers" in faults
         self.close = "connection-close" in faults
-        self.envelope = next(
-            (
-                name
-                for name in (
-                    "envelope-flat",
-                    "envelope-list",
-                    "envelope-non-string",
-                    "envelope-non-json",
-                    "envelope-content-type",
-                )
-                if name in faults
-            ),
-            "documented",
-        )
+        self.envelope = next((name for name in ENVELOPE_FAULTS if name in faults), "documented")
         if "html-500-on-odd-bytes" in faults:
             self.internal_style = "html"
         elif "internal-error-shape" in faults:
