@@ -60,7 +60,7 @@ def _ensure_project_python() -> None:
         venv = REPO / ".venv" / "bin" / "python"
         if venv.exists() and Path(sys.prefix).resolve() != (REPO / ".venv").resolve():
             os.execv(str(venv), [str(venv), str(Path(__file__).resolve()), *sys.argv[1:]])
-        raise SystemExit("bench: dfns_contract is not importable; install the project first")
+        raise SystemExit("bench: dfns_contract is not importable; install the project first") from None
 
 
 # -- helpers -------------------------------------------------------------------------

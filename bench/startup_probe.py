@@ -17,7 +17,7 @@ import time
 
 _times: dict[str, float] = {"plugin_import": time.time()}
 
-import requests  # after the first timestamp on purpose
+import requests  # noqa: E402 - after the first timestamp on purpose
 
 _original = requests.Session.send
 

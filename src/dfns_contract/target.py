@@ -36,7 +36,7 @@ def check_base_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError("--base-url %r is not an http(s) URL with a host (e.g. http://127.0.0.1:8000)" % url)
     try:
-        parts.port
+        parts.port  # noqa: B018 - reading it raises ValueError for an invalid port
     except ValueError:
         raise TargetError("--base-url %r has an invalid port" % url) from None
     if parts.query or parts.fragment:
