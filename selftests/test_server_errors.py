@@ -67,7 +67,7 @@ def _ago(**delta) -> str:
         pytest.param(b64json({"uuid": str(uuid.uuid4()), "date": "yesterday"}), id="bad-date"),
         pytest.param(b64json({"date": _ago()}), id="no-uuid"),
         pytest.param(make_nonce(date=_ago(minutes=6)), id="stale"),
-        pytest.param(make_nonce(date=_ago(minutes=-2)), id="future"),
+        pytest.param(make_nonce(date=_ago(minutes=-24 * 60)), id="future"),
         pytest.param(make_nonce() + "\u00e9", id="odd-byte"),
         pytest.param(make_nonce() + "\u00a0", id="trailing-nbsp"),
     ],
