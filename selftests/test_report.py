@@ -221,3 +221,15 @@ def test_a_report_path_that_is_a_folder_is_one_usage_error(tmp_path):
 def test_user_info_never_reaches_the_target():
     assert public_url("https://user:s3cret@api.example.test:8443/v1") == "https://api.example.test:8443/v1"
     assert public_url("http://[::1]:8000") == "http://[::1]:8000"
+
+
+@pytest.mark.parametrize("option", ["--contract-report", "--contract-report-html", "--errors-doc"])
+def test_a_report_outside_the_project_keeps_the_rootdir(tmp_path, option):
+    """'--contract-report /elsewhere/r.json' with the file already there (last run's report) must
+    not be taken for a test path before the plugin loads: pytest.ini would go unread and the whole
+    checkout, selftests and all, would be collected."""
+    existing = tmp_path / "file"  # the report of the last run, about to be replaced; or the errors page
+    existing.write_text((FIXTURES / "drift_small.md").read_text() if option == "--errors-doc" else "{}")
+    run = run_suite("--collect-only", "-q", option, str(existing))
+    assert run.returncode == 0, run.output
+    assert not [line for line in run.output.splitlines() if line.startswith("selftests/")], run.output[:2000]

@@ -75,7 +75,7 @@ class ContractReport:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """After the documented-errors table, where a person looks for the verdict."""
         if not self.wanted:
             return

@@ -1,7 +1,8 @@
 """Keep ``--dfns-profile /elsewhere/profile.json`` from moving pytest's rootdir.
 
 pytest decides its rootdir and ini file before it loads any installed plugin.
-At that moment ``--dfns-profile`` is an unknown option, so the path after it
+At that moment ``--dfns-profile`` (or any other option of ours that takes a
+path, see ``PATH_OPTIONS``) is an unknown option, so the path after it
 is taken for a test path: its folder becomes the rootdir, ``pytest.ini`` is
 not read (no ``testpaths``, no ``addopts``) and pytest collects the current
 folder, selftests and all. Once the plugin is loaded the option is known, so
@@ -18,9 +19,14 @@ import pytest
 from _pytest.config.findpaths import determine_setup
 
 
+#: Destinations of the plugin's options whose value is a path, which pytest
+#: would otherwise mistake for a test path.
+PATH_OPTIONS = ("dfns_profile", "dfns_contract_report", "dfns_contract_report_html", "dfns_errors_doc")
+
+
 def repair_setup(early_config: pytest.Config, args: list[str]) -> None:
     ns = early_config.known_args_namespace
-    if not getattr(ns, "dfns_profile", None):
+    if not any(getattr(ns, name, None) for name in PATH_OPTIONS):
         return
     rootpath, inipath, inicfg, ignored = determine_setup(
         inifile=ns.inifilename,
