@@ -240,11 +240,16 @@ class Conformance:
             return
         tr = terminalreporter
         tr.section("documented errors (getting-started/errors.md)")
+        section = None
         for row in rows:
+            if row.section != section:
+                section = row.section
+                tr.write_line(section, bold=True)
             markup = {"green": row.verdict == VERIFIED, "red": row.verdict == FAILED,
                       "yellow": row.verdict in (NOT_VERIFIED, NOT_COVERED, STALE)}
-            tr.write("%-13s" % (row.verdict.upper() if row.verdict == FAILED else row.verdict), **markup)
-            tr.write_line(mask("%d %-40s %s" % (row.status, _short(row.summary, 40), row.detail)))
+            tr.write("  %-13s" % (row.verdict.upper() if row.verdict == FAILED else row.verdict), **markup)
+            message = _short('"%s"' % row.message, 42) if row.message else "(no message documented)"
+            tr.write_line(mask("%d %-38s %-42s %s" % (row.status, _short(row.summary, 38), message, row.detail)))
         counts: dict[str, int] = defaultdict(int)
         for row in rows:
             counts[row.verdict] += 1
