@@ -214,6 +214,7 @@ SHOWN_BY = {
     "odd-bytes-500": "odd-bytes",
     "reject-all": "ok",
     "one-error": "ok",
+    "echo-secrets": "no-nonce",
     **{name: "no-nonce" for name, fault in FAULTS.items() if fault.kind is FaultKind.BENIGN},
 }
 

@@ -56,8 +56,9 @@ class Exchange:
 
     method: str
     url: str
-    request_headers: dict[str, str]
-    request_body: bytes | None
+    # Not in the repr: a traceback prints it, truncated past what masking by value can recognise.
+    request_headers: dict[str, str] = field(repr=False)
+    request_body: bytes | None = field(repr=False)
     response: requests.Response
 
     @property

@@ -24,6 +24,7 @@ from .profile import Profile, ProfileError, load_profile
 from .recipes import RecipeContext
 from .report import ContractReport
 from .rootdir import repair_setup
+from .secrecy import mask_report, remember_received
 from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
 
 CATALOG = pytest.StashKey[Catalog]()
@@ -110,6 +111,21 @@ def register_catalog(config: pytest.Config, catalog: Catalog) -> None:
     config.stash[CATALOG] = catalog
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """Every text of the report masked by value, before any reporter (or the xdist controller) sees it."""
+    report: pytest.TestReport = yield
+    mask_report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    report: pytest.CollectReport = yield
+    mask_report(report)
+    return report
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     settings = item.config.stash.get(SETTINGS, None)
     if settings and item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive:
@@ -155,7 +171,7 @@ def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytes
         app_origin=profile.get("appOrigin"),
         timeout=request.config.stash[SETTINGS].timeout,
         session=dfns_http,
-        observers=[audit],
+        observers=[remember_received, audit],
     )
 
 

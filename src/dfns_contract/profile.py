@@ -54,6 +54,11 @@ class Profile:
     source: str = "(empty)"
     overridden: tuple[str, ...] = field(default=())
 
+    def __repr__(self) -> str:
+        """Key names, never values: a traceback or a Hypothesis example prints this."""
+        return "Profile(source=%r, keys=[%s], overridden=%r)" % (
+            self.source, ", ".join(sorted(self.values)), self.overridden)
+
     def get(self, key: str) -> str | None:
         return self.values.get(key)
 

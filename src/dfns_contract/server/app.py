@@ -24,7 +24,7 @@ from .endpoints import ENDPOINTS
 from .endpoints.sandbox import sandbox_routes
 from .errors import ApiError, ErrorId
 from .faults import ODD_BYTE_FAULTS, FaultSet, resolve_faults
-from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes
+from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes, EchoSecrets
 from .pipeline import Pipeline
 from .rendering import Renderer
 from .seed import seed_world
@@ -47,7 +47,7 @@ def create_app(
     faults = faults if isinstance(faults, FaultSet) else resolve_faults(faults)
     clock = clock or system_clock
     settings = settings or Settings()
-    world, tokens, renderer = World(), TokenService(clock), Renderer(faults)
+    world, tokens, renderer = World(), TokenService(clock, record=settings.record_secrets), Renderer(faults)
     state = ServerState(
         settings=settings,
         clock=clock,
@@ -102,4 +102,6 @@ def _middleware(faults: FaultSet, renderer: Renderer) -> list[Middleware]:
         stack.append(Middleware(AnswerEverything, renderer=renderer, error=ErrorId.NOT_AUTHORIZED))
     elif "one-error" in faults:
         stack.append(Middleware(AnswerEverything, renderer=renderer, error=ErrorId.NONCE_INVALID))
+    if "echo-secrets" in faults:
+        stack.append(Middleware(EchoSecrets))
     return stack

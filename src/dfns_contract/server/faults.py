@@ -217,6 +217,10 @@ _REGISTRY: tuple[Fault, ...] = (
     ),
     _fault("reject-all", "every request answers 401 Not Authorized."),
     _fault("one-error", "every request answers 400 request nonce is missing or invalid"),
+    _fault(
+        "echo-secrets",
+        "every error becomes a 500 quoting the request's Authorization, X-DFNS-USERACTION and body",
+    ),
     # -- Legal variations -----------------------------------------------------
     _benign("extra-fields", "errors carry extra keys: error.code and a top-level requestId"),
     _benign("extra-headers", "responses carry extra headers (X-Request-Id, Cache-Control)"),

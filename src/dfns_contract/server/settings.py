@@ -26,3 +26,6 @@ class Settings:
     user_action_ttl: timedelta = timedelta(minutes=5)
     #: Service accounts (createServiceAccount.md: "Max is 730").
     service_account_max_days: int = 730
+    #: Keep every token and registration code issued (``ServerState.issued_secrets``), so the
+    #: suite's own tests can search its output for them. Off by default: it grows with every request.
+    record_secrets: bool = False

@@ -29,3 +29,11 @@ class ServerState:
     user_actions: OneTimeStore
     #: Challenge identifiers and registration temporary tokens already completed.
     challenges: OneTimeStore
+
+    def issued_secrets(self) -> list[str]:
+        """Every token and registration code this server handed out (``Settings.record_secrets``)."""
+        if self.tokens.issued is None:
+            raise RuntimeError("start the server with Settings(record_secrets=True)")
+        codes = [p.registration.code for p in self.world.principals.values() if p.registration]
+        mailed = [mail.registration_code for mail in self.world.mailbox.values()]
+        return list(dict.fromkeys([*self.tokens.issued, *codes, *mailed]))

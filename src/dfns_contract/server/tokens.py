@@ -45,9 +45,11 @@ class InvalidToken(ValueError):
 
 
 class TokenService:
-    def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
+    def __init__(self, clock: Clock, secret: bytes | None = None, *, record: bool = False) -> None:
         self._clock = clock
         self._secret = secret or secrets.token_bytes(32)
+        #: Every token issued, when ``record`` (the suite's secrets selftest reads it).
+        self.issued: list[str] | None = [] if record else None
 
     def issue(self, kind: TokenKind, subject: str, ttl: timedelta, **claims: Any) -> str:
         now = self._clock()
@@ -60,7 +62,10 @@ class TokenService:
             "iat": int(now.timestamp()),
             "exp": int((now + ttl).timestamp()),
         }
-        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+        token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+        if self.issued is not None:
+            self.issued.append(token)
+        return token
 
     def read(
         self, token: str, kind: TokenKind, verification: Verification = Verification.STRICT
