@@ -6,6 +6,7 @@ tests; the last tests read the shipped copy of the real page.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,13 @@ from dfns_contract.drift import (
 from .suite_runner import ROOT, run_suite
 
 FIXTURES = Path(__file__).with_name("fixtures")
-ERRORS_PAGE = Path(__file__).resolve().parents[2] / "shared/reference/dfns-docs/getting-started/errors.md"
+#: The published page, read-only beside the checkout; DFNS_ERRORS_PAGE points elsewhere.
+ERRORS_PAGE = Path(os.environ.get("DFNS_ERRORS_PAGE")
+                   or Path(__file__).resolve().parents[2] / "shared/reference/dfns-docs/getting-started/errors.md")
+#: Where CI found the page it sets DFNS_SELFTEST_REQUIRE_ERRORS_PAGE: these checks then run and fail, never skip.
 needs_errors_page = pytest.mark.skipif(
-    not ERRORS_PAGE.is_file(), reason="the reference copy of the errors page is absent: %s" % ERRORS_PAGE)
+    not ERRORS_PAGE.is_file() and not os.environ.get("DFNS_SELFTEST_REQUIRE_ERRORS_PAGE"),
+    reason="the reference copy of the errors page is absent: %s (set DFNS_ERRORS_PAGE)" % ERRORS_PAGE)
 USAGE_ERROR = 4
 #: One case is enough for the gate: the table and the drift count every catalog entry anyway.
 ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
