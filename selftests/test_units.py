@@ -92,6 +92,18 @@ class TestMasking:
         registry.add("abc")
         assert registry.mask("abcabc") == "abcabc"
 
+    def test_longest_secret_wins_whatever_the_order_secrets_arrived_in(self):
+        """Masking looks only for the forms present in a text; a shorter secret inside a longer one,
+        registered before or after it, must not let the rest of the longer one through."""
+        inner, outer = "inner-secret-0123", "prefix-inner-secret-0123-suffix"
+        for order in ((inner, outer), (outer, inner)):
+            registry = SecretRegistry()
+            registry.add(order[0], order[0][:5])
+            assert registry.mask("x %s y" % outer) != "x %s y" % outer
+            registry.add(order[1], order[1][:5])
+            assert registry.mask("x %s y %s" % (outer, inner)) == "x <masked:prefi> y <masked:inner>"
+            assert registry.mask("nothing here") == "nothing here"
+
 
 class TestProfile:
     def test_env_names(self):

@@ -21,6 +21,7 @@ from . import keys
 from .encoding import b64url_encode
 from .masking import SECRETS, mask
 from .nonce import make_nonce
+from .transport import mount_connect_retries, prepare, send_settings
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_EXCERPT = 2000
@@ -142,6 +143,7 @@ class DfnsClient:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         observers: Iterable[Observer] = (),
+        retry_transport: int = 0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -151,6 +153,9 @@ class DfnsClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.observers = list(observers)
+        #: Connection failures (nothing sent yet) are retried this often; see ``transport``.
+        self.retry_transport = retry_transport
+        mount_connect_retries(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
     def with_identity(
@@ -166,12 +171,14 @@ class DfnsClient:
             timeout=self.timeout,
             session=self.session,
             observers=self.observers,
+            retry_transport=self.retry_transport,
         )
 
     def on_new_connection(self) -> "DfnsClient":
         """The same principal on a connection pool of its own (one per concurrent sender)."""
         clone = self.with_identity(self.auth_token, self.signer)
         clone.session = requests.Session()
+        mount_connect_retries(clone.session, clone.base_url, clone.retry_transport)
         return clone
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
@@ -216,11 +223,12 @@ class DfnsClient:
     def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
         """Send exactly these headers and body: no defaults added (fuzzing uses it directly)."""
         url = self.base_url + path
-        prepared = self.session.prepare_request(requests.Request(method, url, data=body))
+        # What Session.prepare_request and merge_environment_settings would give, cached (see transport).
+        prepared = prepare(self.session, method, url, body)
         # Set after preparing: requests refuses values with surrounding whitespace,
         # which servers strip and the fuzzing must be able to send.
         prepared.headers.update(headers)
-        settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        settings = send_settings(self.session, self.base_url)
         response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         exchange = Exchange(method, url, dict(headers), body, response)
         for observe in self.observers:

@@ -38,11 +38,25 @@ def derived_forms(value: str) -> set[str]:
 
 
 class SecretRegistry:
-    """Every secret of the run; safe to share between threads."""
+    """Every secret of the run; safe to share between threads.
+
+    Adding a secret costs nothing but the set update: no pattern is compiled
+    then. ``mask`` first looks for the forms that occur in the text (a
+    substring test each; most texts contain none and come back unchanged)
+    and compiles a pattern of those alone, cached by that set of forms.
+    Forms absent from a text cannot match in it, so the result is the one a
+    pattern of every form would give: at each position the longest form that
+    matches there. A single pattern of all forms would be compiled again after
+    every secret the run receives, which cost more than the rest of a run.
+    """
+
+    #: Patterns kept for sets of forms found together (one set per kind of text, in practice).
+    MAX_PATTERNS = 256
 
     def __init__(self) -> None:
         self._labels: dict[str, str] = {}
-        self._pattern: re.Pattern[str] | None = None
+        self._forms: tuple[str, ...] | None = ()
+        self._patterns: dict[frozenset[str], re.Pattern[str]] = {}
         self._lock = threading.Lock()
 
     def add(self, value: str | None, label: str = "secret") -> None:
@@ -50,24 +64,43 @@ class SecretRegistry:
             return
         with self._lock:
             for form in derived_forms(value):
-                self._labels.setdefault(form, label)
-            self._pattern = None
+                if form not in self._labels:
+                    self._labels[form] = label
+                    self._forms = None
 
     def mask(self, text: str) -> str:
-        pattern = self._compiled()
-        if pattern is None or not text:
+        if not text:
             return text
-        return pattern.sub(lambda m: "<masked:%s>" % self._labels[m.group(0)], text)
+        present = [form for form in self._sorted_forms() if form in text]
+        if not present:
+            return text
+        return self._pattern(present).sub(lambda m: "<masked:%s>" % self._labels[m.group(0)], text)
 
     def values(self) -> list[str]:
-        return list(self._labels)
-
-    def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:
-            if self._pattern is None and self._labels:
-                forms = sorted(self._labels, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, forms)))
-            return self._pattern
+            return list(self._labels)
+
+    def _sorted_forms(self) -> tuple[str, ...]:
+        """Every form, longest first (a snapshot: ``add`` may run in another thread)."""
+        forms = self._forms
+        if forms is None:
+            with self._lock:
+                if self._forms is None:
+                    self._forms = tuple(sorted(self._labels, key=len, reverse=True))
+                forms = self._forms
+        return forms
+
+    def _pattern(self, forms: list[str]) -> re.Pattern[str]:
+        key = frozenset(forms)
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            # Longest first: at a position where several forms match, the longest is masked whole.
+            pattern = re.compile("|".join(map(re.escape, forms)))
+            with self._lock:
+                if len(self._patterns) >= self.MAX_PATTERNS:
+                    self._patterns.clear()
+                self._patterns[key] = pattern
+        return pattern
 
 
 #: The run's registry: the client registers what it learns, reporters mask with it.
