@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dfns_contract.cleanup import Cleanup
 from dfns_contract.client import DfnsClient
 from dfns_contract.expectations import ContractViolation, assert_documented_error, documented_error_problems
 from dfns_contract.profile import Profile
@@ -69,8 +70,10 @@ def test_fuzz_invalid_authorization(data, dfns_client: DfnsClient, dfns_profile:
 @pytest.mark.destructive
 @pytest.mark.documented_error(USERACTION_INVALID.id)
 @given(data=st.data())
-def test_fuzz_invalid_user_action(data, dfns_client: DfnsClient, dfns_profile: Profile, count_examples) -> None:
+def test_fuzz_invalid_user_action(data, dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
+                                  count_examples) -> None:
     require(dfns_profile, "appId", "authToken", "otherAppId")
+    dfns_cleanup.keep_app_active(dfns_profile["otherAppId"], label="otherAppId")  # it activates only if broken
     count_examples()
     drawn = data.draw(invalid_user_actions(dfns_profile["authToken"]), label="X-DFNS-USERACTION")
     path = "/auth/apps/%s/activate" % dfns_profile["otherAppId"]

@@ -10,6 +10,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from dfns_contract.cleanup import Cleanup
 from dfns_contract.client import DfnsClient
 from dfns_contract.expectations import ContractViolation, assert_documented_error
 from dfns_contract.nonce import make_nonce
@@ -91,8 +92,10 @@ class ReplayModel(RuleBasedStateMachine):
 
 
 @pytest.mark.destructive
-def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, count_examples) -> None:
+def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
+                                        count_examples) -> None:
     require(dfns_profile, "appId", "authToken", "credId", "privateKey", "otherAppId")
+    dfns_cleanup.keep_app_active(dfns_profile["otherAppId"], label="otherAppId")
 
     class Bound(ReplayModel):
         client = dfns_client

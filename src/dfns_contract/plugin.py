@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from .catalog import Catalog
+from .cleanup import Cleanup, run_summary
 from .client import DfnsClient, KeySigner
 from .conformance import Conformance
 from .expectations import audit
@@ -29,6 +30,8 @@ from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, 
 
 CATALOG = pytest.StashKey[Catalog]()
 SETTINGS = pytest.StashKey["Settings"]()
+#: Lines of the session cleanup: this process's, then each xdist worker's.
+CLEANUP_LINES = pytest.StashKey[list[str]]()
 
 
 class Settings:
@@ -182,6 +185,43 @@ def dfns_run_id(request: pytest.FixtureRequest) -> str:
     return "dfns-contract-%s-%s" % (secrets.token_hex(4), worker)
 
 
+@pytest.fixture(scope="session")
+def dfns_cleanup(request: pytest.FixtureRequest, dfns_client: DfnsClient) -> Iterator[Cleanup]:
+    """Undo actions for what the run changes on the target; run once when the session ends.
+
+    Torn down before the client and the target, also after failures, ``-x`` and
+    Ctrl-C; under pytest-xdist each worker undoes its own changes.
+    """
+    cleanup = Cleanup(dfns_client)
+    yield cleanup
+    lines = cleanup.run()
+    config = request.config
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker is not None:
+        config.workeroutput["dfns_cleanup"] = ["[%s] %s" % (worker, line) for line in lines]  # type: ignore[attr-defined]
+    else:
+        config.stash.setdefault(CLEANUP_LINES, []).extend(lines)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist controller: collect each worker's cleanup lines for the summary."""
+    lines = getattr(node, "workeroutput", {}).get("dfns_cleanup")
+    config = getattr(node, "config", None)
+    if lines and config is not None:
+        config.stash.setdefault(CLEANUP_LINES, []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(CLEANUP_LINES, [])
+    if not lines or hasattr(config, "workerinput"):
+        return
+    terminalreporter.section("dfns cleanup (state the run changed on the target)")
+    for line in lines:
+        terminalreporter.write_line(line, red="NOT restored" in line)
+    terminalreporter.write_line("dfns cleanup: " + run_summary(lines), bold=True, red=any("NOT restored" in line for line in lines))
+
+
 @pytest.fixture
-def recipe_context(dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str) -> RecipeContext:
-    return RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id)
+def recipe_context(dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str, dfns_cleanup: Cleanup) -> RecipeContext:
+    return RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id, cleanup=dfns_cleanup)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from .cleanup import Cleanup
 from .client import DfnsClient, Exchange, KeySigner
 from .encoding import b64url_encode
 from .nonce import iso_now, make_nonce
@@ -40,7 +41,10 @@ class RecipeContext:
     profile: Profile
     client: DfnsClient
     run_id: str
+    #: Undone right after the case (so later cases find the target as before).
     cleanups: list[Callable[[], object]] = field(default_factory=list)
+    #: Undone at the end of the session, also after a failure or an interrupt.
+    cleanup: Cleanup = field(default_factory=Cleanup)
 
     def principal(self, prefix: str = "") -> DfnsClient:
         """The admin (prefix "") or the limited principal (prefix "limited")."""
@@ -50,6 +54,14 @@ class RecipeContext:
         cred, pem = self.profile.get(key("credId")), self.profile.get(key("privateKey"))
         signer = KeySigner(cred, pem) if cred and pem else None
         return self.client.with_identity(self.profile.get(key("authToken")), signer)
+
+    def name(self, what: str) -> str:
+        """The name of anything a recipe creates: it carries the run id (``dfns-contract-<hex>-<worker>-what``)."""
+        return "%s-%s" % (self.run_id, what)
+
+    def changes_other_app(self) -> None:
+        """Call before a request that may activate or deactivate ``otherAppId``: the session leaves it active."""
+        self.cleanup.keep_app_active(self.profile["otherAppId"], label="otherAppId")
 
     def anonymous(self) -> DfnsClient:
         return self.client.with_identity(None)
@@ -163,6 +175,7 @@ def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     """The limited principal sends the admin's valid request (signed with its own key if it has one)."""
     path = ctx.path(OTHER_APP + "/activate")
     limited = ctx.principal("limited")
+    ctx.changes_other_app()
     control = ctx.principal().request("PUT", path, sign=True)
     fault = limited.request("PUT", path, sign=limited.signer is not None)
     return Trial(fault, [control])
@@ -171,6 +184,7 @@ def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
 @recipe("useraction_reused", needs=SIGNING)
 def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    ctx.changes_other_app()
     token = admin.user_action("PUT", path, b"{}")
     first = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
     second = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
@@ -180,6 +194,7 @@ def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
 @recipe("useraction_invalid", needs=SIGNING)
 def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    ctx.changes_other_app()
     control = admin.request("PUT", path, sign=True)
     token = {
         "missing": lambda: None,
@@ -201,6 +216,9 @@ def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
     way left to switch it back on.
     """
     admin, action = ctx.principal(), variant or "deactivate"
+    ctx.changes_other_app()
+    # Registered after the other app, so it runs first: the other app is the way back in.
+    ctx.cleanup.keep_app_active(ctx.profile["appId"], label="appId", fallback_app_id=ctx.profile["otherAppId"])
     control = admin.request("PUT", ctx.path(OTHER_APP + "/" + action), sign=True)
     if 200 <= control.status < 300:
         admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True)
@@ -222,6 +240,7 @@ def unknown_app_id() -> str:
 def unknown_app(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, known, unknown = ctx.principal(), ctx.path(OTHER_APP), "/auth/apps/" + unknown_app_id()
     if variant == "activate":
+        ctx.changes_other_app()
         control = admin.request("PUT", known + "/activate", sign=True)
         return Trial(admin.request("PUT", unknown + "/activate", sign=True), [control])
     return Trial(admin.request("GET", unknown), [admin.request("GET", known)])
