@@ -27,6 +27,7 @@ from .report import ContractReport
 from .rootdir import repair_setup
 from .secrecy import mask_report, remember_received
 from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
+from .transport import retry_count
 
 CATALOG = pytest.StashKey[Catalog]()
 SETTINGS = pytest.StashKey["Settings"]()
@@ -40,6 +41,7 @@ class Settings:
     def __init__(self, config: pytest.Config) -> None:
         option = config.getoption
         self.timeout: float = option("dfns_timeout")
+        self.retry_transport: int = option("dfns_retry_transport")
         self.faults: list[str] = option("dfns_mock_faults") or []
         self.require_all: bool = option("dfns_require_all")
         self.allow_destructive: bool = option("dfns_allow_destructive")
@@ -64,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dfns", "Dfns error contract")
     group.addoption("--dfns-profile", metavar="PATH", help="target profile (JSON, schemas/profile.json); DFNS_* variables override single keys")
     group.addoption("--dfns-timeout", type=float, default=10.0, metavar="SECONDS", help="timeout of each HTTP request (default 10)")
+    group.addoption("--dfns-retry-transport", type=retry_count, default=0, metavar="N", help="retry a request up to N times when its connection fails (refused, connect timeout, DNS): only before anything was sent, never after (default 0)")
     group.addoption("--require-all", dest="dfns_require_all", action="store_true", help="fail the run when any documented error was not verified (CI gate)")
     group.addoption("--allow-destructive", dest="dfns_allow_destructive", action="store_true", help="run state-changing cases against a --sensitive-url target")
     group.addoption("--sensitive-url", dest="dfns_sensitive_url", default=DEFAULT_SENSITIVE_URL, metavar="REGEX", help="targets where state-changing cases are skipped unless --allow-destructive (default: production API hosts)")
@@ -85,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = Settings(config)
         if settings.base_url and not hasattr(config, "workerinput"):
-            check_reachable(settings.base_url, settings.timeout)
+            check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
     except (ProfileError, TargetError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
@@ -173,6 +176,7 @@ def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytes
         signer=KeySigner(cred, pem) if cred and pem else None,
         app_origin=profile.get("appOrigin"),
         timeout=request.config.stash[SETTINGS].timeout,
+        retry_transport=request.config.stash[SETTINGS].retry_transport,
         session=dfns_http,
         observers=[remember_received, audit],
     )

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .profile import Profile
+from .transport import mount_connect_retries
 
 #: Production API hosts: state-changing cases are skipped there unless --allow-destructive.
 DEFAULT_SENSITIVE_URL = r"^https?://([a-z0-9-]+\.)*dfns\.(io|co)(:\d+)?(/|$)"
@@ -44,10 +45,15 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def check_reachable(url: str, timeout: float) -> None:
-    """One request at start, so an unreachable target is one clear error, not one per test."""
+def check_reachable(url: str, timeout: float, retries: int = 0) -> None:
+    """One request at start, so an unreachable target is one clear error, not one per test.
+
+    ``retries``: failed connections retried as the suite's requests are (``--dfns-retry-transport``).
+    """
     try:
-        requests.get(url + "/", timeout=timeout, allow_redirects=False)
+        with requests.Session() as session:
+            mount_connect_retries(session, url, retries)
+            session.get(url + "/", timeout=timeout, allow_redirects=False)
     except requests.exceptions.ConnectionError as exc:
         raise TargetError("cannot reach %s: %s" % (url, _reason(exc))) from None
     except requests.exceptions.Timeout:
