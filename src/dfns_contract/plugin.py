@@ -56,6 +56,13 @@ class Settings:
         self.base_url = check_base_url(base_url) if base_url else None
         if self.faults and self.base_url:
             raise TargetError("--dfns-mock-fault applies to the embedded server only, not to --base-url")
+        if self.faults:
+            from .server.faults import UnknownFault, resolve_faults
+
+            try:
+                resolve_faults(self.faults)
+            except UnknownFault as exc:
+                raise TargetError("--dfns-mock-fault: %s" % exc) from None
 
     @property
     def sensitive(self) -> bool:

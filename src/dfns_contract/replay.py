@@ -19,7 +19,7 @@ import pytest
 
 from .catalog import Case
 from .client import Exchange, FlowError
-from .expectations import ContractViolation, assert_documented_error, assert_success, message_of
+from .expectations import ContractViolation, assert_documented_error, assert_success, expected_error_text, message_of
 from .masking import mask
 from .profile import env_name
 from .recipes import RECIPES, RecipeContext, Trial
@@ -74,7 +74,7 @@ def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> No
             record(EVIDENCE, evidence_json(case, ctx, trial.fault, stage="fault", probes=trial.probes))
         failures = _violations(case, ctx, trial)
     except (ContractViolation, FlowError) as exc:
-        failures = [str(exc)]
+        failures = [_stopped(case, ctx, exc)]
         if record and seen:
             record(EVIDENCE, evidence_json(case, ctx, seen[-1], stage="stopped", reason=str(exc)))
     finally:
@@ -109,6 +109,19 @@ def _violations(case: Case, ctx: RecipeContext, trial: Trial) -> list[str]:
         except ContractViolation as exc:
             failures.append(str(exc))
     return failures
+
+
+def _stopped(case: Case, ctx: RecipeContext, exc: Exception) -> str:
+    """A recipe that could not finish (a broken envelope, a failed step): say which case, what it
+    expects and where the page documents it, before the exchange that stopped it."""
+    error = case.error
+    expected = (
+        "any 5xx is " + expected_error_text(500, error.message)
+        if error.invariant
+        else expected_error_text(error.status, error.expected_message(ctx.profile.values))
+    )
+    return "[%s] stopped before the documented error could be checked: %s\n  doc:      %s\n  expected: %s (the control: 2xx)\n%s" % (
+        case.id, error.summary, error.doc_reference, expected, exc)
 
 
 def evidence(
