@@ -20,7 +20,7 @@ from .cleanup import Cleanup, run_summary
 from .client import DfnsClient, KeySigner
 from .conformance import Conformance
 from .expectations import audit
-from .fuzzing import ExampleCounts, choose_profile, count_examples  # noqa: F401 - fixture
+from .fuzzing import ExampleCounts, choose_profile, count_examples, register_for_options  # noqa: F401 - fixture
 from .profile import Profile, ProfileError, load_profile
 from .recipes import RecipeContext
 from .report import ContractReport
@@ -87,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
     repair_setup(early_config, args)
+    register_for_options(early_config.known_args_namespace)
 
 
 def pytest_configure(config: pytest.Config) -> None:
