@@ -1,5 +1,7 @@
 """The fuzzing reaches every tier of its strategies, and finds faults on its own."""
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -64,3 +66,12 @@ def test_header_values_are_transmittable(drawn) -> None:
 def test_fuzz_and_race_tests_alone_catch(fault: str) -> None:
     run = run_suite("-q", *FUZZ_AND_RACES, "--dfns-mock-fault", fault, "--hypothesis-profile", "ci")
     assert run.returncode == 1, "fault %s survived the fuzz and race tests:\n%s" % (fault, run.output[-3000:])
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_the_run_reports_its_profile_and_examples_per_property(workers: tuple[str, ...]) -> None:
+    run = run_suite("-q", "tests/test_fuzz_headers.py", "-k", "nonce", "--hypothesis-profile", "dev", *workers)
+    assert run.returncode == 0, run.output[-3000:]
+    assert "fuzzing (hypothesis profile dev)" in run.output, run.output[-3000:]
+    counts = re.findall(r"^\s*(\d+) examples  tests/test_fuzz_headers\.py::\S*nonce", run.output, re.MULTILINE)
+    assert counts and all(int(n) > 0 for n in counts), run.output[-3000:]

@@ -90,7 +90,7 @@ class ExampleCounts:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
-            if name == PROPERTY and report.when == "call":
+            if name == PROPERTY and report.when == "teardown":  # count_examples records at teardown
                 self.counts[report.nodeid] += int(value)
 
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:  # noqa: ANN001
