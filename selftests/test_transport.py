@@ -16,7 +16,7 @@ import requests
 import urllib3.util.connection
 
 from dfns_contract import transport
-from dfns_contract.client import DfnsClient
+from dfns_contract.client import DfnsClient, TransportError
 
 from .suite_runner import run_suite
 
@@ -117,6 +117,19 @@ def never_answer(conn: socket.socket, server: LoopbackServer) -> None:
     if read_request(conn):
         server.requests += 1
     server.held.append(conn)  # open and silent until the test ends
+
+
+def answer_first_then_go_silent(conn: socket.socket, server: LoopbackServer) -> None:
+    """Up for the start-up check, then a target that stops answering mid-run."""
+    if server.requests == 0:
+        answer(conn, server)
+    else:
+        never_answer(conn, server)
+
+
+def raises_transport(cause: type[Exception], match: str | None = None) -> pytest.RaisesExc:
+    """The client's one exception for 'no answer', keeping what requests raised underneath."""
+    return pytest.raises(TransportError, check=lambda exc: isinstance(exc.cause, cause), match=match)
 
 
 def client(url: str, retries: int = 0, timeout: float = DEADLINE) -> DfnsClient:
@@ -239,14 +252,14 @@ def test_refused_connection_is_retried_until_the_server_listens(loopback, connec
 
 def test_without_retries_a_refused_connection_fails_at_once(loopback, connect_attempts):
     server = loopback(answer, listen=False)
-    with pytest.raises(requests.ConnectionError):
+    with raises_transport(requests.ConnectionError):
         client(server.url).request("GET", "/auth/apps")
     assert connect_attempts.outcomes() == ["ConnectionRefusedError"]
 
 
 def test_retries_are_bounded(loopback, connect_attempts):
     server = loopback(answer, listen=False)
-    with pytest.raises(requests.ConnectionError, match="refused"):
+    with raises_transport(requests.ConnectionError, match="refused"):
         client(server.url, retries=2).request("GET", "/auth/apps")
     assert connect_attempts.outcomes() == ["ConnectionRefusedError"] * 3
 
@@ -255,7 +268,7 @@ def test_retries_are_bounded(loopback, connect_attempts):
 def test_a_request_that_was_sent_is_never_sent_again(loopback, connect_attempts, handle):
     """A retry after the request left would deliver its nonce (or user action) twice."""
     server = loopback(handle)
-    with pytest.raises(requests.RequestException):
+    with raises_transport(requests.RequestException):
         client(server.url, retries=3).request("GET", "/auth/apps")
     assert server.requests == 1
     assert server.accepted == 1
@@ -264,7 +277,7 @@ def test_a_request_that_was_sent_is_never_sent_again(loopback, connect_attempts,
 
 def test_a_request_without_answer_times_out_once(loopback, connect_attempts):
     server = loopback(never_answer)
-    with pytest.raises(requests.Timeout):
+    with raises_transport(requests.Timeout, match=r"no answer within the timeout \(--dfns-timeout\)"):
         client(server.url, retries=3, timeout=0.5).request("GET", "/auth/apps")
     assert server.requests == 1
     assert connect_attempts.outcomes() == ["connected"]
@@ -287,6 +300,19 @@ def test_timeout_against_a_silent_target_is_one_clear_error(loopback):
     assert "cannot reach %s: no answer within 0.5 s (--dfns-timeout)" % server.url in run.output
     assert "Traceback" not in run.output
     assert server.requests == 1  # the start-up check was sent once, not retried
+
+
+def test_a_target_that_goes_silent_mid_run_is_a_clear_failure(loopback, tmp_path):
+    server = loopback(answer_first_then_go_silent)
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"appId": "ap-selftest", "authToken": "selftest-token-0123456789"}')
+    run = run_suite("tests/test_documented_errors.py", "-k", "nonce-reused", "--base-url", server.url,
+                    "--dfns-profile", str(profile), "--dfns-timeout", "0.5", "-p", "no:randomly", timeout=120)
+    assert run.returncode == 1, run.output
+    assert "transport error, the contract was not checked: GET %s/" % server.url in run.output, run.output
+    assert "no answer within the timeout (--dfns-timeout)" in run.output and "curl -sS -i -X GET" in run.output
+    assert "Traceback" not in run.output and "urllib3" not in run.output, run.output
+    assert "selftest-token-0123456789" not in run.output
 
 
 def test_retry_option_refuses_a_negative_count():

@@ -33,6 +33,21 @@ class NotJSON(ValueError):
     """The response body is not JSON; the message shows what came back."""
 
 
+class TransportError(RuntimeError):
+    """The target did not answer (refused, reset, timed out): no contract was checked.
+
+    Raised instead of the ``requests`` exception so that the failure is one
+    paragraph naming the request as curl, not a traceback through urllib3.
+    """
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, cause: Exception) -> None:
+        self.cause = cause
+        what = ("no answer within the timeout (--dfns-timeout)" if isinstance(cause, requests.Timeout)
+                else "no answer: %s" % type(cause).__name__)
+        super().__init__(mask("%s %s: %s: %s\n  request:\n    %s" % (
+            method, url, what, cause, curl_command(method, url, headers, body))))
+
+
 class FlowError(RuntimeError):
     """A preparatory step (sign a user action, log in, register) did not succeed.
 
@@ -86,13 +101,7 @@ class Exchange:
 
     def curl(self) -> str:
         """The request as a command a person can paste; secrets masked by value."""
-        parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
-        for name, value in self.request_headers.items():
-            parts += ["-H", shlex.quote("%s: %s" % (name, value))]
-        if self.request_body is not None:
-            body = self.request_body.decode("utf-8", "replace")
-            parts += ["--data-raw", shlex.quote(body)]
-        return mask(" ".join(parts))
+        return curl_command(self.method, self.url, self.request_headers, self.request_body)
 
     def describe(self) -> str:
         """Request as curl and the response received, for a person reading a failure."""
@@ -101,6 +110,16 @@ class Exchange:
             "  request:\n    %s\n  response: HTTP %s\n%s\n  body: %s"
             % (self.curl(), self.status, headers, excerpt(self.text))
         )
+
+
+def curl_command(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> str:
+    """A request as a command a person can paste; secrets masked by value."""
+    parts = ["curl", "-sS", "-i", "-X", method, shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote("%s: %s" % (name, value))]
+    if body is not None:
+        parts += ["--data-raw", shlex.quote(body.decode("utf-8", "replace"))]
+    return mask(" ".join(parts))
 
 
 def excerpt(text: str, limit: int = BODY_EXCERPT) -> str:
@@ -229,7 +248,10 @@ class DfnsClient:
         # which servers strip and the fuzzing must be able to send.
         prepared.headers.update(headers)
         settings = send_settings(self.session, self.base_url)
-        response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+        try:
+            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+        except requests.RequestException as exc:
+            raise TransportError(method, url, headers, body, exc) from None
         exchange = Exchange(method, url, dict(headers), body, response)
         for observe in self.observers:
             observe(exchange)

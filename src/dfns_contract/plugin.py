@@ -17,7 +17,7 @@ import requests
 
 from .catalog import Catalog
 from .cleanup import Cleanup, run_summary
-from .client import DfnsClient, KeySigner
+from .client import DfnsClient, KeySigner, TransportError
 from .conformance import Conformance
 from .expectations import audit
 from .fuzzing import ExampleCounts, choose_profile, count_examples, register_for_options  # noqa: F401 - fixture
@@ -129,6 +129,8 @@ def register_catalog(config: pytest.Config, catalog: Catalog) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
     """Every text of the report masked by value, before any reporter (or the xdist controller) sees it."""
     report: pytest.TestReport = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(TransportError):
+        report.longrepr = "transport error, the contract was not checked: %s" % call.excinfo.value
     mask_report(report)
     return report
 
