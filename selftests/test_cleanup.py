@@ -9,6 +9,8 @@ the app back on, and say so in one line.
 
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +81,18 @@ def test_a_run_broken_after_it_changed_state_puts_it_back(tmp_path, how, args):
             assert run.returncode != 0, run.output[-3000:]
         assert "right after PUT" in run.output or how == "interrupt", run.output[-3000:]
         assert_restored_other_app(server, run)
+
+
+@pytest.mark.parametrize("args", [OWN_STATE, (*OWN_STATE, "-n", "2")], ids=["serial", "xdist"])
+def test_a_state_change_not_restored_fails_a_green_run(tmp_path, args):
+    """Every case passed, but the target was left changed: a CI gate must not turn green."""
+    with start_server() as server:
+        run = run_against(server, tmp_path, "-p", "selftests.cleanup_fails", *args)
+    assert run.returncode == 1, run.output[-3000:]
+    assert " passed" in run.output and " failed" not in run.output.splitlines()[-1], run.output[-3000:]
+    assert "NOT restored: otherAppId" in run.output and "the target refuses" in run.output, run.output[-3000:]
+    assert re.search(r"dfns cleanup: 0 state changes undone or checked, [1-9]\d* not restored", run.output), run.output[-3000:]
+    assert re.search(r"dfns cleanup: the run fails because [1-9]\d* state changes? (was|were) not restored", run.output), run.output[-3000:]
 
 
 @pytest.mark.parametrize("faults", [[], ["selfstate-off"]], ids=["faithful", "app-may-deactivate-itself"])

@@ -226,14 +226,30 @@ def pytest_testnodedown(node: object, error: object) -> None:
         config.stash.setdefault(CLEANUP_LINES, []).extend(lines)
 
 
+def _not_restored(config: pytest.Config) -> list[str]:
+    return [line for line in config.stash.get(CLEANUP_LINES, []) if "NOT restored" in line]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """(Before the reports are written, so they carry the exit status.) A target left changed fails an otherwise green run: the next reader of that environment
+    (or the next run) would meet a state nobody chose."""
+    if not hasattr(session.config, "workerinput") and _not_restored(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     lines = config.stash.get(CLEANUP_LINES, [])
     if not lines or hasattr(config, "workerinput"):
         return
+    failed = _not_restored(config)
     terminalreporter.section("dfns cleanup (state the run changed on the target)")
     for line in lines:
         terminalreporter.write_line(line, red="NOT restored" in line)
-    terminalreporter.write_line("dfns cleanup: " + run_summary(lines), bold=True, red=any("NOT restored" in line for line in lines))
+    terminalreporter.write_line("dfns cleanup: " + run_summary(lines), bold=True, red=bool(failed))
+    if failed:
+        terminalreporter.write_line(
+            "dfns cleanup: the run fails because %d state change%s not restored; put it back by hand (see above)"
+            % (len(failed), " was" if len(failed) == 1 else "s were"), red=True, bold=True)
 
 
 @pytest.fixture
