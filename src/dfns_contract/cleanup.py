@@ -21,10 +21,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .client import DfnsClient
 from .masking import mask
 from .secrecy import remember_received
+
+if TYPE_CHECKING:
+    from .client import DfnsClient
 
 
 class CleanupFailed(RuntimeError):

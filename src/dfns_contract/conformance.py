@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from .catalog import Catalog, DocumentedError
+from .evidence import EVIDENCE, recording
 from .drift import (
     NOT_COVERED,
     STALE,
@@ -32,7 +33,6 @@ from .drift import (
     load_errors_page,
 )
 from .masking import mask
-from .replay import EVIDENCE, recording
 
 MARKER = "documented_error"
 #: User property with the first line of a failed case's message, masked where the secrets are known.

@@ -4,30 +4,42 @@ Registered as a ``pytest11`` entry point so that ``pytest --base-url URL
 --dfns-profile PATH`` works in the space-separated form: pytest must know an
 option before it reads the command line, and only installed plugins are known
 that early (conftest files are found through the test paths, too late).
+
+The pytest-xdist controller loads this plugin too but runs no test, and its
+start delays every worker's: what only tests use (the client, ``requests``,
+the keys, the recipes, the reference server) is imported in the fixtures.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
-from typing import Iterator
+import sys
+from typing import TYPE_CHECKING, Iterator
 
-import pytest
-import requests
+from .process import exit_without_freeing_the_heap, skip_assertion_rewriting
 
-from .catalog import Catalog
-from .cleanup import Cleanup, run_summary
-from .client import DfnsClient, KeySigner, TransportError
-from .conformance import Conformance
-from .expectations import audit
-from .fuzzing import ExampleCounts, choose_profile, count_examples, register_for_options  # noqa: F401 - fixture
-from .profile import Profile, ProfileError, load_profile
-from .recipes import RecipeContext
-from .report import ContractReport
-from .rootdir import repair_setup
-from .secrecy import mask_report, remember_received
-from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive
-from .transport import retry_count
+# Before this package imports the rest of itself, and before pytest imports hypothesis.
+skip_assertion_rewriting()
+
+import pytest  # noqa: E402
+
+from .catalog import Catalog  # noqa: E402
+from .cleanup import Cleanup, run_summary  # noqa: E402
+from .conformance import Conformance  # noqa: E402
+from .fuzzing import ExampleCounts, choose_profile, count_examples, register_for_options  # noqa: E402, F401 - fixture
+from .profile import Profile, ProfileError, load_profile  # noqa: E402
+from .report import ContractReport  # noqa: E402
+from .rootdir import repair_setup  # noqa: E402
+from .secrecy import mask_report  # noqa: E402
+from .target import DEFAULT_SENSITIVE_URL, Target, TargetError, check_base_url, check_reachable, is_sensitive  # noqa: E402
+
+if TYPE_CHECKING:
+    import requests
+
+    from .client import DfnsClient
+    from .recipes import RecipeContext
 
 CATALOG = pytest.StashKey[Catalog]()
 SETTINGS = pytest.StashKey["Settings"]()
@@ -69,6 +81,17 @@ class Settings:
         return bool(self.base_url) and is_sensitive(self.base_url, self.sensitive_url)
 
 
+def retry_count(text: str) -> int:
+    """argparse type of ``--dfns-retry-transport``: a count, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, not %d" % value)
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dfns", "Dfns error contract")
     group.addoption("--dfns-profile", metavar="PATH", help="target profile (JSON, schemas/profile.json); DFNS_* variables override single keys")
@@ -93,6 +116,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "documented_error(id): the case replays this documented error of the catalog")
     config.addinivalue_line("markers", "destructive: the case may change state on the target")
+    exit_without_freeing_the_heap()
     try:
         settings = Settings(config)
         if settings.base_url and not hasattr(config, "workerinput"):
@@ -129,7 +153,8 @@ def register_catalog(config: pytest.Config, catalog: Catalog) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
     """Every text of the report masked by value, before any reporter (or the xdist controller) sees it."""
     report: pytest.TestReport = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(TransportError):
+    client = sys.modules.get(__package__ + ".client")  # no client imported, no TransportError raised
+    if call.excinfo is not None and client is not None and call.excinfo.errisinstance(client.TransportError):
         report.longrepr = "transport error, the contract was not checked: %s" % call.excinfo.value
     mask_report(report)
     return report
@@ -170,6 +195,8 @@ def dfns_profile(dfns_target: Target) -> Profile:
 @pytest.fixture(scope="session")
 def dfns_http() -> Iterator[requests.Session]:
     """One keep-alive connection pool for the whole run."""
+    import requests
+
     with requests.Session() as session:
         yield session
 
@@ -177,6 +204,10 @@ def dfns_http() -> Iterator[requests.Session]:
 @pytest.fixture(scope="session")
 def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytest.FixtureRequest) -> DfnsClient:
     """The profile's main principal; every response it gets is audited against the envelope."""
+    from .client import DfnsClient, KeySigner
+    from .expectations import audit
+    from .secrecy import remember_received
+
     profile = dfns_target.profile
     cred, pem = profile.get("credId"), profile.get("privateKey")
     return DfnsClient(
@@ -254,4 +285,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 @pytest.fixture
 def recipe_context(dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str, dfns_cleanup: Cleanup) -> RecipeContext:
+    from .recipes import RecipeContext
+
     return RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id, cleanup=dfns_cleanup)

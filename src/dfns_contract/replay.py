@@ -9,15 +9,14 @@ properties travel with the test report, also from pytest-xdist workers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from .catalog import Case
+from .evidence import EVIDENCE, EVIDENCE_EXCERPT, Recorder, current_recorder
 from .client import Exchange, FlowError
 from .expectations import ContractViolation, assert_documented_error, assert_success, expected_error_text, message_of
 from .masking import mask
@@ -37,30 +36,12 @@ def skip_reason(missing: list[str]) -> str:
     )
 
 
-#: Name of the user property that carries a case's evidence (a JSON object, masked).
-EVIDENCE = "dfns_evidence"
-EVIDENCE_EXCERPT = 200
-
-Recorder = Callable[[str, str], None]
-_RECORDER: ContextVar[Recorder | None] = ContextVar("dfns_evidence_recorder", default=None)
-
-
-@contextmanager
-def recording(user_properties: list[tuple[str, object]]) -> Iterator[None]:
-    """While a test runs, ``replay`` appends its evidence to these user properties (the plugin binds the item's)."""
-    token = _RECORDER.set(lambda name, value: user_properties.append((name, value)))
-    try:
-        yield
-    finally:
-        _RECORDER.reset(token)
-
-
 def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> None:
     """Fail with every broken expectation of the case, skip when the profile cannot run it.
 
     ``record(name, value)`` receives the evidence; by default the running test's user properties.
     """
-    record = record or _RECORDER.get()
+    record = record or current_recorder()
     missing = ctx.profile.missing(required_keys(case))
     if missing:
         pytest.skip(skip_reason(missing))

@@ -1,4 +1,8 @@
-"""The project's JSON Schemas, found whether the package is installed or run from a checkout."""
+"""The project's JSON Schemas, found whether the package is installed or run from a checkout.
+
+jsonschema is imported at the first validation, not with this module: modules
+the pytest plugin loads in every process import this one.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 def schema_path(name: str) -> Path:
@@ -22,6 +27,8 @@ def schema_path(name: str) -> Path:
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = json.loads(schema_path(name).read_text())
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

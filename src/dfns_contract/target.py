@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from .profile import Profile
-from .transport import mount_connect_retries
 
 #: Production API hosts: state-changing cases are skipped there unless --allow-destructive.
 DEFAULT_SENSITIVE_URL = r"^https?://([a-z0-9-]+\.)*dfns\.(io|co)(:\d+)?(/|$)"
@@ -50,6 +47,10 @@ def check_reachable(url: str, timeout: float, retries: int = 0) -> None:
 
     ``retries``: failed connections retried as the suite's requests are (``--dfns-retry-transport``).
     """
+    import requests
+
+    from .transport import mount_connect_retries
+
     try:
         with requests.Session() as session:
             mount_connect_retries(session, url, retries)

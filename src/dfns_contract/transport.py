@@ -30,7 +30,6 @@ would look like a replay.
 
 from __future__ import annotations
 
-import argparse
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,14 +150,3 @@ def mount_connect_retries(session: requests.Session, base_url: str, retries: int
     adapter = HTTPAdapter(max_retries=connect_retry(retries))
     adapter.dfns_connect_retries = retries  # type: ignore[attr-defined]
     session.mount(prefix, adapter)
-
-
-def retry_count(text: str) -> int:
-    """argparse type of ``--dfns-retry-transport``: a count, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, not %d" % value)
-    return value
