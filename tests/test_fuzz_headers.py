@@ -20,6 +20,9 @@ from dfns_contract.strategies import (
 from .conftest import catalog
 from .test_replay_races import require
 
+# Many requests each: under pytest-xdist they are handed out first (see the plugin).
+pytestmark = pytest.mark.heavy
+
 NONCE_INVALID = catalog().by_id("nonce-missing-or-invalid")
 NONCE_REUSED = catalog().by_id("nonce-reused")
 NOT_AUTHENTICATED = catalog().by_id("no-jwt")

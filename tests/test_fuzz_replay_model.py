@@ -20,6 +20,9 @@ from dfns_contract.strategies import PADDING, invalid_nonces
 from .conftest import catalog
 from .test_replay_races import require
 
+# Many requests each: under pytest-xdist they are handed out first (see the plugin).
+pytestmark = pytest.mark.heavy
+
 ERRORS = {e.id: e for e in catalog().errors}
 ACTIONS = ("activate", "deactivate")
 

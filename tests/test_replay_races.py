@@ -17,6 +17,9 @@ from dfns_contract.replay import skip_reason
 
 from .conftest import catalog
 
+# Many requests each: under pytest-xdist they are handed out first (see the plugin).
+pytestmark = pytest.mark.heavy
+
 NONCE_REUSED = catalog().by_id("nonce-reused")
 USERACTION_REUSED = catalog().by_id("useraction-reused")
 

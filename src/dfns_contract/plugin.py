@@ -18,7 +18,7 @@ import secrets
 import sys
 from typing import TYPE_CHECKING, Iterator
 
-from .process import exit_without_freeing_the_heap, skip_assertion_rewriting
+from .process import exit_without_freeing_the_heap, freeze_what_is_loaded, skip_assertion_rewriting
 
 # Before this package imports the rest of itself, and before pytest imports hypothesis.
 skip_assertion_rewriting()
@@ -28,6 +28,7 @@ import pytest  # noqa: E402
 from .catalog import Catalog  # noqa: E402
 from .cleanup import Cleanup, run_summary  # noqa: E402
 from .conformance import Conformance  # noqa: E402
+from .embedded import DESCRIPTION as EMBEDDED, SharedServer, SharedServerError, shared_server  # noqa: E402
 from .fuzzing import ExampleCounts, choose_profile, count_examples, register_for_options  # noqa: E402, F401 - fixture
 from .profile import Profile, ProfileError, load_profile  # noqa: E402
 from .report import ContractReport  # noqa: E402
@@ -116,6 +117,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "documented_error(id): the case replays this documented error of the catalog")
     config.addinivalue_line("markers", "destructive: the case may change state on the target")
+    config.addinivalue_line("markers", "heavy: the case sends many requests; pytest-xdist hands it out first")
     exit_without_freeing_the_heap()
     try:
         settings = Settings(config)
@@ -124,6 +126,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ProfileError, TargetError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
+    if not settings.base_url and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
     config.pluginmanager.register(Conformance(config), "dfns-conformance")
     config.pluginmanager.register(ContractReport(config), "dfns-contract-report")
     config.pluginmanager.register(ExampleCounts(choose_profile(config)), "dfns-fuzz-counts")
@@ -133,7 +137,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return []
-    target = settings.base_url or "embedded reference server (one per worker)"
+    target = settings.base_url or EMBEDDED
     if settings.faults:
         target += " with faults: " + ", ".join(settings.faults)
     mode = "allowed" if settings.allow_destructive or not settings.sensitive else "skipped (sensitive target; --allow-destructive to run)"
@@ -167,6 +171,24 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.C
     return report
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In pytest-xdist workers, heavy cases first (each keeps its place among its kind).
+
+    xdist hands cases out in collection order, so a heavy case collected last
+    kept one worker busy for up to 0.3 s while the other idled. Run after any
+    shuffle (pytest-randomly), the same in every worker (xdist requires equal
+    collections); a serial run keeps its order.
+    """
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        freeze_what_is_loaded()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     settings = item.config.stash.get(SETTINGS, None)
     if settings and item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive:
@@ -175,15 +197,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def dfns_target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """The environment under test; starts the reference server when no base URL is given."""
+    """The environment under test: the --base-url, the xdist controller's server, or one started here."""
     settings: Settings = request.config.stash[SETTINGS]
     if settings.base_url:
         assert settings.profile is not None
         yield Target(settings.base_url, settings.profile)
         return
-    from .server.runner import start_server
+    # pytest.fail outside the except clauses: raised inside, it would print the message twice,
+    # as the cause and as "another exception occurred".
+    failure: str | None = None
+    try:
+        shared = shared_server(request.config)
+    except SharedServerError as exc:
+        shared, failure = None, str(exc)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    if shared is not None:
+        yield Target(shared["url"], load_profile(None, {}, defaults=shared["profile"]), shared=True)
+        return
+    from .server.runner import ServerStartError, start_server
 
-    with start_server(faults=settings.faults) as server:
+    try:
+        server = start_server(faults=settings.faults)
+    except ServerStartError as exc:
+        failure = "the reference server did not start: %s" % exc
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    with server:
         yield Target(server.url, load_profile(None, {}, defaults=server.profile), embedded=server)
 
 

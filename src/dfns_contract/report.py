@@ -23,6 +23,7 @@ import pytest
 
 from . import __version__, schemas
 from .conformance import VERDICTS, CaseRecord, Conformance, Row
+from .embedded import DESCRIPTION as EMBEDDED
 from .masking import mask
 from .report_html import render_html
 
@@ -148,7 +149,7 @@ def _target(config: pytest.Config) -> dict[str, Any]:
     return {
         "kind": "live" if base_url else "embedded",
         "baseUrl": public_url(base_url) if base_url else None,
-        "description": "%s (live)" % public_url(base_url) if base_url else "embedded reference server (one per worker)",
+        "description": "%s (live)" % public_url(base_url) if base_url else EMBEDDED,
         "faults": list(settings.faults) if settings else [],
         "profile": config.getoption("dfns_profile", None) or None,
         "envOverrides": list(profile.overridden) if profile else [],

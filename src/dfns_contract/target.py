@@ -21,11 +21,15 @@ class TargetError(Exception):
 class Target:
     base_url: str
     profile: Profile
-    embedded: Any = None  # the RunningServer when the suite started its own
+    embedded: Any = None  # the RunningServer when this process started it
+    shared: bool = False  # the reference server the xdist controller started for all workers
 
     @property
     def description(self) -> str:
-        return "%s (%s)" % (self.base_url, "embedded reference server" if self.embedded else "live")
+        kind = "live"
+        if self.embedded is not None or self.shared:
+            kind = "embedded reference server" + (", shared by the xdist workers" if self.shared else "")
+        return "%s (%s)" % (self.base_url, kind)
 
 
 def check_base_url(url: str) -> str:

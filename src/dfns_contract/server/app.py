@@ -27,12 +27,10 @@ from .faults import ODD_BYTE_FAULTS, FaultSet, resolve_faults
 from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes, EchoSecrets
 from .pipeline import Pipeline
 from .rendering import Renderer
-from .seed import seed_world
+from .seed import SeededWorld, new_seeded_world
 from .settings import Settings
 from .state import ServerState
 from .stores import OneTimeStore
-from .tokens import TokenService
-from .world import World
 
 _HTTP_ERRORS = {404: ErrorId.ROUTE_NOT_FOUND, 405: ErrorId.METHOD_NOT_ALLOWED}
 
@@ -42,12 +40,15 @@ def create_app(
     faults: Iterable[str] | FaultSet = (),
     clock: Clock | None = None,
     settings: Settings | None = None,
+    seeded_world: SeededWorld | None = None,
 ) -> Starlette:
-    """A fresh server: new ids, keys, secret and seeded world every call."""
+    """A fresh server: new ids, keys, secret and seeded world every call (or the ``seeded_world`` given,
+    made with the same ``settings`` and ``clock``)."""
     faults = faults if isinstance(faults, FaultSet) else resolve_faults(faults)
     clock = clock or system_clock
     settings = settings or Settings()
-    world, tokens, renderer = World(), TokenService(clock, record=settings.record_secrets), Renderer(faults)
+    seeded_world = seeded_world or new_seeded_world(settings, clock)
+    world, tokens, renderer = seeded_world.world, seeded_world.tokens, Renderer(faults)
     state = ServerState(
         settings=settings,
         clock=clock,
@@ -55,7 +56,7 @@ def create_app(
         world=world,
         tokens=tokens,
         renderer=renderer,
-        seeded=seed_world(world, tokens, settings, clock),
+        seeded=seeded_world.seeded,
         nonces=OneTimeStore(clock),
         user_actions=OneTimeStore(clock),
         challenges=OneTimeStore(clock),

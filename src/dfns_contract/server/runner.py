@@ -3,7 +3,13 @@
 uvicorn runs in a daemon thread on a socket bound here, so ``port=0`` works
 and the URL is known before the first request. Each call builds a fresh app
 (own world, keys and secret), so several servers can run in one process:
-one per pytest-xdist worker, one per fault of a mutation matrix.
+one per fault of a mutation matrix, say.
+
+``prepare_server`` does the part that needs neither Starlette nor uvicorn
+(bind and listen, seed the world): URL and profile are known at once, and a
+client that connects before ``PreparedServer.start`` is queued by the kernel
+and answered once the server runs. The pytest-xdist controller hands them to
+the workers that way while the server starts (``dfns_contract.embedded``).
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import uvicorn
-from starlette.applications import Starlette
-
-from .app import create_app
-from .clock import Clock
+from .clock import Clock, system_clock
+from .faults import FaultSet, resolve_faults
+from .seed import SeededWorld, new_seeded_world
 from .settings import Settings
-from .state import ServerState
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from .state import ServerState
 
 STARTUP_TIMEOUT = 10.0
 SHUTDOWN_TIMEOUT = 10.0
@@ -83,6 +92,89 @@ class RunningServer:
         self.stop()
 
 
+@dataclass
+class PreparedServer:
+    """A server whose socket listens and whose world is seeded, not yet serving."""
+
+    url: str
+    faults: FaultSet
+    clock: Clock
+    settings: Settings
+    seeded_world: SeededWorld = field(repr=False)
+    _socket: socket.socket = field(repr=False)
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The target profile (schemas/profile.json) describing the seeded world."""
+        return self.seeded_world.seeded.profile(self.url)
+
+    def start(self, startup_timeout: float = STARTUP_TIMEOUT) -> RunningServer:
+        """Serve on the prepared socket; return once uvicorn runs, or raise ``ServerStartError``."""
+        try:
+            import uvicorn
+
+            from .app import create_app
+
+            app = create_app(faults=self.faults, clock=self.clock, settings=self.settings,
+                             seeded_world=self.seeded_world)
+        except BaseException:
+            self.discard()
+            raise
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            log_config=None,  # a library must not reconfigure the host process's logging
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+        sock = self._socket
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="dfns-mock %s" % self.url, daemon=True
+        )
+        running = RunningServer(self.url, app, server, thread, sock)
+        thread.start()
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive():
+                sock.close()
+                raise ServerStartError(
+                    "the reference server's thread ended before it started listening"
+                )
+            if time.monotonic() > deadline:
+                running.stop(timeout=1.0)
+                raise ServerStartError(
+                    "the reference server did not start within %.1f s" % startup_timeout
+                )
+            thread.join(0.005)  # returns early if the thread dies
+        return running
+
+    def discard(self) -> None:
+        """Never started: close the socket, so that queued clients are refused rather than kept waiting."""
+        self._socket.close()
+
+
+def prepare_server(
+    *,
+    faults: Iterable[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock | None = None,
+    registration_code_ttl: timedelta | None = None,
+    settings: Settings | None = None,
+) -> PreparedServer:
+    """Bind, listen and seed a fresh server; raise ``UnknownFault`` or ``ServerStartError``."""
+    settings = settings or Settings()
+    if registration_code_ttl is not None:
+        settings = replace(settings, registration_code_ttl=registration_code_ttl)
+    fault_set = resolve_faults(faults)
+    clock = clock or system_clock
+    seeded_world = new_seeded_world(settings, clock)
+    sock = _bind(host, port)
+    return PreparedServer(_url(sock), fault_set, clock, settings, seeded_world, sock)
+
+
 def start_server(
     *,
     faults: Iterable[str] = (),
@@ -94,39 +186,9 @@ def start_server(
     startup_timeout: float = STARTUP_TIMEOUT,
 ) -> RunningServer:
     """Start a fresh reference server; raise ``UnknownFault`` or ``ServerStartError``."""
-    settings = settings or Settings()
-    if registration_code_ttl is not None:
-        settings = replace(settings, registration_code_ttl=registration_code_ttl)
-    app = create_app(faults=faults, clock=clock, settings=settings)
-    sock = _bind(host, port)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        log_config=None,  # a library must not reconfigure the host process's logging
-        lifespan="off",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="dfns-mock %s" % _url(sock), daemon=True
-    )
-    running = RunningServer(_url(sock), app, server, thread, sock)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive():
-            sock.close()
-            raise ServerStartError(
-                "the reference server's thread ended before it started listening"
-            )
-        if time.monotonic() > deadline:
-            running.stop(timeout=1.0)
-            raise ServerStartError(
-                "the reference server did not start within %.1f s" % startup_timeout
-            )
-        thread.join(0.005)  # returns early if the thread dies
-    return running
+    prepared = prepare_server(faults=faults, host=host, port=port, clock=clock,
+                              registration_code_ttl=registration_code_ttl, settings=settings)
+    return prepared.start(startup_timeout)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -76,6 +76,24 @@ class Seeded:
         }
 
 
+@dataclass(frozen=True)
+class SeededWorld:
+    """A world, its token service and what was seeded in it: a server's state before any HTTP.
+
+    Made apart from the app, without Starlette or uvicorn, so that the URL and
+    profile of a server are known before it is started (see ``runner.prepare_server``).
+    """
+
+    world: World
+    tokens: TokenService
+    seeded: Seeded
+
+
+def new_seeded_world(settings: Settings, clock: Clock) -> SeededWorld:
+    world, tokens = World(), TokenService(clock, record=settings.record_secrets)
+    return SeededWorld(world, tokens, seed_world(world, tokens, settings, clock))
+
+
 def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Clock) -> Seeded:
     now = clock()
     org_id = new_id("or")
