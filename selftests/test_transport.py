@@ -188,6 +188,31 @@ def test_environment_settings_are_requests_own(monkeypatch, tmp_path):
     assert expected["proxies"] == {"https": "http://other.invalid:3128"}
 
 
+def plain_choice(adapter: transport.DfnsAdapter, prepared: requests.PreparedRequest):
+    return requests.adapters.HTTPAdapter.get_connection_with_tls_context(adapter, prepared, True, {})
+
+
+def _pool_shape(pool) -> tuple:
+    return (type(pool), pool.scheme, pool.host, pool.port, str(getattr(pool, "proxy", None)))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/auth/apps?x=%7E", "https://api.example.invalid/auth/apps"])
+def test_the_adapter_chooses_what_requests_chooses_and_keeps_the_pool_until_closed(url):
+    adapter, plain = transport.DfnsAdapter(), requests.adapters.HTTPAdapter()
+    prepared = transport.prepare(requests.Session(), "GET", url, None)
+    proxied = {"http": "http://proxy.invalid:3128", "https": "http://proxy.invalid:3128"}
+    for proxies in ({}, proxied, {"ftp": "http://proxy.invalid:3128"}):
+        assert adapter.request_url(prepared, proxies) == plain.request_url(prepared, proxies)
+        pool = adapter.get_connection_with_tls_context(prepared, True, proxies)
+        assert _pool_shape(pool) == _pool_shape(plain.get_connection_with_tls_context(prepared, True, proxies))
+        assert adapter.get_connection_with_tls_context(prepared, True, dict(proxies)) is pool
+    direct = adapter.get_connection_with_tls_context(prepared, True, {})
+    assert adapter.get_connection_with_tls_context(prepared, False, {}) is not direct  # verify is part of the choice
+    adapter.close()  # its pool manager drops its pools
+    again = adapter.get_connection_with_tls_context(prepared, True, {})
+    assert again is not direct and again is plain_choice(adapter, prepared)
+
+
 def test_headers_with_surrounding_whitespace_are_sent(loopback):
     seen = []
 

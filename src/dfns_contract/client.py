@@ -21,7 +21,7 @@ from . import keys
 from .encoding import b64url_encode
 from .masking import SECRETS, mask
 from .nonce import make_nonce
-from .transport import mount_connect_retries, prepare, send_settings
+from .transport import mount_adapter, prepare, send_settings
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_EXCERPT = 2000
@@ -174,7 +174,7 @@ class DfnsClient:
         self.observers = list(observers)
         #: Connection failures (nothing sent yet) are retried this often; see ``transport``.
         self.retry_transport = retry_transport
-        mount_connect_retries(self.session, self.base_url, retry_transport)
+        mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
     def with_identity(
@@ -197,7 +197,7 @@ class DfnsClient:
         """The same principal on a connection pool of its own (one per concurrent sender)."""
         clone = self.with_identity(self.auth_token, self.signer)
         clone.session = requests.Session()
-        mount_connect_retries(clone.session, clone.base_url, clone.retry_transport)
+        mount_adapter(clone.session, clone.base_url, clone.retry_transport)
         return clone
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:

@@ -53,11 +53,11 @@ def check_reachable(url: str, timeout: float, retries: int = 0) -> None:
     """
     import requests
 
-    from .transport import mount_connect_retries
+    from .transport import mount_adapter
 
     try:
         with requests.Session() as session:
-            mount_connect_retries(session, url, retries)
+            mount_adapter(session, url, retries)
             session.get(url + "/", timeout=timeout, allow_redirects=False)
     except requests.exceptions.ConnectionError as exc:
         raise TargetError("cannot reach %s: %s" % (url, _reason(exc))) from None

@@ -13,14 +13,16 @@ request, so it is computed once per session, method and URL and reused:
   ``Session.prepare_request`` whenever the session holds cookies, or a body
   is empty (requests treats ``b""`` as no body);
 * ``send_settings`` is ``Session.merge_environment_settings`` once per
-  session and base URL (proxies depend on the host only).
+  session and base URL (proxies depend on the host only);
+* ``DfnsAdapter``, mounted for the base URL, chooses the connection pool
+  once per origin and settings rather than on every request.
 
 A change of the session's headers, auth, params, hooks, proxies, verify,
 cert, stream or ``trust_env`` is noticed (it is part of the cache key); a
 change of the *environment* (proxy variables, ``~/.netrc``, CA bundle
 variables) after a session's first request to a URL is not.
 
-``retry_adapter`` is ``--dfns-retry-transport``: retry a request only when the
+``DfnsAdapter(connect_retries)`` is ``--dfns-retry-transport``: retry a request only when the
 connection could not be made (refused, connect timeout, name resolution),
 that is before any byte of it can have reached the server. A request that was
 sent is never sent again, whatever happens next (reset, timeout, a partial or
@@ -33,10 +35,12 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from requests.cookies import RequestsCookieJar
+from urllib3 import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 #: Bounded, so a run that builds URLs from drawn data cannot grow it without limit.
@@ -139,14 +143,55 @@ def connect_retry(retries: int) -> Retry:
     )
 
 
-def mount_connect_retries(session: requests.Session, base_url: str, retries: int) -> None:
-    """Make requests of ``session`` to ``base_url`` retry failed connections ``retries`` times."""
+class DfnsAdapter(HTTPAdapter):
+    """``HTTPAdapter`` that picks a request's connection pool once per origin and settings.
+
+    ``HTTPAdapter.send`` chooses the pool (proxy selection, pool key, TLS
+    context: several URL parses) and the request line's URL on every request
+    (a tenth of the client's Python calls per request), although both depend only
+    on the origin, ``verify``, ``cert`` and the proxies. The pool is reused
+    until the adapter is closed (a client talks to one origin, far below the
+    ten pools urllib3 keeps per manager); the request line takes the
+    fast path requests itself takes when no proxy is set. ``connect_retries``
+    is ``--dfns-retry-transport``.
+    """
+
+    def __init__(self, connect_retries: int = 0) -> None:
+        super().__init__(max_retries=connect_retry(connect_retries) if connect_retries > 0 else 0)
+        self.connect_retries = connect_retries
+        self._pools: dict[tuple[Any, ...], Any] = {}
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: dict[str, str] | None = None,
+        cert: Any = None,
+    ) -> HTTPConnectionPool:
+        parts = urlsplit(request.url)
+        key = (parts.scheme.lower(), parts.netloc.lower(), verify, cert, tuple(sorted((proxies or {}).items())))
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+            if len(self._pools) >= DEFAULT_POOLSIZE:  # never more than the pool manager keeps
+                self._pools.clear()
+            self._pools[key] = pool
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest, proxies: dict[str, str] | None) -> str:
+        if not proxies:  # what HTTPAdapter.request_url returns when select_proxy finds no proxy
+            return request.path_url
+        return super().request_url(request, proxies)
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
+
+
+def mount_adapter(session: requests.Session, base_url: str, retries: int = 0) -> None:
+    """Send requests of ``session`` to ``base_url`` through a ``DfnsAdapter`` retrying failed connections ``retries`` times."""
     prefix = base_url.rstrip("/") + "/"
     current = session.adapters.get(prefix)
-    if retries <= 0 and current is None:
+    if isinstance(current, DfnsAdapter) and current.connect_retries == retries:
         return
-    if current is not None and getattr(current, "dfns_connect_retries", None) == retries:
-        return
-    adapter = HTTPAdapter(max_retries=connect_retry(retries))
-    adapter.dfns_connect_retries = retries  # type: ignore[attr-defined]
-    session.mount(prefix, adapter)
+    session.mount(prefix, DfnsAdapter(retries))
