@@ -198,8 +198,11 @@ def bench_suite(runs: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     """``env``: run the suite in it (None: this environment, as it is)."""
     if env is not None:
         run_child(SUITE, env=env)  # fill the bytecode cache
-    serial = [run_child(SUITE, env=env) for _ in range(runs)]
-    parallel = [run_child(SUITE + ["-n", "2"], env=env) for _ in range(runs)]
+    # In pairs, serial then -n 2, so that a slow spell of this shared machine hits both alike.
+    serial, parallel = [], []
+    for _ in range(runs):
+        serial.append(run_child(SUITE, env=env))
+        parallel.append(run_child(SUITE + ["-n", "2"], env=env))
     for name, results in (("serial", serial), ("-n 2", parallel)):
         failed = [r for r in results if r["exit"] != 0]
         if failed:
@@ -212,6 +215,7 @@ def bench_suite(runs: int, env: dict[str, str] | None = None) -> dict[str, Any]:
         "serial_runs_s": [r["wall_s"] for r in serial],
         "parallel_s": statistics.median(r["wall_s"] for r in parallel),
         "parallel_runs_s": [r["wall_s"] for r in parallel],
+        "paired_ratio": statistics.median(p["wall_s"] / s["wall_s"] for s, p in zip(serial, parallel, strict=True)),
         "serial_exit": [r["exit"] for r in serial],
         "parallel_exit": [r["exit"] for r in parallel],
         "serial_maxrss_mib": max(r["maxrss_kib"] for r in serial) / 1024,
@@ -703,6 +707,7 @@ def build_rows(r: dict[str, Any], runs: int) -> list[dict[str, Any]]:
         "<= serial",
         s["parallel_s"] <= s["serial_s"],
     )
+    _row(rows, "suite_n2_ratio", "    -n 2 / serial (median of the %d pairs)" % runs, s["paired_ratio"] * 100, "%.0f %%")
     c = r["client"]
     _row(rows, "raw_rps", "raw http.client GET /auth/apps", c["raw_rps"], "%.0f req/s")
     _row(rows, "client_rps", "DfnsClient.request GET /auth/apps", c["client_rps"], "%.0f req/s")
@@ -829,6 +834,8 @@ def build_rows(r: dict[str, Any], runs: int) -> list[dict[str, Any]]:
             "<= serial",
             sc["parallel_s"] <= sc["serial_s"],
         )
+        _row(rows, "suite_cached_n2_ratio", "    -n 2 / serial, bytecode cache (median of the pairs)",
+             sc["paired_ratio"] * 100, "%.0f %%")
     st = r["startup"]
     _row(
         rows,
@@ -881,7 +888,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="1 suite run each, 1.5 s per load measurement"
     )
     parser.add_argument(
-        "--runs", type=int, default=None, help="suite runs per median (default 3; --quick 1)"
+        "--runs", type=int, default=None, help="suite runs per median, in serial/-n 2 pairs (default 5; --quick 1)"
     )
     parser.add_argument(
         "--seconds",
@@ -896,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
         help="use the Python load generator even if wrk is installed",
     )
     args = parser.parse_args(argv)
-    runs = args.runs or (1 if args.quick else 3)
+    runs = args.runs or (1 if args.quick else 5)
     seconds = args.seconds or (1.5 if args.quick else 3.0)
     use_wrk = not args.no_wrk and shutil.which("wrk") is not None
 

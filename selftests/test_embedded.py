@@ -100,3 +100,36 @@ def test_heavy_cases_go_first_in_workers_only():
     plugin.pytest_collection_modifyitems(SimpleNamespace(), serial)
     assert [i.name for i in worker] == ["fuzz-1", "fuzz-2", "a", "b"]
     assert serial == collected
+
+
+@pytest.mark.parametrize("how", ["error", "interrupt"])
+def test_the_shared_server_outlives_every_workers_cleanup(how):
+    """A worker stopped early (a failure with -x, a Ctrl-C) must not take the server from the other.
+
+    The run breaks right after its first deactivation; every worker still
+    finishes its cases and cleanup against the shared server, which stops only
+    when the last of them is done.
+    """
+    args = ("-x",) if how == "error" else ()
+    run = run_suite("-p", "selftests.break_after_deactivate", "-n", "2", *args,
+                    env={"SELFTEST_BREAK": how}, timeout=120)
+    assert run.returncode != 0, run.output[-3000:]
+    # Re-activated by the worker that broke, or already by a case of the other worker (they share it).
+    assert re.search(r"otherAppId \S+ is active: (re-activated|already active)", run.output), run.output[-3000:]
+    assert ", 0 not restored" in run.output and "NOT restored" not in run.output, run.output[-3000:]
+    for symptom in ("transport error", "cannot reach", "Connection refused", "did not start"):
+        assert symptom not in run.output, run.output[-3000:]
+
+
+def test_a_worker_that_replaces_a_crashed_one_is_handed_the_shared_server(tmp_path):
+    """``--dist each`` gives the replacement (gw2) the cases gw0 had left, so it must test something."""
+    targets = tmp_path / "targets.jsonl"
+    crash = "[nonce-missing-or-invalid-missing]"
+    run = run_suite(*RECORD, "-p", "selftests.crash_worker", *NONCE_CASES, "-n", "2", "--dist", "each",
+                    env={"SELFTEST_TARGETS": str(targets), "SELFTEST_CRASH_CASE": crash}, timeout=120)
+    assert "replacing crashed worker gw0" in run.output, run.output[-3000:]
+    summary = run.output.strip().splitlines()[-1]
+    assert re.search(r"^=* 1 failed, \d+ passed in", summary), run.output[-3000:]
+    lines = recorded(targets)
+    assert {"gw0", "gw1", "gw2"} <= {line["worker"] for line in lines}, lines
+    assert len({line["url"] for line in lines}) == 1, lines

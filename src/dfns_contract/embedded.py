@@ -58,7 +58,6 @@ class SharedServer:
         self._shared: dict[str, Any] | None = None
         self._server: RunningServer | None = None
         self._error: str | None = None
-        self._nodes_up = 0
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Sequence[Any]) -> None:
@@ -88,15 +87,17 @@ class SharedServer:
         self._prepared.wait(STARTUP_TIMEOUT)
         shared = self._shared or {"error": self._error or "not prepared within %.0f s" % STARTUP_TIMEOUT}
         node.workerinput[WORKERINPUT_KEY] = shared
-        self._nodes_up += 1
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """The last worker is done, cleanup included: let the server wind down (0.1-0.2 s) while the run ends."""
-        if WORKERINPUT_KEY not in getattr(node, "workerinput", {}):
-            return
-        self._nodes_up -= 1
-        if self._nodes_up == 0 and self._server is not None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        """Let the server wind down (0.1-0.2 s) while the terminal summary is written.
+
+        Not before: pytest-xdist's own ``pytest_sessionfinish`` (run first)
+        waits for every worker, and a worker may still be running its cases or
+        its cleanup after another was stopped by ``-x``, Ctrl-C or a crash
+        (a crashed worker is even replaced by a new one).
+        """
+        if self._server is not None:
             self._server.request_stop()
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
