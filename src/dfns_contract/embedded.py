@@ -7,8 +7,9 @@ the workers boot, and hands its URL and profile to every local worker: the
 workers share one target, as they share a live environment (the suite is
 built for that: unique nonces and names, and each worker undoes its own state
 changes), and none of them pays for importing, starting and stopping a server
-of its own. On the 2-core machine that cost, paid in every worker, decided
-whether ``-n 2`` was faster than a serial run. Workers on other machines
+of its own. On the 2-core machine that cost, paid in every worker, made ``-n 2``
+half again as slow as a serial run; shared, ``-n 2`` is level with it (see
+bench/README.md). Workers on other machines
 (``--tx ssh=…``) cannot reach the controller's loopback address, so each of
 them still starts its own.
 """
