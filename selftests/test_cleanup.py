@@ -142,3 +142,22 @@ def test_an_unreachable_restore_is_reported_not_raised():
         cleanup.keep_app_active(p["otherAppId"], label="otherAppId")
         [line] = cleanup.run()
     assert line == "NOT restored: otherAppId %s is active: GET as app %s answered HTTP 401" % (p["otherAppId"], p["appId"])
+
+
+@pytest.mark.parametrize("other_active", [True, False], ids=["other-on", "other-off"])
+def test_the_other_app_is_read_as_itself_while_another_worker_has_the_calling_app_off(other_active):
+    """On a server that lets an app deactivate itself, one worker's case may switch ``appId`` off just
+    when another worker's session ends: that worker reads ``otherAppId`` as ``otherAppId`` instead."""
+    with start_server() as server:
+        p, apps = server.profile, server.state.world.apps
+        client = DfnsClient(server.url, p["appId"], auth_token=p["authToken"], signer=KeySigner(p["credId"], p["privateKey"]))
+        cleanup = Cleanup(client)
+        cleanup.keep_other_app_active(p["otherAppId"])
+        apps[p["appId"]].is_active = False  # what the other worker's case did on the broken server
+        apps[p["otherAppId"]].is_active = other_active
+        [line] = cleanup.run()
+    if other_active:
+        assert line == "otherAppId %s is active: already active" % p["otherAppId"]
+    else:  # neither app may call: not restored here (the other worker's rescue puts appId back), and said so
+        assert line.startswith("NOT restored: otherAppId %s is active: GET as app %s answered HTTP 401; GET as app %s answered HTTP 401"
+                               % (p["otherAppId"], p["appId"], p["otherAppId"])), line

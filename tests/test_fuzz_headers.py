@@ -76,7 +76,7 @@ def test_fuzz_invalid_authorization(data, dfns_client: DfnsClient, dfns_profile:
 def test_fuzz_invalid_user_action(data, dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
                                   count_examples) -> None:
     require(dfns_profile, "appId", "authToken", "otherAppId")
-    dfns_cleanup.keep_app_active(dfns_profile["otherAppId"], label="otherAppId")  # it activates only if broken
+    dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])  # it activates only if broken
     count_examples()
     drawn = data.draw(invalid_user_actions(dfns_profile["authToken"]), label="X-DFNS-USERACTION")
     path = "/auth/apps/%s/activate" % dfns_profile["otherAppId"]

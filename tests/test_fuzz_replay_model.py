@@ -98,7 +98,7 @@ class ReplayModel(RuleBasedStateMachine):
 def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
                                         count_examples) -> None:
     require(dfns_profile, "appId", "authToken", "credId", "privateKey", "otherAppId")
-    dfns_cleanup.keep_app_active(dfns_profile["otherAppId"], label="otherAppId")
+    dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])
 
     class Bound(ReplayModel):
         client = dfns_client

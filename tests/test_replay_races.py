@@ -53,7 +53,7 @@ def test_one_nonce_sent_at_once_passes_once(dfns_client: DfnsClient, dfns_profil
 @pytest.mark.documented_error(USERACTION_REUSED.id)
 def test_one_user_action_used_at_once_passes_once(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup) -> None:
     require(dfns_profile, "appId", "authToken", "credId", "privateKey", "otherAppId")
-    dfns_cleanup.keep_app_active(dfns_profile["otherAppId"], label="otherAppId")
+    dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])
     path = "/auth/apps/%s/activate" % dfns_profile["otherAppId"]
     token = dfns_client.user_action("PUT", path, b"{}")
     exchanges = send_at_once(dfns_client, lambda c: c.request("PUT", path, headers={"X-DFNS-USERACTION": token}))

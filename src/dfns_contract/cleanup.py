@@ -73,6 +73,15 @@ class Cleanup:
         self.register("app-active:" + app_id, "%s %s is active" % (label, app_id),
                       lambda: _ensure_active(self.client, app_id, [v for v in vias if v]))  # type: ignore[arg-type]
 
+    def keep_other_app_active(self, other_app_id: str) -> None:
+        """At the end, the profile's ``otherAppId`` must be active (the cases that switch it call this first).
+
+        Read as ``otherAppId`` itself when ``appId`` is refused: on a server that
+        lets an app deactivate itself, another worker's case may have ``appId``
+        switched off just when this worker's session ends.
+        """
+        self.keep_app_active(other_app_id, label="otherAppId", fallback_app_id=other_app_id)
+
     def run(self) -> list[str]:
         """Run every queued undo once; one line per undo, masked. Never raises (but lets a second Ctrl-C through)."""
         with self._lock:

@@ -61,7 +61,7 @@ class RecipeContext:
 
     def changes_other_app(self) -> None:
         """Call before a request that may activate or deactivate ``otherAppId``: the session leaves it active."""
-        self.cleanup.keep_app_active(self.profile["otherAppId"], label="otherAppId")
+        self.cleanup.keep_other_app_active(self.profile["otherAppId"])
 
     def anonymous(self) -> DfnsClient:
         return self.client.with_identity(None)
