@@ -26,7 +26,10 @@ import tempfile
 import threading
 import time
 
-import run  # bench/run.py, next to this file
+from clients import suite_client  # bench/ modules, next to this file
+from load import load_python, load_wrk
+from mock import Mock
+from project import REPO, ensure_project_python
 
 SITE = re.compile(r"\S*/(site-packages|python3\.\d+)/")
 
@@ -34,7 +37,7 @@ SITE = re.compile(r"\S*/(site-packages|python3\.\d+)/")
 def _short(frame: str) -> str:
     match = re.match(r"^(.*?) \((.*)\)$", frame)
     text = "%s  %s" % (match.group(2), match.group(1)) if match else frame
-    return SITE.sub("", text.replace(str(run.REPO) + "/", ""))
+    return SITE.sub("", text.replace(str(REPO) + "/", ""))
 
 
 def summarize(path: str, top: int = 25) -> None:
@@ -65,7 +68,7 @@ def profile_server(scenario: str, seconds: float, native: bool) -> None:
     if not os.path.exists(spy):
         raise SystemExit("py-spy is not installed (.venv/bin/pip install py-spy)")
     use_wrk = shutil.which("wrk") is not None and scenario != "flow"
-    with run.Mock() as mock, tempfile.TemporaryDirectory() as tmp:
+    with Mock() as mock, tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "server.txt")
         # The load runs a little longer than the sampling, so every sample is under load.
         load_seconds = seconds + 2
@@ -73,9 +76,9 @@ def profile_server(scenario: str, seconds: float, native: bool) -> None:
 
         def load() -> None:
             if use_wrk:
-                result.update(run.load_wrk(mock, scenario, load_seconds))
+                result.update(load_wrk(mock, scenario, load_seconds))
             else:
-                result.update(run.load_python(mock, scenario, 2, 4, load_seconds))
+                result.update(load_python(mock, scenario, 2, 4, load_seconds))
 
         loader = threading.Thread(target=load, daemon=True)
         loader.start()
@@ -108,17 +111,9 @@ def profile_client(seconds: float) -> None:
     from pyinstrument import Profiler
 
     from dfns_contract import client as C
-    from dfns_contract.expectations import audit
 
-    with run.Mock() as mock:
-        p = mock.profile
-        client = C.DfnsClient(
-            mock.url,
-            p["appId"],
-            auth_token=p["authToken"],
-            session=requests.Session(),
-            observers=[audit],
-        )
+    with Mock() as mock:
+        client = suite_client(mock, requests.Session())
         client.request("GET", "/auth/apps")
         profiler = Profiler(interval=0.0005)
         profiler.start()
@@ -155,13 +150,7 @@ def profile_client(seconds: float) -> None:
                 phases["Exchange + audit observer"] += t4 - t3
                 return exchange
 
-        phased = Phased(
-            mock.url,
-            p["appId"],
-            auth_token=p["authToken"],
-            session=requests.Session(),
-            observers=[audit],
-        )
+        phased = suite_client(mock, requests.Session(), cls=Phased)
         phased.request("GET", "/auth/apps")
         n, started = 1000, clock()
         for _ in range(n):
@@ -189,5 +178,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run._ensure_project_python()
+    ensure_project_python()
     main()

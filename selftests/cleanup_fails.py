@@ -6,7 +6,7 @@ to re-activate an app: the run must not end green.
 
 from __future__ import annotations
 
-from dfns_contract import cleanup
+from dfns_contract.contract import cleanup
 
 
 def _refuse(*args: object, **kwargs: object) -> str:

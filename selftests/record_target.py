@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from dfns_contract.target import Target
+from dfns_contract.contract.target import Target
 
 
 @pytest.fixture(autouse=True)

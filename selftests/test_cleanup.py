@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dfns_contract.cleanup import Cleanup, CleanupFailed
+from dfns_contract.contract.cleanup import Cleanup, CleanupFailed
 from dfns_contract.client import DfnsClient, KeySigner
 from dfns_contract.server.runner import RunningServer, start_server
 
@@ -109,7 +109,7 @@ def test_a_whole_run_leaves_the_target_as_it_found_it(tmp_path, faults):
 
 
 def test_names_of_created_things_carry_the_run_id():
-    from dfns_contract.recipes import RecipeContext
+    from dfns_contract.contract.recipes import RecipeContext
 
     ctx = RecipeContext(profile=None, client=None, run_id="dfns-contract-0a1b2c3d-gw1")  # type: ignore[arg-type]
     assert ctx.name("app") == "dfns-contract-0a1b2c3d-gw1-app"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dfns_contract.catalog import Catalog, DocumentedError
-from dfns_contract.drift import (
+from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.reporting.drift import (
     DriftError,
     compare,
     load_errors_page,
@@ -102,7 +102,7 @@ def test_trailing_commas_are_dropped_outside_strings_only():
     ],
 )
 def test_the_templated_message_matches_concrete_examples(status, message, expected):
-    from dfns_contract.drift import PageError
+    from dfns_contract.reporting.drift import PageError
 
     page_error = PageError("Common Errors", "%d" % status, status, "summary", message, 1)
     assert matches(FORBIDDEN, page_error) is expected

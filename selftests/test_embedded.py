@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import execnet
 import pytest
 
-from dfns_contract import plugin
-from dfns_contract.embedded import _is_local
+from dfns_contract.plugin import plugin
+from dfns_contract.plugin.xdist import _is_local
 
 from .suite_runner import SuiteRun, run_suite
 

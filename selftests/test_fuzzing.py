@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dfns_contract import strategies
-from dfns_contract.nonce import InvalidNonce, parse_nonce
+from dfns_contract.contract import strategies
+from dfns_contract.wire.nonce import InvalidNonce, parse_nonce
 from datetime import datetime, timezone
 
 from .suite_runner import run_suite

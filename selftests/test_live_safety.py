@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
-from dfns_contract.catalog import load_catalog
+from dfns_contract.contract.catalog import load_catalog
 from dfns_contract.client import Exchange
 from dfns_contract.server.runner import RunningServer, start_server
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dfns_contract.process import NOT_REWRITTEN, skip_assertion_rewriting
+from dfns_contract.plugin.process import NOT_REWRITTEN, skip_assertion_rewriting
 
 LOADERS = '''
 import importlib, sys

@@ -23,11 +23,11 @@ from xml.etree import ElementTree
 import pytest
 from jsonschema import Draft202012Validator
 
-from dfns_contract import schemas
-from dfns_contract.masking import SECRETS, derived_forms
-from dfns_contract.profile import SECRET_KEYS
-from dfns_contract.report import public_url
-from dfns_contract.report_html import render_html
+from dfns_contract.contract import schemas
+from dfns_contract.client.secrets import SECRETS, derived_forms
+from dfns_contract.contract.profile import SECRET_KEYS
+from dfns_contract.reporting.json_report import public_url
+from dfns_contract.reporting.html import render_html
 from dfns_contract.server.runner import start_server
 
 from .suite_runner import SuiteRun, run_suite

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from dfns_contract.masking import derived_forms
-from dfns_contract.profile import SECRET_KEYS
+from dfns_contract.client.secrets import derived_forms
+from dfns_contract.contract.profile import SECRET_KEYS
 from dfns_contract.server.runner import start_server
 from dfns_contract.server.settings import Settings
 

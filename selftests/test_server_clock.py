@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dfns_contract.nonce import iso_now, make_nonce
+from dfns_contract.wire.nonce import iso_now, make_nonce
 from dfns_contract.server.clock import ManualClock
 from dfns_contract.server.runner import RunningServer, start_server
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from dfns_contract.client import DfnsClient
-from dfns_contract.nonce import make_nonce
+from dfns_contract.wire.nonce import make_nonce
 from dfns_contract.server.runner import RunningServer, start_server
 
 RACERS = 20

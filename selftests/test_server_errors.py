@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from dfns_contract import keys
-from dfns_contract.encoding import b64url_encode
-from dfns_contract.nonce import iso_now, make_nonce
+from dfns_contract.wire import keys
+from dfns_contract.wire.encoding import b64url_encode
+from dfns_contract.wire.nonce import iso_now, make_nonce
 from dfns_contract.server.tokens import ISSUER, TokenKind
 from dfns_contract.server.world import new_cred_id
 

@@ -21,7 +21,7 @@ import jwt
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
-from dfns_contract.nonce import make_nonce
+from dfns_contract.wire.nonce import make_nonce
 from dfns_contract.server.faults import FAULTS, FaultKind, describe_faults
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.server.tokens import ISSUER

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from dfns_contract import keys
+from dfns_contract.wire import keys
 from dfns_contract.client import DfnsClient, KeySigner
-from dfns_contract.encoding import b64url_encode
+from dfns_contract.wire.encoding import b64url_encode
 from dfns_contract.server.world import Permission, new_cred_id
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"

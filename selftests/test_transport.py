@@ -15,7 +15,7 @@ import pytest
 import requests
 import urllib3.util.connection
 
-from dfns_contract import transport
+from dfns_contract.client import transport
 from dfns_contract.client import DfnsClient, TransportError
 
 from .suite_runner import run_suite

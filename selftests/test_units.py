@@ -5,14 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dfns_contract import keys
-from dfns_contract.catalog import CatalogError, load_catalog
-from dfns_contract.encoding import DecodeError, b64url_decode, b64url_encode
-from dfns_contract.masking import SecretRegistry
-from dfns_contract.nonce import InvalidNonce, iso_now, make_nonce, parse_nonce
-from dfns_contract.profile import ProfileError, env_name, load_profile
-from dfns_contract.recipes import RECIPES, bad_nonce
-from dfns_contract.target import TargetError, check_base_url, is_sensitive, DEFAULT_SENSITIVE_URL
+from dfns_contract.wire import keys
+from dfns_contract.contract.catalog import CatalogError, load_catalog
+from dfns_contract.wire.encoding import DecodeError, b64url_decode, b64url_encode
+from dfns_contract.client.secrets import SecretRegistry
+from dfns_contract.wire.nonce import InvalidNonce, iso_now, make_nonce, parse_nonce
+from dfns_contract.contract.profile import ProfileError, env_name, load_profile
+from dfns_contract.contract.recipes import RECIPES, bad_nonce
+from dfns_contract.contract.target import TargetError, check_base_url, is_sensitive, DEFAULT_SENSITIVE_URL
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -1,29 +1,16 @@
-"""The contract suite: its catalog, and ``base_url`` as the target the plugin resolved.
+"""The contract suite: its tests are the cases the dfns_contract plugin drives.
 
-pytest-base-url provides ``--base-url`` (and ``PYTEST_BASE_URL``, the
-``base_url`` ini key); with none, the plugin starts the embedded reference
-server and ``base_url`` answers with its URL.
+Activating the plugin here, rather than wherever it is installed, keeps it out
+of every other pytest run in the same virtualenv: its fixtures, header lines,
+Hypothesis budget and summary exist only where this folder is collected.
 """
 
 from pathlib import Path
 
 import pytest
 
-from dfns_contract.catalog import Catalog, load_catalog
-from dfns_contract.plugin import register_catalog
-from dfns_contract.target import Target
-
-CATALOG_PATH = Path(__file__).with_name("catalog.json")
-
-
-def catalog() -> Catalog:
-    return load_catalog(CATALOG_PATH)
+from dfns_contract.plugin.suite import activate
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    register_catalog(config, catalog())
-
-
-@pytest.fixture(scope="session")
-def base_url(dfns_target: Target) -> str:
-    return dfns_target.base_url
+    activate(config, Path(__file__).parent)

@@ -1,28 +1,16 @@
 """Every error documented on the API Errors page, replayed with its control.
 
-One case per catalog entry and variant: ``pytest -k nonce`` runs the nonce
-cases, ``pytest -k reused`` the replay ones.
+One case per catalog entry and variant (the plugin parametrizes ``dfns_case``
+from the catalog of the contract under test): ``pytest -k nonce`` runs the
+nonce cases, ``pytest -k reused`` the replay ones.
 """
 
-import pytest
+from collections.abc import Callable
 
-from dfns_contract.catalog import Case
-from dfns_contract.recipes import RecipeContext
-from dfns_contract.replay import replay
-
-from .conftest import catalog
+from dfns_contract.contract.catalog import Case
+from dfns_contract.contract.recipes import RecipeContext
+from dfns_contract.contract.replay import replay
 
 
-def marks(case: Case) -> list[pytest.MarkDecorator]:
-    result = [pytest.mark.documented_error(case.error.id)]
-    if case.error.safety != "read-only":
-        result.append(pytest.mark.destructive)
-    return result
-
-
-CASES = [pytest.param(case, id=case.id, marks=marks(case)) for case in catalog().cases()]
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_documented_error(case: Case, recipe_context: RecipeContext) -> None:
-    replay(case, recipe_context)
+def test_documented_error(dfns_case: Case, recipe_context: RecipeContext, dfns_evidence: Callable) -> None:
+    replay(dfns_case, recipe_context, record=dfns_evidence)

@@ -10,26 +10,26 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from dfns_contract.cleanup import Cleanup
 from dfns_contract.client import DfnsClient
-from dfns_contract.expectations import ContractViolation, assert_documented_error
-from dfns_contract.nonce import make_nonce
-from dfns_contract.profile import Profile
-from dfns_contract.strategies import PADDING, invalid_nonces
-
-from .conftest import catalog
-from .test_replay_races import require
+from dfns_contract.contract.catalog import Catalog
+from dfns_contract.contract.cleanup import Cleanup
+from dfns_contract.contract.expectations import ContractViolation, assert_documented_error
+from dfns_contract.contract.profile import Profile
+from dfns_contract.contract.strategies import PADDING, invalid_nonces
+from dfns_contract.wire.nonce import make_nonce
 
 # Many requests each: under pytest-xdist they are handed out first (see the plugin).
 pytestmark = pytest.mark.heavy
 
-ERRORS = {e.id: e for e in catalog().errors}
+#: The documented errors the model checks (their needs and safety are the test's).
+CHECKED = ("nonce-reused", "nonce-missing-or-invalid", "useraction-reused", "useraction-missing-or-invalid")
 ACTIONS = ("activate", "deactivate")
 
 
 class ReplayModel(RuleBasedStateMachine):
     client: DfnsClient
     other_app: str
+    catalog: Catalog
     nonces = Bundle("nonces")
     user_actions = Bundle("user_actions")
 
@@ -41,7 +41,7 @@ class ReplayModel(RuleBasedStateMachine):
         return "/auth/apps/%s/%s" % (self.other_app, action)
 
     def documented(self, exchange, error_id: str, step: str) -> None:
-        error = ERRORS[error_id]
+        error = self.catalog.by_id(error_id)
         assert_documented_error(exchange, error.status, error.message, title="[replay model] " + step,
                                 doc=error.doc_reference)
 
@@ -94,15 +94,16 @@ class ReplayModel(RuleBasedStateMachine):
         self.client.request("PUT", self.path("activate"), sign=True)
 
 
-@pytest.mark.destructive
+@pytest.mark.exercises(*CHECKED)
 def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
+                                        dfns_catalog: Catalog, dfns_hypothesis_settings: settings,
                                         count_examples) -> None:
-    require(dfns_profile, "appId", "authToken", "credId", "privateKey", "otherAppId")
     dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])
 
     class Bound(ReplayModel):
         client = dfns_client
         other_app = dfns_profile["otherAppId"]
+        catalog = dfns_catalog
 
         def __init__(self) -> None:
             super().__init__()
@@ -111,4 +112,4 @@ def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: P
     # A bounded walk: each step is a network round trip (or a whole signing flow), so a
     # failing walk is reported as found: shrinking it would replay it hundreds of times.
     run_state_machine_as_test(Bound, settings=settings(
-        max_examples=10, stateful_step_count=12, phases=[Phase.explicit, Phase.reuse, Phase.generate]))
+        dfns_hypothesis_settings, max_examples=10, stateful_step_count=12, phases=[Phase.explicit, Phase.reuse, Phase.generate]))

@@ -20,8 +20,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .. import keys
-from ..encoding import DecodeError, b64url_decode, b64url_encode
+from ..wire import keys
+from ..wire.encoding import DecodeError, b64url_decode, b64url_encode
 from .errors import ApiError, ErrorId, bad_request
 from .world import Credential, Principal
 

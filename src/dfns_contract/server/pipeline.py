@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..encoding import canonical_json
-from ..nonce import MIN_UUID_LENGTH, InvalidNonce, parse_nonce
+from ..wire.encoding import canonical_json
+from ..wire.nonce import MIN_UUID_LENGTH, InvalidNonce, parse_nonce
 from .errors import ApiError, ErrorId
 from .state import ServerState
 from .tokens import InvalidToken, TokenKind, Verification

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .. import keys
+from ..wire import keys
 from .clock import Clock
 from .settings import Settings
 from .tokens import TokenKind, TokenService

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ..nonce import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW
+from ..wire.nonce import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW
 
 
 @dataclass(frozen=True)

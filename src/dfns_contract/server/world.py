@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..encoding import b64url_encode
-from ..keys import PublicKey
-from ..nonce import iso_now
+from ..wire.encoding import b64url_encode
+from ..wire.keys import PublicKey
+from ..wire.nonce import iso_now
 
 #: The Auth:* operations (the docs' DfnsFullAdminAccess, restricted to the auth domain).
 AUTH_OPERATIONS = (

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ... import keys
-from ...nonce import iso_now
+from ...wire import keys
+from ...wire.nonce import iso_now
 from ..errors import bad_request
 from ..pipeline import Call, Endpoint
 from ..tokens import TokenKind

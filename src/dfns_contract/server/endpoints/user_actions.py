@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ...encoding import canonical_json
+from ...wire.encoding import canonical_json
 from ..credentials import (
     SUPPORTED_KINDS,
     allow_credentials,

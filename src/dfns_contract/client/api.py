@@ -1,0 +1,265 @@
+"""The one place that builds requests to a Dfns API.
+
+Every request of the suite, valid or deliberately broken, goes through
+``DfnsClient.request``: it adds the headers the docs require (app id, a fresh
+nonce, the bearer token), signs mutating requests on demand, records the
+exchange so a failure can show it as a runnable ``curl``, and hands every
+response to the observers (the suite's response audit).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import requests
+
+from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, TransportError
+from dfns_contract.client.secrets import SECRETS
+from dfns_contract.client.transport import mount_adapter, prepare, send_settings
+from dfns_contract.wire import keys
+from dfns_contract.wire.encoding import b64url_encode
+from dfns_contract.wire.nonce import make_nonce
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class KeySigner:
+    """A Key credential: its id as registered and its private key."""
+
+    cred_id: str
+    private_key_pem: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        SECRETS.add(self.private_key_pem, "privateKey")
+
+    @cached_property
+    def _key(self) -> keys.PrivateKey:
+        return keys.load_private_key(self.private_key_pem)
+
+    def sign(self, data: bytes) -> bytes:
+        return keys.sign(self._key, data)
+
+
+Observer = Callable[[Exchange], None]
+
+
+class DfnsClient:
+    """A principal talking to one environment: app id, token and, optionally, a signer."""
+
+    def __init__(
+        self,
+        base_url: str,
+        app_id: str | None,
+        *,
+        auth_token: str | None = None,
+        signer: KeySigner | None = None,
+        app_origin: str | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        observers: Iterable[Observer] = (),
+        retry_transport: int = 0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.auth_token = auth_token
+        self.signer = signer
+        self.app_origin = app_origin
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.observers = list(observers)
+        #: Connection failures (nothing sent yet) are retried this often; see ``transport``.
+        self.retry_transport = retry_transport
+        mount_adapter(self.session, self.base_url, retry_transport)
+        SECRETS.add(auth_token, "authToken")
+
+    def with_identity(
+        self, auth_token: str | None, signer: KeySigner | None = None, app_id: str | None = _UNSET
+    ) -> "DfnsClient":
+        """Another principal (or app) on the same connection pool and observers."""
+        return DfnsClient(
+            self.base_url,
+            self.app_id if app_id is _UNSET else app_id,
+            auth_token=auth_token,
+            signer=signer,
+            app_origin=self.app_origin,
+            timeout=self.timeout,
+            session=self.session,
+            observers=self.observers,
+            retry_transport=self.retry_transport,
+        )
+
+    def on_new_connection(self) -> "DfnsClient":
+        """The same principal on a connection pool of its own (one per concurrent sender)."""
+        clone = self.with_identity(self.auth_token, self.signer)
+        clone.session = requests.Session()
+        mount_adapter(clone.session, clone.base_url, clone.retry_transport)
+        return clone
+
+    def headers(self, *, auth: bool = True) -> dict[str, str]:
+        headers = {"X-DFNS-NONCE": make_nonce()}
+        if self.app_id is not None:
+            headers["X-DFNS-APPID"] = self.app_id
+        if auth and self.auth_token:
+            headers["Authorization"] = "Bearer " + self.auth_token
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = _UNSET,
+        *,
+        headers: Mapping[str, str | None] | None = None,
+        sign: bool = False,
+        auth: bool = True,
+    ) -> Exchange:
+        """Send one request; ``headers`` override the defaults, ``None`` removes one.
+
+        A mutating request always carries a JSON body (``{}`` when none is
+        given), because the user-action signature covers the exact payload.
+        """
+        method = method.upper()
+        if json is _UNSET:
+            json = {} if method in MUTATING_METHODS else None
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        final = self.headers(auth=auth)
+        if body is not None:
+            final["Content-Type"] = "application/json"
+        if sign:
+            final["X-DFNS-USERACTION"] = self.user_action(method, path, body or b"")
+        for name, value in (headers or {}).items():
+            for existing in [k for k in final if k.lower() == name.lower()]:
+                del final[existing]
+            if value is not None:
+                final[name] = value
+        return self.send(method, path, final, body)
+
+    def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
+        """Send exactly these headers and body: no defaults added (fuzzing uses it directly)."""
+        url = self.base_url + path
+        # What Session.prepare_request and merge_environment_settings would give, cached (see transport).
+        prepared = prepare(self.session, method, url, body)
+        # Set after preparing: requests refuses values with surrounding whitespace,
+        # which servers strip and the fuzzing must be able to send.
+        prepared.headers.update(headers)
+        settings = send_settings(self.session, self.base_url)
+        try:
+            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+        except requests.RequestException as exc:
+            raise TransportError(method, url, headers, body, exc) from None
+        exchange = Exchange(method, url, dict(headers), body, response)
+        for observe in self.observers:
+            observe(exchange)
+        return exchange
+
+    # -- flows -----------------------------------------------------------------
+
+    def user_action(self, method: str, path: str, payload: bytes | str) -> str:
+        """Init, sign and complete a user action for exactly this request."""
+        if self.signer is None:
+            raise ValueError("this principal has no Key credential to sign user actions with")
+        payload_text = payload.decode() if isinstance(payload, bytes) else payload
+        init = self.request(
+            "POST",
+            "/auth/action/init",
+            {
+                "userActionPayload": payload_text,
+                "userActionHttpMethod": method,
+                "userActionHttpPath": path,
+                "userActionServerKind": "Api",
+            },
+        )
+        challenge = self._json_of(init, "user action init", 200, "challengeIdentifier")
+        allowed = [c.get("id") for c in challenge.get("allowCredentials", {}).get("key", [])]
+        if self.signer.cred_id not in allowed:
+            raise FlowError("user action init", init, "credential not in allowCredentials.key")
+        assertion = self._assertion(challenge["challenge"], "key.get")
+        complete = self.request(
+            "POST",
+            "/auth/action",
+            {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": assertion},
+        )
+        token = self._json_of(complete, "user action signing", 200, "userAction")["userAction"]
+        SECRETS.add(token, "userAction")
+        return token
+
+    def login(self, username: str, org_id: str) -> str:
+        """Log in with this client's Key credential; returns the authentication token."""
+        init = self.request("POST", "/auth/login/init", {"username": username, "orgId": org_id}, auth=False)
+        challenge = self._json_of(init, "login init", 200, "challengeIdentifier")
+        assertion = self._assertion(challenge["challenge"], "key.get")
+        done = self.request(
+            "POST",
+            "/auth/login",
+            {"challengeIdentifier": challenge["challengeIdentifier"], "firstFactor": assertion},
+            auth=False,
+        )
+        token = self._json_of(done, "login", 200, "token")["token"]
+        SECRETS.add(token, "authToken")
+        return token
+
+    def register(
+        self, username: str, registration_code: str, org_id: str, private_key_pem: str, cred_id: str
+    ) -> dict[str, Any]:
+        """Complete a user's registration with a new Key credential."""
+        SECRETS.add(registration_code, "registrationCode")
+        init = self.request(
+            "POST",
+            "/auth/registration/init",
+            {"username": username, "registrationCode": registration_code, "orgId": org_id},
+            auth=False,
+        )
+        challenge = self._json_of(init, "registration init", 200, "temporaryAuthenticationToken")
+        temporary = challenge["temporaryAuthenticationToken"]
+        SECRETS.add(temporary, "temporaryAuthenticationToken")
+        client_data = self._client_data(challenge["challenge"], "key.create")
+        key = keys.load_private_key(private_key_pem)
+        credential = {
+            "credentialKind": "Key",
+            "credentialInfo": {
+                "credId": cred_id,
+                "clientData": b64url_encode(client_data),
+                "attestationData": keys.attestation_data(key, client_data),
+            },
+        }
+        done = self.with_identity(temporary).request(
+            "POST", "/auth/registration", {"firstFactorCredential": credential}
+        )
+        return self._json_of(done, "registration", 200, "user")
+
+    def _client_data(self, challenge: str, kind: str) -> bytes:
+        data: dict[str, Any] = {"type": kind, "challenge": challenge}
+        if self.app_origin:
+            data.update(origin=self.app_origin, crossOrigin=False)
+        return jsonlib.dumps(data, separators=(",", ":")).encode()
+
+    def _assertion(self, challenge: str, kind: str) -> dict[str, Any]:
+        assert self.signer is not None
+        client_data = self._client_data(challenge, kind)
+        return {
+            "kind": "Key",
+            "credentialAssertion": {
+                "credId": self.signer.cred_id,
+                "clientData": b64url_encode(client_data),
+                "signature": b64url_encode(self.signer.sign(client_data)),
+            },
+        }
+
+    @staticmethod
+    def _json_of(exchange: Exchange, step: str, status: int, required: str) -> dict[str, Any]:
+        if exchange.status != status:
+            raise FlowError(step, exchange)
+        try:
+            body = exchange.json
+        except NotJSON as exc:
+            raise FlowError(step, exchange, str(exc)) from exc
+        if not isinstance(body, dict) or required not in body:
+            raise FlowError(step, exchange, "no %r in the response" % required)
+        return body

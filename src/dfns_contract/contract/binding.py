@@ -1,0 +1,77 @@
+"""Catalog entries bound to the recipes that replay them, checked from both sides when a catalog loads.
+
+The catalog (data) and the recipes (code) are written apart, so they drift
+apart: an entry added without its recipe, a variant renamed on one side only,
+a recipe that needs a key no profile has. Each of those used to surface as a
+``KeyError`` in the middle of a run, or as a case silently run twice. Here it
+is a list of problems, each naming the entry and what to fix, raised as one
+``CatalogError`` before any request is sent (the plugin makes it a usage error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from dfns_contract.contract import schemas
+from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError, read_catalog
+from dfns_contract.contract.profile import env_name, profile_keys
+from dfns_contract.contract.recipes import RECIPES, Recipe
+
+RECIPES_MODULE = "src/dfns_contract/contract/recipes.py"
+
+
+def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
+                  known_keys: frozenset[str] | None = None) -> list[str]:
+    """Every way the catalog's entries and their recipes disagree; empty when they match."""
+    keys = known_keys if known_keys is not None else frozenset(profile_keys())
+    problems: list[str] = []
+    for error in catalog.errors:
+        found = recipes.get(error.id)
+        if found is None:
+            problems.append("entry %r has no recipe: register one with @recipe(%r, …) in %s"
+                            % (error.id, error.id, RECIPES_MODULE))
+            continue
+        problems += _variant_problems(error, found)
+        problems += ["recipe %r needs %r, which is not a profile key (schemas/profile.json)" % (error.id, need)
+                     for need in found.needs if need not in keys]
+        problems += ["entry %r: its message needs {%s}, which is neither a param nor a profile key"
+                     % (error.id, key) for key in error.template_keys() if key not in keys]
+    return problems
+
+
+def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
+    listed, coded = set(error.variants), set(found.variants)
+    problems = ["entry %r: variant %r has no code in its recipe (it knows: %s)"
+                % (error.id, variant, ", ".join(found.variants) or "no variants")
+                for variant in error.variants if variant not in coded]
+    problems += ["recipe %r: variant %r is not in the catalog entry (it lists: %s)"
+                 % (error.id, variant, ", ".join(error.variants) or "no variants")
+                 for variant in found.variants if variant not in listed]
+    return problems
+
+
+def required_keys(error: DocumentedError) -> list[str]:
+    """The profile keys a case of ``error`` needs: its recipe's, then its message's."""
+    return list(dict.fromkeys([*RECIPES[error.id].needs, *error.template_keys()]))
+
+
+def skip_reason(missing: list[str]) -> str:
+    """Why a case did not run: the keys to add, and where."""
+    return "profile keys missing: %s (set them in --dfns-profile or as %s)" % (
+        ", ".join(missing), ", ".join(env_name(key) for key in missing))
+
+
+@lru_cache(maxsize=8)
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read a catalog (the default contract's without ``path``) and check it against the recipes; once per process.
+
+    Raises ``CatalogError`` listing every entry and recipe that do not match.
+    """
+    catalog = read_catalog(path or schemas.contract_path())
+    problems = check_binding(catalog)
+    if problems:
+        raise CatalogError("catalog %s and its recipes do not match:\n  - %s"
+                           % (catalog.source, "\n  - ".join(problems)))
+    return catalog

@@ -1,0 +1,108 @@
+"""The catalog of documented errors, as data, and the test cases it expands to.
+
+A catalog is one published version of the errors page (``schemas/contracts/``):
+one entry per documented error, validated by ``schemas/catalog.json``. Each
+entry is replayed by the recipe registered under its id (``recipes.py``);
+``binding.load_catalog`` checks that the two sides match, so a typo in either
+is one clear error when the run starts, not a traceback in the middle.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dfns_contract.contract import schemas
+
+DOCS_PAGE = "getting-started/errors.md"
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used: unreadable, invalid, or not matched by the recipes."""
+
+
+@dataclass(frozen=True)
+class DocumentedError:
+    id: str
+    section: str
+    summary: str
+    status: int
+    message: str
+    safety: str
+    variants: tuple[str, ...] = ()
+    params: Mapping[str, str] = field(default_factory=dict)
+    invariant: bool = False
+
+    @property
+    def doc_reference(self) -> str:
+        return "%s › %s › %s" % (DOCS_PAGE, self.section, self.summary)
+
+    @property
+    def changes_state(self) -> bool:
+        """Whether a case may change state on the target (the ``destructive`` mark)."""
+        return self.safety != "read-only"
+
+    def template_keys(self) -> list[str]:
+        """Profile keys the message template needs (placeholders not given as params)."""
+        names = [name for _, name, _, _ in string.Formatter().parse(self.message) if name]
+        return [name for name in names if name not in self.params]
+
+    def expected_message(self, profile_values: Mapping[str, Any]) -> str:
+        return self.message.format(**{**profile_values, **self.params})
+
+    def cases(self) -> list[Case]:
+        return [Case(self, variant) for variant in (self.variants or (None,))]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request to replay: a documented error, in one of its variants."""
+
+    error: DocumentedError
+    variant: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.error.id + ("-" + self.variant if self.variant else "")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    errors: tuple[DocumentedError, ...]
+    source: str
+
+    def cases(self) -> list[Case]:
+        return [case for error in self.errors for case in error.cases()]
+
+    def by_id(self, error_id: str) -> DocumentedError:
+        for error in self.errors:
+            if error.id == error_id:
+                return error
+        raise KeyError(error_id)
+
+    def __contains__(self, error_id: object) -> bool:
+        return any(error.id == error_id for error in self.errors)
+
+
+def read_catalog(path: str | Path) -> Catalog:
+    """The catalog as the file says, checked against its schema (not yet against the recipes)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CatalogError("cannot read the catalog %s: %s" % (path, exc)) from exc
+    problems = schemas.problems("catalog.json", data)
+    if problems:
+        raise CatalogError("invalid catalog %s:\n  - %s" % (path, "\n  - ".join(problems)))
+    errors = tuple(
+        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()})
+        for entry in data["errors"]
+    )
+    ids = [e.id for e in errors]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise CatalogError("duplicate ids in %s: %s" % (path, ", ".join(duplicates)))
+    return Catalog(errors=errors, source=str(path))

@@ -1,0 +1,33 @@
+"""Send the same one-time value many times at once, to prove the server consumes it once.
+
+Each sender has its own connection and waits at a barrier, so the requests
+reach the server together rather than one after another.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from dfns_contract.client import DfnsClient, Exchange
+
+DEFAULT_SENDERS = 20
+
+
+def send_at_once(
+    client: DfnsClient, send: Callable[[DfnsClient], Exchange], senders: int = DEFAULT_SENDERS
+) -> list[Exchange]:
+    clients = [client.on_new_connection() for _ in range(senders)]
+    barrier = threading.Barrier(senders, timeout=client.timeout)
+
+    def fire(own: DfnsClient) -> Exchange:
+        barrier.wait()
+        return send(own)
+
+    try:
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            return list(pool.map(fire, clients))
+    finally:
+        for own in clients:
+            own.session.close()

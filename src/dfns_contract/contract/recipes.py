@@ -1,0 +1,347 @@
+"""Request recipes: for each documented error, the faulty request and its control.
+
+A recipe sends a request that differs from a valid one in exactly one way
+(the fault), and the valid one too (the control), so that a server which
+rejects everything, or answers everything with one error, cannot pass.
+
+Each recipe is registered under the id of the catalog entry it replays, with
+the variants it has code for and the profile keys it needs (a case whose keys
+are absent is skipped with those names). ``binding.py`` checks, when a catalog
+is loaded, that entries and recipes match on all three. The client is imported
+only for type checking here: the pytest-xdist controller loads the catalog
+(and so this module) but never sends a request.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random_source
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from dfns_contract.contract.cleanup import Cleanup
+from dfns_contract.contract.profile import Profile
+from dfns_contract.wire.encoding import b64url_encode
+from dfns_contract.wire.nonce import iso_now, make_nonce
+
+if TYPE_CHECKING:
+    from dfns_contract.client import DfnsClient, Exchange
+
+OTHER_APP = "/auth/apps/{otherAppId}"
+
+
+@dataclass
+class Trial:
+    """What a recipe sent: the faulty request and the controls that had to succeed."""
+
+    fault: Exchange
+    controls: list[Exchange] = field(default_factory=list)
+    #: True for invariant cases: the fault exchanges are checked only if they are 5xx.
+    probes: list[Exchange] = field(default_factory=list)
+
+
+@dataclass
+class RecipeContext:
+    """What a recipe may use: the profile, clients for its principals, and cleanups."""
+
+    profile: Profile
+    client: DfnsClient
+    run_id: str
+    #: Undone right after the case (so later cases find the target as before).
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
+    #: Undone at the end of the session, also after a failure or an interrupt.
+    cleanup: Cleanup = field(default_factory=Cleanup)
+
+    def principal(self, prefix: str = "") -> DfnsClient:
+        """The admin (prefix "") or the limited principal (prefix "limited")."""
+        def key(name: str) -> str:
+            return prefix + name[0].upper() + name[1:] if prefix else name
+
+        from dfns_contract.client import KeySigner
+
+        cred, pem = self.profile.get(key("credId")), self.profile.get(key("privateKey"))
+        signer = KeySigner(cred, pem) if cred and pem else None
+        return self.client.with_identity(self.profile.get(key("authToken")), signer)
+
+    def name(self, what: str) -> str:
+        """The name of anything a recipe creates: it carries the run id (``dfns-contract-<hex>-<worker>-what``)."""
+        return "%s-%s" % (self.run_id, what)
+
+    def changes_other_app(self) -> None:
+        """Call before a request that may activate or deactivate ``otherAppId``: the session leaves it active."""
+        self.cleanup.keep_other_app_active(self.profile["otherAppId"])
+
+    def anonymous(self) -> DfnsClient:
+        return self.client.with_identity(None)
+
+    def path(self, template: str) -> str:
+        return template.format(**self.profile.values)
+
+
+Run = Callable[[RecipeContext, str | None], Trial]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The code that replays one catalog entry: its variants (none: one case) and the profile keys it needs."""
+
+    error_id: str
+    run: Run
+    needs: tuple[str, ...]
+    variants: tuple[str, ...] = ()
+
+
+class RecipeError(ValueError):
+    """Two recipes for one catalog id: a programming error, raised at import."""
+
+
+#: Every recipe, by the id of the catalog entry it replays.
+RECIPES: dict[str, Recipe] = {}
+
+
+def recipe(error_id: str, *, needs: tuple[str, ...], variants: Mapping[str, object] | tuple[str, ...] = ()) -> Callable[[Run], Run]:
+    """Register the decorated function as the recipe of catalog entry ``error_id``.
+
+    ``variants``: the variant names it has code for (a table keyed by them will do).
+    """
+    def register(run: Run) -> Run:
+        if error_id in RECIPES:
+            raise RecipeError("two recipes for catalog id %r: %s and %s" % (error_id, RECIPES[error_id].run.__name__, run.__name__))
+        RECIPES[error_id] = Recipe(error_id, run, tuple(needs), tuple(variants))
+        return run
+
+    return register
+
+
+BASE = ("appId", "authToken")
+SIGNING = BASE + ("credId", "privateKey", "otherAppId")
+
+
+def _b64_json(value: object) -> str:
+    return b64url_encode(json.dumps(value).encode())
+
+
+def _uuid() -> str:
+    return random_source.token_hex(16)
+
+
+def _days_from_now(days: int) -> str:
+    return iso_now(datetime.now(timezone.utc) + timedelta(days=days))
+
+
+#: Nonce header values the docs rule out, one per variant (``None``: no header).
+BAD_NONCES: dict[str, Callable[[], str | None]] = {
+    "missing": lambda: None,
+    "empty": lambda: "",
+    "not-base64": lambda: "this is not base64!",
+    "not-json": lambda: b64url_encode(b"uuid=" + _uuid().encode()),
+    "not-object": lambda: _b64_json([_uuid(), iso_now()]),
+    "no-uuid": lambda: _b64_json({"date": iso_now()}),
+    "short-uuid": lambda: make_nonce(uuid=_uuid()[:12]),
+    "no-date": lambda: _b64_json({"uuid": _uuid()}),
+    "bad-date": lambda: make_nonce(date="not a date"),
+    "stale-date": lambda: make_nonce(date=_days_from_now(-1)),
+    "future-date": lambda: make_nonce(date=_days_from_now(1)),
+    "latin1-bytes": lambda: make_nonce()[:-4] + "\xe9\xff\xe0\xa0",
+}
+
+
+def bad_nonce(variant: str) -> str | None:
+    """A nonce header value the docs rule out."""
+    return BAD_NONCES[variant]()
+
+
+@recipe("nonce-missing-or-invalid", needs=BASE, variants=BAD_NONCES)
+def nonce_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    fault = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": bad_nonce(variant or "missing")})
+    return Trial(fault, [control])
+
+
+@recipe("nonce-reused", needs=BASE)
+def nonce_reused(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, nonce = ctx.principal(), make_nonce()
+    first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    second = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    return Trial(second, [first])
+
+
+def _forge_unsigned(token: str) -> str:
+    """The same claims with ``alg: none`` and no signature: what a forger would send."""
+    payload = token.split(".")[1] if token.count(".") == 2 else _b64_json({"sub": "nobody"})
+    return "%s.%s." % (_b64_json({"alg": "none", "typ": "JWT"}), payload)
+
+
+def _tamper(token: str) -> str:
+    head, _, signature = token.rpartition(".")
+    flipped = "A" if signature[:1] != "A" else "B"
+    return "%s.%s%s" % (head, flipped, signature[1:]) if head else token + "x"
+
+
+#: Authorization header values that do not authenticate, from the profile's valid token.
+BAD_AUTHORIZATIONS: dict[str, Callable[[str], str | None]] = {
+    "missing": lambda token: None,
+    "not-bearer": lambda token: "Token " + token,
+    "empty-bearer": lambda token: "Bearer",
+    "garbage": lambda token: "Bearer not-a-jwt",
+    "tampered-signature": lambda token: "Bearer " + _tamper(token),
+    "alg-none": lambda token: "Bearer " + _forge_unsigned(token),
+}
+
+
+def bad_authorization(variant: str, token: str) -> str | None:
+    return BAD_AUTHORIZATIONS[variant](token)
+
+
+@recipe("no-jwt", needs=BASE, variants=BAD_AUTHORIZATIONS)
+def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    value = bad_authorization(variant or "missing", ctx.profile["authToken"])
+    fault = admin.request("GET", "/auth/apps", headers={"Authorization": value})
+    return Trial(fault, [control])
+
+
+@recipe(
+    "forbidden-operation",
+    needs=SIGNING + ("limitedAuthToken", "limitedPrincipalKind", "limitedPrincipalId"),
+)
+def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
+    """The limited principal sends the admin's valid request (signed with its own key if it has one)."""
+    path = ctx.path(OTHER_APP + "/activate")
+    limited = ctx.principal("limited")
+    ctx.changes_other_app()
+    control = ctx.principal().request("PUT", path, sign=True)
+    fault = limited.request("PUT", path, sign=limited.signer is not None)
+    return Trial(fault, [control])
+
+
+@recipe("useraction-reused", needs=SIGNING)
+def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    ctx.changes_other_app()
+    token = admin.user_action("PUT", path, b"{}")
+    first = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    second = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    return Trial(second, [first])
+
+
+#: User-action header values that do not sign this request: (the signer, the request's path) → value.
+BAD_USER_ACTIONS: dict[str, Callable[[DfnsClient, str], str | None]] = {
+    "missing": lambda admin, path: None,
+    "garbage": lambda admin, path: "not-a-user-action",
+    "other-path": lambda admin, path: admin.user_action("PUT", path.rsplit("/", 1)[0], b"{}"),
+    "other-payload": lambda admin, path: admin.user_action("PUT", path, b'{"externalId":"other"}'),
+    "other-method": lambda admin, path: admin.user_action("POST", path, b"{}"),
+}
+
+
+@recipe("useraction-missing-or-invalid", needs=SIGNING, variants=BAD_USER_ACTIONS)
+def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+    ctx.changes_other_app()
+    control = admin.request("PUT", path, sign=True)
+    token = BAD_USER_ACTIONS[variant or "missing"](admin, path)
+    fault = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    return Trial(fault, [control])
+
+
+@recipe("app-modifies-own-state", needs=SIGNING, variants=("deactivate",))
+def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
+    """Deactivate the other app (control), then the calling app itself (fault).
+
+    The other app is switched on again before the fault is sent: if a broken
+    server lets the calling app switch itself off, the other app is the only
+    way left to switch it back on.
+    """
+    admin, action = ctx.principal(), variant or "deactivate"
+    ctx.changes_other_app()
+    # Registered after the other app, so it runs first: the other app is the way back in.
+    ctx.cleanup.keep_app_active(ctx.profile["appId"], label="appId", fallback_app_id=ctx.profile["otherAppId"])
+    control = admin.request("PUT", ctx.path(OTHER_APP + "/" + action), sign=True)
+    if 200 <= control.status < 300:
+        admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True)
+    fault = admin.request("PUT", ctx.path("/auth/apps/{appId}/" + action), sign=True)
+    if 200 <= fault.status < 300:
+        rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
+        rescuer.app_origin = None  # the other app's origin is unknown; origin is optional in client data
+        ctx.cleanups.append(lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
+    return Trial(fault, [control])
+
+
+def unknown_app_id() -> str:
+    alphabet = "0123456789abcdefghijklmnopqrstuv"
+    pick = lambda n: "".join(random_source.choice(alphabet) for _ in range(n))  # noqa: E731
+    return "ap-%s-%s-%s" % (pick(5), pick(5), pick(16))
+
+
+def _read_unknown_app(ctx: RecipeContext, known: str, unknown: str) -> Trial:
+    admin = ctx.principal()
+    return Trial(admin.request("GET", unknown), [admin.request("GET", known)])
+
+
+def _activate_unknown_app(ctx: RecipeContext, known: str, unknown: str) -> Trial:
+    admin = ctx.principal()
+    ctx.changes_other_app()
+    control = admin.request("PUT", known + "/activate", sign=True)
+    return Trial(admin.request("PUT", unknown + "/activate", sign=True), [control])
+
+
+#: The requests that name an app: (context, the other app's path, an unknown app's path) → trial.
+UNKNOWN_APP_REQUESTS: dict[str, Callable[[RecipeContext, str, str], Trial]] = {
+    "get": _read_unknown_app,
+    "activate": _activate_unknown_app,
+}
+
+
+@recipe("unknown-app", needs=SIGNING, variants=UNKNOWN_APP_REQUESTS)
+def unknown_app(ctx: RecipeContext, variant: str | None) -> Trial:
+    return UNKNOWN_APP_REQUESTS[variant or "get"](ctx, ctx.path(OTHER_APP), "/auth/apps/" + unknown_app_id())
+
+
+REGISTRATION_INIT = "/auth/registration/init"
+
+
+def _registration_init(ctx: RecipeContext, username: str, code: str) -> Exchange:
+    body = {"username": username, "registrationCode": code, "orgId": ctx.profile["orgId"]}
+    return ctx.anonymous().request("POST", REGISTRATION_INIT, body)
+
+
+@recipe(
+    "registration-code-expired",
+    needs=("appId", "orgId", "pendingUsername", "pendingRegistrationCode", "expiredUsername", "expiredRegistrationCode"),
+)
+def registration_code_expired(ctx: RecipeContext, variant: str | None) -> Trial:
+    p = ctx.profile
+    control = _registration_init(ctx, p["pendingUsername"], p["pendingRegistrationCode"])
+    fault = _registration_init(ctx, p["expiredUsername"], p["expiredRegistrationCode"])
+    return Trial(fault, [control])
+
+
+@recipe(
+    "user-already-exists",
+    needs=("appId", "orgId", "pendingUsername", "pendingRegistrationCode", "registeredUsername"),
+)
+def user_already_exists(ctx: RecipeContext, variant: str | None) -> Trial:
+    """The pending user's valid request, with the username of one who already registered."""
+    p = ctx.profile
+    control = _registration_init(ctx, p["pendingUsername"], p["pendingRegistrationCode"])
+    fault = _registration_init(ctx, p["registeredUsername"], p["pendingRegistrationCode"])
+    return Trial(fault, [control])
+
+
+@recipe("internal-error-shape", needs=BASE)
+def internal_error_probe(ctx: RecipeContext, variant: str | None) -> Trial:
+    """Odd but legal header bytes: whatever the server answers, a 5xx must be the documented one."""
+    admin = ctx.principal()
+    control = admin.request("GET", "/auth/apps")
+    odd = {
+        "X-DFNS-APPID": ctx.profile["appId"] + "\xe9\xff",
+        "Authorization": "Bearer " + ctx.profile["authToken"] + "\xa0\xff",
+        "X-DFNS-NONCE": make_nonce() + "\xfe" * 8192,
+    }
+    probes = [admin.request("GET", "/auth/apps", headers={name: value}) for name, value in odd.items()]
+    return Trial(probes[0], [control], probes=probes)

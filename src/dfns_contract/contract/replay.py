@@ -1,0 +1,95 @@
+"""Replay one case of the catalog: run its recipe, check the controls, then the fault.
+
+The case's profile needs and safety were settled before it started (the
+plugin skips a case whose keys are missing, from ``binding.required_keys``).
+What the fault request got is handed to ``record`` as evidence, for passed
+cases as well as failed ones, so that the conformance report can show it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dfns_contract.client import Exchange, FlowError
+from dfns_contract.contract.catalog import Case
+from dfns_contract.contract.expectations import (
+    ContractViolation,
+    assert_documented_error,
+    assert_success,
+    expected_error_text,
+)
+from dfns_contract.contract.recipes import RECIPES, RecipeContext, Trial
+from dfns_contract.reporting.evidence import Recorder, evidence
+
+
+def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> None:
+    """Fail with every broken expectation of the case; ``record`` receives its evidence."""
+    expected_message = case.error.expected_message(ctx.profile.values)
+    seen: list[Exchange] = []
+    observe = seen.append
+    # First in line, so the last exchange is seen even when the audit observer raises on it.
+    ctx.client.observers.insert(0, observe)
+    try:
+        trial = RECIPES[case.error.id].run(ctx, case.variant)
+        if record:
+            record(evidence(case, expected_message, trial.fault, stage="fault", probes=trial.probes))
+        failures = _violations(case, expected_message, trial)
+    except (ContractViolation, FlowError) as exc:
+        failures = [_stopped(case, expected_message, exc)]
+        if record and seen:
+            record(evidence(case, expected_message, seen[-1], stage="stopped", reason=str(exc)))
+    finally:
+        ctx.client.observers.remove(observe)
+        _clean_up(ctx)
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+def _violations(case: Case, expected_message: str, trial: Trial) -> list[str]:
+    error, doc = case.error, case.error.doc_reference
+    failures = []
+    for control in trial.controls:
+        try:
+            assert_success(
+                control,
+                title="[%s] control failed: the same request without the fault must succeed" % case.id,
+                doc=doc,
+            )
+        except ContractViolation as exc:
+            failures.append(str(exc))
+    checked = [p for p in trial.probes if p.status >= 500] if error.invariant else [trial.fault]
+    for exchange in checked:
+        try:
+            assert_documented_error(
+                exchange,
+                exchange.status if error.invariant else error.status,
+                expected_message,
+                title="[%s] documented error not honoured: %s" % (case.id, error.summary),
+                doc=doc,
+            )
+        except ContractViolation as exc:
+            failures.append(str(exc))
+    return failures
+
+
+def _stopped(case: Case, expected_message: str, exc: Exception) -> str:
+    """A recipe that could not finish (a broken envelope, a failed step): say which case, what it
+    expects and where the page documents it, before the exchange that stopped it."""
+    error = case.error
+    expected = (
+        "any 5xx is " + expected_error_text(500, error.message)
+        if error.invariant
+        else expected_error_text(error.status, expected_message)
+    )
+    return "[%s] stopped before the documented error could be checked: %s\n  doc:      %s\n  expected: %s (the control: 2xx)\n%s" % (
+        case.id, error.summary, error.doc_reference, expected, exc)
+
+
+def _clean_up(ctx: RecipeContext) -> None:
+    """Undo what the case changed, in the order the recipe queued; a cleanup failure must not hide the verdict."""
+    while ctx.cleanups:
+        undo = ctx.cleanups.pop(0)
+        try:
+            undo()
+        except Exception:  # noqa: BLE001 - reported by the next case's control if it matters
+            pass

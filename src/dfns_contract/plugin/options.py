@@ -1,0 +1,205 @@
+"""The plugin's options, as data: every one under ``--dfns-``, most with an ini key, old names as aliases.
+
+Each option is declared once (``OPTIONS``) and read once (``Settings``), the
+way pytest-base-url offers ``--base-url`` and the ``base_url`` ini key: the
+command line wins, then the ini file (``pytest.ini``, ``tox.ini``,
+``pyproject.toml``), then the default. An option that would let a file turn a
+safety off for every run (``--dfns-allow-destructive``) or that is for the
+suite's own tests (``--dfns-mock-fault``) has no ini key.
+
+``--base-url`` is pytest-base-url's and stays as it is. The names of earlier
+releases (``--require-all``, ``--sensitive-url``, …) still work, with one
+deprecation warning each (``internals.rename_deprecated_options``); where
+another plugin owns an old name (pytest-selenium's ``--sensitive-url``), it is
+that plugin's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dfns_contract.contract.profile import Profile, load_profile
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT
+from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, check_sensitive_url, is_sensitive
+
+GROUP = ("dfns", "Dfns error contract")
+
+
+def retry_count(text: str) -> int:
+    """argparse type of ``--dfns-retry-transport``: a count, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, not %d" % value)
+    return value
+
+
+def seconds(text: str) -> float:
+    """argparse type of ``--dfns-timeout``: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0, not %s" % text)
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of the plugin: its flag, the ini key that may set it, and the name it had before."""
+
+    flag: str
+    help: str
+    metavar: str | None = None
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    flag_only: bool = False  # a switch (store_true)
+    ini: bool = True
+    is_path: bool = False
+    repeatable: bool = False
+    old: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--dfns-profile", "target profile (JSON, schemas/profile.json); DFNS_* variables override single keys",
+           "PATH", is_path=True),
+    Option("--dfns-contract", "the published version of the errors page to certify against (default %s)" % DEFAULT_CONTRACT,
+           "VERSION", default=DEFAULT_CONTRACT),
+    Option("--dfns-catalog", "a catalog file instead of the published version's (schemas/catalog.json describes it)",
+           "PATH", is_path=True),
+    Option("--dfns-timeout", "timeout of each HTTP request in seconds (default 10)", "SECONDS", 10.0, seconds),
+    Option("--dfns-retry-transport", "retry a request up to N times when its connection fails (refused, connect "
+           "timeout, DNS): only before anything was sent, never after (default 0)", "N", 0, retry_count),
+    Option("--dfns-require-all", "fail the run when any documented error was not verified (CI gate)",
+           flag_only=True, old="--require-all"),
+    Option("--dfns-allow-destructive", "run state-changing cases against a --dfns-sensitive-url target",
+           flag_only=True, ini=False, old="--allow-destructive"),
+    Option("--dfns-sensitive-url", "targets where state-changing cases are skipped unless --dfns-allow-destructive "
+           "(regex; default: the production API hosts)", "REGEX", DEFAULT_SENSITIVE_URL, old="--sensitive-url"),
+    Option("--dfns-mock-fault", "start the embedded reference server with this fault switched on (the suite's own "
+           "tests; see dfns-mock --list-faults)", "NAME", ini=False, repeatable=True),
+    Option("--dfns-contract-report", "write the conformance report for sign-off (JSON, schemas/report.json): target, "
+           "versions, verdict and evidence per documented error", "PATH.json", is_path=True, old="--contract-report"),
+    Option("--dfns-contract-report-html", "write the conformance report as one self-contained HTML page",
+           "PATH.html", is_path=True, old="--contract-report-html"),
+    Option("--dfns-errors-doc", "a copy of getting-started/errors.md: list documented errors the catalog does not "
+           "cover, and catalog entries the page no longer documents", "PATH", is_path=True, old="--errors-doc"),
+    Option("--dfns-strict-drift", "fail the run when --dfns-errors-doc and the catalog differ",
+           flag_only=True, old="--strict-drift"),
+    Option("--dfns-hypothesis-profile", "the suite's fuzzing budget: ci (derandomized, 60 examples), dev (30) or "
+           "thorough (1000); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+)
+
+#: Old flag → new flag.
+DEPRECATED = {option.old: option.flag for option in OPTIONS if option.old}
+#: Destinations whose value is a path (pytest would otherwise take it for a test path: ``internals.repair_setup``).
+PATH_DESTS = tuple(option.dest for option in OPTIONS if option.is_path)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup(*GROUP)
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help}
+        if option.flag_only:
+            kwargs.update(action="store_true", default=None)
+        elif option.repeatable:
+            kwargs.update(action="append", metavar=option.metavar)
+        else:
+            kwargs.update(metavar=option.metavar, type=option.type, default=None)
+        group.addoption(option.flag, **kwargs)
+        if option.ini:
+            if option.flag_only:
+                parser.addini(option.dest, help=option.help, type="bool", default=False)
+            else:
+                parser.addini(option.dest, help=option.help, type="string")
+
+
+def value(config: pytest.Config, option: Option) -> Any:
+    """The command line's value, else the ini file's (a relative path from the ini file's folder), else the default."""
+    given = config.getoption(option.dest, None)
+    if given not in (None, []):
+        return given
+    if option.ini and config.inipath is not None:
+        text = config.getini(option.dest)
+        if option.flag_only and text:
+            return True
+        if isinstance(text, str) and text.strip():
+            return _from_ini(config, option, text.strip())
+    return option.default
+
+
+def _from_ini(config: pytest.Config, option: Option, text: str) -> Any:
+    if option.is_path:
+        return str(Path(config.inipath).parent / Path(text).expanduser())  # type: ignore[arg-type]
+    if option.type is None:
+        return text
+    try:
+        return option.type(text)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError("%s = %s in %s: %s" % (option.dest, text, config.inipath, exc)) from None
+
+
+def _option(flag: str) -> Option:
+    return next(option for option in OPTIONS if option.flag == flag)
+
+
+class Settings:
+    """What the command line, the ini file and the profile decided, checked once at start.
+
+    Raises ``ProfileError`` or ``TargetError``: the plugin makes either a usage error.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        get = lambda flag: value(config, _option(flag))  # noqa: E731
+        self.timeout: float = get("--dfns-timeout")
+        self.retry_transport: int = get("--dfns-retry-transport")
+        self.faults: list[str] = get("--dfns-mock-fault") or []
+        self.require_all: bool = bool(get("--dfns-require-all"))
+        self.allow_destructive: bool = bool(get("--dfns-allow-destructive"))
+        self.sensitive_url: str = check_sensitive_url(get("--dfns-sensitive-url"))
+        self.contract: str = get("--dfns-contract")
+        self.catalog_path: str | None = get("--dfns-catalog")
+        self.report_json: str | None = get("--dfns-contract-report")
+        self.report_html: str | None = get("--dfns-contract-report-html")
+        self.errors_doc: str | None = get("--dfns-errors-doc")
+        self.strict_drift: bool = bool(get("--dfns-strict-drift"))
+        self.hypothesis_profile: str | None = get("--dfns-hypothesis-profile") or os.environ.get("DFNS_HYPOTHESIS_PROFILE")
+        self.profile_path: str | None = get("--dfns-profile")
+        base_url = config.getoption("base_url", None) or None
+        # A live profile: the file plus DFNS_* overrides. The embedded server brings its own.
+        self.profile: Profile | None = None
+        if self.profile_path or base_url:
+            self.profile = load_profile(self.profile_path, os.environ)
+            base_url = base_url or self.profile.get("baseUrl")
+        self.base_url = check_base_url(base_url) if base_url else None
+        if self.faults and self.base_url:
+            raise TargetError("--dfns-mock-fault applies to the embedded server only, not to --base-url")
+        if self.faults:
+            from dfns_contract.server.faults import UnknownFault, resolve_faults
+
+            try:
+                resolve_faults(self.faults)
+            except UnknownFault as exc:
+                raise TargetError("--dfns-mock-fault: %s" % exc) from None
+        if self.strict_drift and not self.errors_doc:
+            raise TargetError("--dfns-strict-drift needs --dfns-errors-doc PATH (a copy of getting-started/errors.md) "
+                              "to compare the catalog with")
+
+    @property
+    def sensitive(self) -> bool:
+        return bool(self.base_url) and is_sensitive(self.base_url, self.sensitive_url)
+

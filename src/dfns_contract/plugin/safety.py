@@ -1,0 +1,59 @@
+"""What a case may do to the target and what it needs from the profile, from the catalog's declarations.
+
+Every test of the suite says which documented errors it is about with a
+marker, and takes everything else from the catalog entry and its recipe,
+whatever kind of test it is (a replayed case, a race, a fuzz property, the
+replay model):
+
+* ``@pytest.mark.documented_error(ID)``: the test is a case of that error and
+  counts towards its verdict;
+* ``@pytest.mark.exercises(ID, …)``: the test exercises these errors beyond
+  their cases (a fuzz property, a model of the replay rules) and does not
+  count towards their verdicts.
+
+From those ids: the ``destructive`` mark (any entry whose safety is not
+``read-only``), the profile keys it needs (its recipes' and its messages';
+missing keys skip it with their names), and the skip on a sensitive target.
+An id the catalog does not know is a usage error, at collection.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dfns_contract.contract.binding import required_keys, skip_reason
+from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.plugin.options import Settings
+
+MARKERS = ("documented_error", "exercises")
+LINES = (
+    "documented_error(id): the case replays this documented error of the catalog and counts towards its verdict",
+    "exercises(*ids): the test exercises these documented errors (their needs and safety) without counting towards them",
+    "destructive: the case may change state on the target",
+    "heavy: the case sends many requests; pytest-xdist hands it out first",
+)
+
+
+def declared_errors(item: pytest.Item, catalog: Catalog) -> list[DocumentedError]:
+    """The catalog entries a test names with its markers."""
+    ids = [error_id for name in MARKERS for marker in item.iter_markers(name) for error_id in marker.args]
+    unknown = [error_id for error_id in ids if error_id not in catalog]
+    if unknown:
+        raise pytest.UsageError("%s names %s, not in the catalog %s" % (item.nodeid, ", ".join(map(repr, unknown)), catalog.source))
+    return [catalog.by_id(error_id) for error_id in dict.fromkeys(ids)]
+
+
+def mark_destructive(item: pytest.Item, errors: list[DocumentedError]) -> None:
+    if any(error.changes_state for error in errors) and item.get_closest_marker("destructive") is None:
+        item.add_marker(pytest.mark.destructive)
+
+
+def needs(errors: list[DocumentedError]) -> list[str]:
+    """Every profile key the test needs, in a stable order."""
+    return list(dict.fromkeys(key for error in errors for key in required_keys(error)))
+
+
+def skip_if_unsafe(item: pytest.Item, settings: Settings) -> None:
+    """A state-changing case is skipped on a sensitive target unless --dfns-allow-destructive."""
+    if item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive:
+        pytest.skip("may change state on a sensitive target (%s): pass --dfns-allow-destructive to run it" % settings.base_url)

@@ -1,0 +1,142 @@
+"""The suite switched on: settings checked, the catalog loaded, and the plugin's parts registered.
+
+The plugin is a ``pytest11`` entry point, so it is loaded in every pytest run
+of its virtualenv, including other projects'. There it registers its options
+and does nothing else: no header line, no summary, no Hypothesis settings, no
+fixtures. The suite's own ``conftest.py`` calls ``activate`` from its
+``pytest_configure``; only then are the settings checked (a bad option, profile,
+catalog or target is one usage error, exit 4, before any request is sent) and
+the parts below registered, in every process of the run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dfns_contract.contract.binding import load_catalog
+from dfns_contract.contract.catalog import Catalog, CatalogError
+from dfns_contract.contract.profile import ProfileError
+from dfns_contract.contract.schemas import contract_path, published_contracts
+from dfns_contract.contract.target import TargetError, check_reachable
+from dfns_contract.plugin import fixtures
+from dfns_contract.plugin.conformance import Conformance
+from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
+from dfns_contract.plugin.options import Settings
+from dfns_contract.plugin.output import mask_report
+from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
+from dfns_contract.plugin.reports import ContractReport
+from dfns_contract.plugin.restore import Restore
+from dfns_contract.plugin.safety import LINES, declared_errors, mark_destructive, needs, skip_if_unsafe
+from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
+from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
+from dfns_contract.plugin.xdist import HeavyFirst, SharedServer
+
+#: The parameter through which ``test_documented_error`` receives each case of the catalog.
+CASE_ARGUMENT = "dfns_case"
+
+
+def activate(config: pytest.Config, suite_dir: Path) -> None:
+    """Called by the suite's conftest: check the settings, load the catalog, register the plugin's parts."""
+    if config.stash.get(SETTINGS, None) is not None:
+        return
+    controller = not hasattr(config, "workerinput")
+    try:
+        settings = Settings(config)
+        catalog = load_catalog(settings.catalog_path or _contract(settings.contract))
+        if settings.base_url and controller:
+            check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
+    except (ProfileError, TargetError, CatalogError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS] = settings
+    config.stash[CATALOG] = catalog
+    for line in LINES:
+        config.addinivalue_line("markers", line)
+    exit_without_freeing_the_heap()
+    manager = config.pluginmanager
+    manager.register(fixtures, "dfns-fixtures")
+    manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
+    manager.register(Restore(config), "dfns-restore")
+    manager.register(HeavyFirst(), "dfns-heavy-first")
+    if not settings.base_url and controller:
+        manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
+    conformance = Conformance(config, settings, catalog)
+    manager.register(conformance, "dfns-conformance")
+    manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
+    manager.register(Fuzzing(choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
+
+
+def _contract(version: str) -> Path:
+    path = contract_path(version)
+    if not path.is_file():
+        raise CatalogError("--dfns-contract %s: no such published version (known: %s)"
+                           % (version, ", ".join(published_contracts())))
+    return path
+
+
+class Suite:
+    """The suite's hooks: the header, its cases, their marks and skips, and every report masked."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, catalog: Catalog, suite_dir: Path) -> None:
+        self.config = config
+        self.settings = settings
+        self.catalog = catalog
+        self.suite_dir = suite_dir
+
+    def pytest_report_header(self) -> list[str]:
+        settings = self.settings
+        target = settings.base_url or EMBEDDED
+        if settings.faults:
+            target += " with faults: " + ", ".join(settings.faults)
+        mode = "allowed" if settings.allow_destructive or not settings.sensitive else \
+            "skipped (sensitive target; --dfns-allow-destructive to run)"
+        fuzzing = self.config.pluginmanager.get_plugin("dfns-fuzzing")
+        lines = ["dfns target: " + target, "dfns state-changing cases: " + mode,
+                 "dfns hypothesis profile: %s" % fuzzing.profile]
+        if settings.profile is not None:
+            overrides = settings.profile.overridden
+            lines.append("dfns profile: %s%s" % (
+                settings.profile.source, " (env overrides: %s)" % ", ".join(overrides) if overrides else ""))
+        return lines
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """One case per catalog entry and variant, with a readable id (``pytest -k nonce``)."""
+        if CASE_ARGUMENT in metafunc.fixturenames:
+            metafunc.parametrize(CASE_ARGUMENT, [
+                pytest.param(case, id=case.id, marks=pytest.mark.documented_error(case.error.id))
+                for case in self.catalog.cases()])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
+        for item in items:
+            errors = declared_errors(item, self.catalog)
+            if errors:
+                mark_destructive(item, errors)
+                item.stash[NEEDS] = needs(errors)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if hasattr(session.config, "workerinput"):
+            freeze_what_is_loaded()
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        skip_if_unsafe(item, self.settings)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+        """Every text of the report masked by value, before any reporter (or the xdist controller) sees it."""
+        report: pytest.TestReport = yield
+        exchange = sys.modules.get("dfns_contract.client.exchange")  # no client imported, no TransportError raised
+        if call.excinfo is not None and exchange is not None and call.excinfo.errisinstance(exchange.TransportError):
+            report.longrepr = "transport error, the contract was not checked: %s" % call.excinfo.value
+        mask_report(report)
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+        report: pytest.CollectReport = yield
+        mask_report(report)
+        return report

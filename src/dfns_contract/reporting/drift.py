@@ -1,0 +1,252 @@
+"""Drift between the published errors page and the catalog.
+
+The catalog is a hand-made copy of ``getting-started/errors.md``; when the
+page gains an error the suite silently stops being complete, and when it drops
+one the suite keeps asserting a contract nobody promises any more. This module
+reads the page as published (markdown, with its quirks) and says which
+documented errors the catalog does not cover and which catalog entries the
+page no longer documents.
+
+Errors are matched by (status, message), not by title: titles on the page are
+copy-pasted (the 403 "forbidden" entry is titled "Caller not authenticated"),
+the wire contract is the status and the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dfns_contract.contract.catalog import Catalog, DocumentedError
+
+#: Verdicts of drift, as the reports spell them.
+NOT_COVERED, STALE = "not covered", "stale"
+
+_GROUP = re.compile(r"^##\s+(?P<title>[^#].*?)\s*#*\s*$")
+_STATUS = re.compile(r"^###\s+(?P<title>(?P<status>\d{3})\b.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)\s*$")
+_SUMMARY = re.compile(r"<summary>(?P<text>.*?)</summary>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+class DriftError(ValueError):
+    """The errors page cannot be read, or holds no documented error at all."""
+
+
+@dataclass(frozen=True)
+class PageError:
+    """One documented error as the page shows it."""
+
+    group: str  # the "## " heading, e.g. "Common Errors"
+    heading: str  # the "### " heading, e.g. "400 - Bad Request"
+    status: int
+    summary: str
+    message: str | None  # None when the page gives no readable JSON example
+    line: int  # 1-based line of its <details>, to find it in the page
+
+    @property
+    def section(self) -> str:
+        """Spelled as the catalog spells sections: group › status heading."""
+        return "%s › %s" % (self.group, self.heading)
+
+
+@dataclass(frozen=True)
+class ErrorsPage:
+    path: str
+    sha256: str
+    errors: tuple[PageError, ...]
+    problems: tuple[str, ...] = ()  # entries whose example could not be read
+
+
+@dataclass
+class Drift:
+    """The comparison: what only the page has, what only the catalog has."""
+
+    page: ErrorsPage
+    not_covered: list[PageError] = field(default_factory=list)
+    stale: list[DocumentedError] = field(default_factory=list)
+    matched: dict[str, PageError] = field(default_factory=dict)  # catalog id → first page error it matches
+
+    @property
+    def stale_ids(self) -> set[str]:
+        return {error.id for error in self.stale}
+
+    @property
+    def found(self) -> bool:
+        """True when the page and the catalog differ (what --strict-drift fails on)."""
+        return bool(self.not_covered or self.stale)
+
+
+def load_errors_page(path: str | Path) -> ErrorsPage:
+    """Read and parse ``--errors-doc``; raise ``DriftError`` with a sentence a person can act on."""
+    where = Path(path)
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        raise DriftError("--errors-doc %s: no such file (give a copy of getting-started/errors.md)" % path) from None
+    except IsADirectoryError:
+        raise DriftError("--errors-doc %s: is a folder, expected the errors page (getting-started/errors.md)" % path) from None
+    except OSError as exc:
+        raise DriftError("--errors-doc %s: cannot be read: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DriftError("--errors-doc %s: not UTF-8 text; expected the errors page as markdown" % path) from None
+    errors, problems = parse_errors_page(text)
+    if not errors:
+        raise DriftError(
+            "--errors-doc %s: no documented error found (expected '### 400 - Bad Request' headings with "
+            "<details><summary>…</summary> entries); is it getting-started/errors.md?" % path
+        )
+    return ErrorsPage(str(path), hashlib.sha256(raw).hexdigest(), tuple(errors), tuple(problems))
+
+
+def parse_errors_page(text: str) -> tuple[list[PageError], list[str]]:
+    """Every ``<details>`` entry under a ``### NNN`` heading: (errors, problems met on the way)."""
+    errors: list[PageError] = []
+    problems: list[str] = []
+    group, heading, status = "", "", 0
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if (match := _GROUP.match(line)) is not None:
+            group, heading, status = match["title"], "", 0
+        elif (match := _STATUS.match(line)) is not None:
+            heading, status = match["title"], int(match["status"])
+        elif line.strip().lower().startswith("<details") and status:
+            end = _details_end(lines, i)
+            entry = _entry(lines[i:end], group, heading, status, i + 1)
+            errors.append(entry)
+            if entry.message is None:
+                problems.append("line %d (%s › %s): no JSON example with error.message" % (i + 1, entry.section, entry.summary))
+            i = end
+            continue
+        i += 1
+    return errors, problems
+
+
+def _details_end(lines: list[str], start: int) -> int:
+    """Index just past the ``</details>`` closing the block opened at ``start`` (or the next heading)."""
+    for j in range(start + 1, len(lines)):
+        stripped = lines[j].strip().lower()
+        if stripped.startswith("</details"):
+            return j + 1
+        if _GROUP.match(lines[j]) or _STATUS.match(lines[j]):
+            return j
+    return len(lines)
+
+
+def _entry(block: list[str], group: str, heading: str, status: int, line: int) -> PageError:
+    match = _SUMMARY.search("\n".join(block))
+    summary = " ".join(_TAG.sub("", match["text"]).split()) if match else ""
+    return PageError(group, heading, status, summary, _example_message(block), line)
+
+
+def _example_message(block: list[str]) -> str | None:
+    """``error.message`` of the first JSON example (```JSON or ```json, or no language) that has one."""
+    for body in _fenced_blocks(block):
+        data = loads_lenient(body)
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            message = data["error"].get("message")
+            if isinstance(message, str):
+                return message
+    return None
+
+
+def _fenced_blocks(block: list[str]) -> list[str]:
+    """Bodies of the fenced blocks tagged JSON (any case) or untagged; other languages are skipped."""
+    found: list[str] = []
+    fence: str | None = None  # the opening fence while inside a block
+    body: list[str] | None = None  # None inside a block that is not JSON
+    for line in block:
+        match = _FENCE.match(line)
+        if fence is None:
+            if match:
+                fence = match["fence"]
+                body = [] if match["lang"].lower() in ("json", "jsonc", "json5", "") else None
+        elif match and not match["lang"] and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence):
+            if body is not None:
+                found.append("\n".join(body))
+            fence = None
+        elif body is not None:
+            body.append(line)
+    return found
+
+
+def loads_lenient(text: str) -> Any:
+    """JSON as documentation writes it: a trailing comma before ``}`` or ``]`` is forgiven."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return json.loads(strip_trailing_commas(text))
+    except json.JSONDecodeError:
+        return None
+
+
+def strip_trailing_commas(text: str) -> str:
+    """Drop each comma (outside strings) that only whitespace separates from a closing bracket."""
+    out: list[str] = []
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            out.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == ",":
+            rest = text[index + 1 :].lstrip()
+            if rest[:1] in ("}", "]"):
+                continue
+        out.append(char)
+    return "".join(out)
+
+
+def message_pattern(error: DocumentedError) -> re.Pattern[str]:
+    """The catalog message as a pattern over concrete messages.
+
+    Params are literal (``({operation})`` must be the catalog's operation);
+    any other placeholder is filled from the profile at run time, so on the
+    page it stands for any non-empty run of characters.
+    """
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(error.message):
+        parts.append(re.escape(literal))
+        if name is None:
+            continue
+        parts.append(re.escape(error.params[name]) if name in error.params else "(?:.+?)")
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def matches(error: DocumentedError, page_error: PageError) -> bool:
+    return (
+        page_error.message is not None
+        and error.status == page_error.status
+        and message_pattern(error).fullmatch(page_error.message) is not None
+    )
+
+
+def compare(catalog: Catalog, page: ErrorsPage) -> Drift:
+    """Page errors no catalog entry matches (not covered), catalog entries no page error matches (stale)."""
+    drift = Drift(page)
+    for error in catalog.errors:
+        found = next((p for p in page.errors if matches(error, p)), None)
+        if found is None:
+            drift.stale.append(error)
+        else:
+            drift.matched[error.id] = found
+    drift.not_covered = [p for p in page.errors if not any(matches(e, p) for e in catalog.errors)]
+    return drift

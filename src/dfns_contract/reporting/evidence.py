@@ -1,0 +1,62 @@
+"""What a case's fault request got, next to what the page documents: the evidence in the reports.
+
+Built where the case runs (``contract/replay.py`` hands it to the recorder the
+plugin gives the test), carried on the test report as ``report.dfns_evidence``
+(pytest-xdist sends a report's attributes to the controller with it), masked
+with the rest of the report (``plugin/output.py``), and read by the verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from dfns_contract.client import Exchange
+from dfns_contract.contract.catalog import Case
+from dfns_contract.contract.expectations import message_of
+
+#: The report attribute that carries a case's evidence.
+ATTRIBUTE = "dfns_evidence"
+EXCERPT = 200
+
+#: Receives a case's evidence while it runs (the plugin binds it to the running test).
+Recorder = Callable[[dict[str, Any]], None]
+
+
+def evidence(
+    case: Case,
+    expected_message: str,
+    exchange: Exchange,
+    *,
+    stage: str,
+    probes: Sequence[Exchange] = (),
+    reason: str = "",
+) -> dict[str, Any]:
+    """What ``exchange`` got, next to what the page documents; small, JSON-ready.
+
+    ``stage`` is "fault" for the fault request, "stopped" for the last response
+    before the recipe stopped (a broken envelope or a failed preparatory step).
+    """
+    error = case.error
+    try:
+        body, parsed = exchange.response.json(), True
+    except ValueError:
+        body, parsed = None, False
+    message = message_of(body)
+    result: dict[str, Any] = {
+        "stage": stage,
+        "request": "%s %s" % (exchange.method, urlsplit(exchange.url).path),
+        "status": exchange.status,
+        "contentType": exchange.content_type,
+        "body": "documented envelope" if isinstance(message, str) else "JSON without error.message" if parsed else "not JSON",
+        "message": message if isinstance(message, str) else None,
+        "expected": {"status": None if error.invariant else error.status, "message": expected_message},
+    }
+    if not isinstance(message, str):
+        result["excerpt"] = exchange.text[:EXCERPT]
+    if probes:
+        result["probeStatuses"] = [probe.status for probe in probes]
+    if reason:
+        result["reason"] = reason.splitlines()[0][:EXCERPT]
+    return result

@@ -1,0 +1,192 @@
+"""The conformance report as one self-contained HTML page, readable at a glance.
+
+One row per documented error, coloured by verdict (green verified, red
+failed, grey not verified, amber drift), with the evidence of what failed and
+why cases were skipped. Inline CSS only: no script, font, image or link to
+load, so the page renders the same from a CI artefact, an e-mail or a file
+share years later. Every text goes through ``html.escape``; the page is masked
+as a whole where it is written (``plugin/output.py``).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+
+VERDICT_CLASS = {
+    "verified": "ok",
+    "failed": "bad",
+    "not verified": "none",
+    "not covered": "drift",
+    "stale": "drift",
+}
+
+CSS = """
+:root { --ok:#1a7f37; --ok-bg:#dafbe1; --bad:#cf222e; --bad-bg:#ffebe9; --none:#57606a; --none-bg:#eaeef2;
+        --drift:#9a6700; --drift-bg:#fff8c5; --line:#d0d7de; --muted:#57606a; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color:#1f2328; margin:0; background:#f6f8fa; }
+main { max-width: 1160px; margin: 0 auto; padding: 0 16px 32px; }
+header.banner { padding: 18px 24px; color: #fff; }
+header.banner.passed { background: var(--ok); }
+header.banner.failed { background: var(--bad); }
+header.banner h1 { margin: 0 0 6px; font-size: 22px; }
+header.banner p { margin: 0; }
+.totals { display: flex; gap: 8px; flex-wrap: wrap; margin: 16px 0; }
+.chip { border-radius: 999px; padding: 3px 12px; font-weight: 600; border: 1px solid transparent; }
+.chip.ok, tr.ok td.verdict { background: var(--ok-bg); color: var(--ok); border-color: var(--ok); }
+.chip.bad, tr.bad td.verdict { background: var(--bad-bg); color: var(--bad); border-color: var(--bad); }
+.chip.none, tr.none td.verdict { background: var(--none-bg); color: var(--none); border-color: var(--none); }
+.chip.drift, tr.drift td.verdict { background: var(--drift-bg); color: var(--drift); border-color: var(--drift); }
+.chip.zero { opacity: .45; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background:#fff;
+          border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 0 0 16px; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--line); }
+th { background: #eaeef2; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+td.verdict { font-weight: 700; white-space: nowrap; border-left: 6px solid; text-transform: uppercase; font-size: 12px; }
+td.status { font-weight: 600; white-space: nowrap; }
+.muted { color: var(--muted); font-size: 12px; }
+code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #f6f8fa;
+       padding: 1px 4px; border-radius: 4px; overflow-wrap: anywhere; }
+ul.cases { list-style: none; margin: 6px 0 0; padding: 0; }
+ul.cases li { margin: 0 0 6px; padding: 6px 8px; border-radius: 4px; background: #f6f8fa; overflow-wrap: anywhere; }
+ul.cases li.failed { background: var(--bad-bg); }
+ul.cases li.skipped, ul.cases li.not-run { background: var(--none-bg); }
+.outcome { font-weight: 700; text-transform: uppercase; font-size: 11px; margin-right: 6px; }
+.evidence { display: block; margin-top: 3px; }
+p.legend { color: var(--muted); font-size: 12px; }
+@media print { body { background: #fff; } header.banner { color: #000; border-bottom: 4px solid; } }
+"""
+
+LEGEND = (
+    '<p class="legend">verified: every case passed · failed: a case failed · not verified: skipped or not run '
+    "(a skip is not a pass) · not covered: documented on the errors page, absent from the catalog · "
+    "stale: in the catalog, no longer on the errors page.</p>"
+)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The page for a report built by ``json_report.build_report``."""
+    result = report["result"]
+    totals = report["totals"]
+    count = sum(totals.values())
+    title = "Dfns error contract: %s" % ("PASSED" if result == "passed" else "FAILED")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>%s</title>" % _e(title),
+        "<style>%s</style></head><body>" % CSS,
+        '<header class="banner %s"><h1>%s</h1><p>%s</p></header>' % (
+            "passed" if result == "passed" else "failed",
+            _e(title),
+            _e("%d documented errors against %s, %s (pytest exit status %d)" % (
+                count, report["target"]["description"], report["finishedAt"], report["exitStatus"])),
+        ),
+        "<main>",
+        '<div class="totals">%s</div>' % "".join(
+            '<span class="chip %s%s">%d %s</span>' % (
+                VERDICT_CLASS[verdict], "" if n else " zero", n, _e(verdict))
+            for verdict, n in totals.items()
+        ),
+        _meta(report),
+        _table(report["errors"]),
+        LEGEND,
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _meta(report: dict[str, Any]) -> str:
+    target = report["target"]
+    versions = report["versions"]
+    page = report["errorsPage"]
+    rows = [
+        ("Target", target["description"] + (" · faults: " + ", ".join(target["faults"]) if target["faults"] else "")),
+        ("Profile", _profile(target)),
+        ("Started", report["startedAt"]),
+        ("Finished", "%s (%.1f s)" % (report["finishedAt"], report["durationSeconds"])),
+        ("Catalog", _source(report["catalog"])),
+        ("Errors page", _source(page) + ("; unreadable entries: " + "; ".join(page["problems"]) if page["problems"] else "")
+         if page else "not compared (no --errors-doc): drift unknown"),
+        ("Versions", "Python %s · pytest %s · dfns-contract %s" % (versions["python"], versions["pytest"], versions["dfnsContract"])),
+    ]
+    return '<dl class="meta">%s</dl>' % "".join("<dt>%s</dt><dd>%s</dd>" % (_e(k), _e(v)) for k, v in rows)
+
+
+def _profile(target: dict[str, Any]) -> str:
+    text = target["profile"] or ("the embedded server's own" if target["kind"] == "embedded" else "DFNS_* variables only")
+    if target["envOverrides"]:
+        text += " · overridden from DFNS_*: " + ", ".join(target["envOverrides"])
+    return text
+
+
+def _source(source: dict[str, Any]) -> str:
+    if not source.get("path"):
+        return "none"
+    return "%s (sha256 %s…)" % (source["path"], (source.get("sha256") or "unknown")[:12])
+
+
+def _table(errors: list[dict[str, Any]]) -> str:
+    head = "<thead><tr><th>Verdict</th><th>HTTP</th><th>Documented error</th><th>Cases and evidence</th></tr></thead>"
+    return "<table>%s<tbody>%s</tbody></table>" % (head, "".join(_row(error) for error in errors))
+
+
+def _row(error: dict[str, Any]) -> str:
+    where = [error["section"]] + ([error["id"]] if error["id"] else []) + (
+        ["errors page line %d" % error["page"]["line"]] if error["page"] else [])
+    about = "<strong>%s</strong><div class=\"muted\">%s</div><code>%s</code>" % (
+        _e(error["summary"]), _e(" · ".join(where)), _e(error["message"]))
+    if error["page"] and error["page"]["summary"] != error["summary"]:
+        about += '<div class="muted">titled on the page: %s</div>' % _e(error["page"]["summary"])
+    cases = [case for case in error["cases"] if case["outcome"] != "passed"]
+    listing = '<ul class="cases">%s</ul>' % "".join(_case(case) for case in cases) if cases else ""
+    return '<tr class="%s"><td class="verdict">%s</td><td class="status">%s</td><td>%s</td><td>%s%s</td></tr>' % (
+        VERDICT_CLASS[error["verdict"]], _e(error["verdict"]), _e(error["status"]), about, _e(error["detail"]), listing)
+
+
+def _case(case: dict[str, Any]) -> str:
+    lines = ['<span class="outcome">%s</span><code>%s</code>' % (_e(case["outcome"]), _e(_case_name(case["nodeid"])))]
+    if case["skipReason"]:
+        lines.append('<span class="evidence">%s</span>' % _e(case["skipReason"]))
+    if case["failure"]:
+        lines.append('<span class="evidence">%s</span>' % _e(case["failure"]))
+    if case["evidence"]:
+        lines.append('<span class="evidence">%s</span>' % _e(describe_evidence(case["evidence"])))
+    return '<li class="%s">%s</li>' % (_e(case["outcome"].replace(" ", "-")), "".join(lines))
+
+
+def describe_evidence(evidence: dict[str, Any]) -> str:
+    """``got HTTP 401 application/json "Not Authorized." · expected HTTP 400 "…"`` in one line."""
+    got = "HTTP %s %s" % (evidence["status"], evidence["contentType"] or "(no Content-Type)")
+    if evidence["message"] is not None:
+        got += " %s" % _quoted(evidence["message"])
+    else:
+        got += ", %s: %s" % (evidence["body"], _quoted(evidence.get("excerpt", "")))
+    expected = evidence["expected"]
+    wanted = "any 5xx" if expected["status"] is None else "HTTP %s" % expected["status"]
+    text = "%s %s got %s · expected %s %s" % (
+        evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, _quoted(expected["message"]))
+    if evidence.get("probeStatuses"):
+        text += " · probes answered " + ", ".join(map(str, evidence["probeStatuses"]))
+    if evidence.get("reason"):
+        text += " · " + evidence["reason"]
+    return text
+
+
+def _case_name(nodeid: str) -> str:
+    """``tests/test_documented_errors.py::test_documented_error[nonce-reused]`` → ``nonce-reused``."""
+    name = nodeid.rsplit("::", 1)[-1]
+    return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else name
+
+
+def _quoted(text: str) -> str:
+    return '"%s"' % text
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)

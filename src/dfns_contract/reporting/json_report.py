@@ -1,0 +1,127 @@
+"""The conformance report for release sign-off, as data: ``--dfns-contract-report`` (JSON).
+
+The terminal table scrolls away; sign-off needs a file that says what was
+tested, against which target, with which versions and catalog, and the verdict
+and evidence of every documented error. The data is validated against
+``schemas/report.json`` before it is written, so a consumer can rely on its
+shape. ``html.py`` renders the same data as a page; the plugin writes both
+(``plugin/reports.py``), masked, from the controller only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from dfns_contract import __version__
+from dfns_contract.contract import schemas
+from dfns_contract.contract.catalog import Catalog
+from dfns_contract.reporting.drift import Drift
+from dfns_contract.reporting.verdicts import CaseRecord, Row, totals
+
+REPORT_VERSION = 1
+SCHEMA = "report.json"
+
+
+class ReportError(RuntimeError):
+    """The report could not be built or written; the run fails with this sentence."""
+
+
+def build_report(
+    rows: list[Row],
+    *,
+    catalog: Catalog | None,
+    drift: Drift | None,
+    target: dict[str, Any],
+    exit_status: int,
+    started: datetime,
+    seconds: float,
+) -> dict[str, Any]:
+    """The report as data, checked against schemas/report.json (``ReportError`` if it is not)."""
+    finished = datetime.now(UTC)
+    data: dict[str, Any] = {
+        "reportVersion": REPORT_VERSION,
+        "result": "passed" if exit_status == 0 else "failed",
+        "exitStatus": exit_status,
+        "target": target,
+        "startedAt": _timestamp(started),
+        "finishedAt": _timestamp(finished),
+        "durationSeconds": round(max(seconds, 0.0), 3),
+        "versions": {"python": platform.python_version(), "pytest": pytest.__version__, "dfnsContract": __version__},
+        "catalog": {"path": catalog.source if catalog else None, "sha256": _sha256(catalog.source) if catalog else None},
+        "errorsPage": None if drift is None else {
+            "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems)},
+        "totals": totals(rows),
+        "errors": [_error(row) for row in rows],
+    }
+    problems = schemas.problems(SCHEMA, data)
+    if problems:
+        raise ReportError("the report breaks schemas/%s (a bug of dfns-contract, please report it):\n  - %s"
+                          % (SCHEMA, "\n  - ".join(problems)))
+    return data
+
+
+def public_url(url: str) -> str:
+    """The URL without user info: ``https://user:secret@host`` must not reach a report."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = "[%s]" % host
+    netloc = host + (":%d" % parts.port if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe_target(base_url: str | None, *, embedded: str, faults: list[str], profile_path: str | None,
+                    env_overrides: list[str]) -> dict[str, Any]:
+    """The report's ``target``: what was tested, never a secret (no user info in the URL)."""
+    return {
+        "kind": "live" if base_url else "embedded",
+        "baseUrl": public_url(base_url) if base_url else None,
+        "description": "%s (live)" % public_url(base_url) if base_url else embedded,
+        "faults": list(faults),
+        "profile": profile_path,
+        "envOverrides": list(env_overrides),
+    }
+
+
+def _error(row: Row) -> dict[str, Any]:
+    page = row.page_error
+    return {
+        "id": row.id,
+        "section": row.section,
+        "summary": row.summary,
+        "status": row.status,
+        "message": row.message,
+        "verdict": row.verdict,
+        "tested": row.tested,
+        "detail": row.detail,
+        "page": None if page is None else {"line": page.line, "summary": page.summary, "message": page.message},
+        "cases": [_case(case) for case in row.cases],
+    }
+
+
+def _case(case: CaseRecord) -> dict[str, Any]:
+    return {
+        "nodeid": case.nodeid,
+        "outcome": case.outcome,
+        "skipReason": case.skip_reason,
+        "evidence": case.evidence,
+        "failure": case.failure,
+    }
+
+
+def _sha256(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
