@@ -1,76 +1,20 @@
-"""Fixtures for the reference server's selftests.
+"""What every selftest shares: pytester, the mutation matrix's summary, the shipped catalog.
 
-One server per module, and clients of its seeded principals.
+The selftests mirror the package: unit/ (one module per package), server/ (the
+reference server, with its own fixtures), runs/ (whole runs of the suite, as a
+user starts them), mutation/ (the matrix); helpers/ holds the runner, the
+matrix and the helper plugins the runs load with ``-p``, data/ the pages they read.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from dfns_contract.client import DfnsClient, KeySigner
-from dfns_contract.server.runner import RunningServer, start_server
+from dfns_contract.contract.binding import load_catalog
+from dfns_contract.contract.catalog import Catalog
 
-
-class Principals:
-    """Clients of a server's seeded principals, each on a connection pool of its own."""
-
-    @staticmethod
-    def client(
-        server: RunningServer, token: str | None = None, signer: KeySigner | None = None
-    ) -> DfnsClient:
-        p = server.profile
-        return DfnsClient(
-            server.url, p["appId"], auth_token=token, signer=signer, app_origin=p["appOrigin"]
-        )
-
-    @classmethod
-    def admin(cls, server: RunningServer) -> DfnsClient:
-        p = server.profile
-        return cls.client(server, p["authToken"], KeySigner(p["credId"], p["privateKey"]))
-
-    @classmethod
-    def limited(cls, server: RunningServer) -> DfnsClient:
-        p = server.profile
-        return cls.client(
-            server, p["limitedAuthToken"], KeySigner(p["limitedCredId"], p["limitedPrivateKey"])
-        )
+pytest_plugins = ["pytester", "selftests.helpers.matrix_report"]
 
 
 @pytest.fixture(scope="session")
-def principals() -> type[Principals]:
-    return Principals
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    with start_server() as running:
-        yield running
-
-
-@pytest.fixture
-def profile(server: RunningServer) -> dict:
-    return server.profile
-
-
-@pytest.fixture
-def admin(server: RunningServer) -> DfnsClient:
-    return Principals.admin(server)
-
-
-@pytest.fixture
-def limited(server: RunningServer) -> DfnsClient:
-    return Principals.limited(server)
-
-
-@pytest.fixture
-def anonymous(server: RunningServer) -> DfnsClient:
-    """Nonce and app id only, no token."""
-    return Principals.client(server)
-
-
-@pytest.fixture
-def make_client(server: RunningServer) -> Callable[..., DfnsClient]:
-    """``make_client(token=None, signer=None)``: a client of the module's server."""
-    return lambda token=None, signer=None: Principals.client(server, token, signer)
+def catalog() -> Catalog:
+    """The shipped catalog of documented errors (the default contract's)."""
+    return load_catalog()

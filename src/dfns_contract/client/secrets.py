@@ -28,6 +28,9 @@ from urllib.parse import quote, quote_plus
 MIN_SECRET_LENGTH = 8
 #: PEM body lines and JWT parts shorter than this are structure, not secret.
 MIN_PART_LENGTH = 16
+#: What a masked secret becomes (its label in place of ``%s``); in HTML, the same escaped.
+PLACEHOLDER = "<masked:%s>"
+HTML_PLACEHOLDER = "&lt;masked:%s&gt;"
 
 
 def derived_forms(value: str) -> set[str]:
@@ -78,13 +81,14 @@ class SecretRegistry:
                     self._labels[form] = label
                     self._forms = None
 
-    def mask(self, text: str) -> str:
+    def mask(self, text: str, placeholder: str = PLACEHOLDER) -> str:
+        """``text`` with every form of every secret replaced by ``placeholder % label``."""
         if not text:
             return text
         present = [form for form in self._sorted_forms() if form in text]
         if not present:
             return text
-        return self._pattern(present).sub(lambda m: "<masked:%s>" % self._labels[m.group(0)], text)
+        return self._pattern(present).sub(lambda m: placeholder % self._labels[m.group(0)], text)
 
     def values(self) -> list[str]:
         with self._lock:
@@ -117,8 +121,8 @@ class SecretRegistry:
 SECRETS = SecretRegistry()
 
 
-def mask(text: str) -> str:
-    return SECRETS.mask(text)
+def mask(text: str, placeholder: str = PLACEHOLDER) -> str:
+    return SECRETS.mask(text, placeholder)
 
 
 _MAX_DEPTH = 16

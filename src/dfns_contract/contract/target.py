@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from dfns_contract.contract.profile import Profile
 
-#: Production API hosts: state-changing cases are skipped there unless --allow-destructive.
+#: Production API hosts: state-changing cases are skipped there unless --dfns-allow-destructive.
 DEFAULT_SENSITIVE_URL = r"^https?://([a-z0-9-]+\.)*dfns\.(io|co)(:\d+)?(/|$)"
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from dfns_contract.client.secrets import mask
+from dfns_contract.client.secrets import HTML_PLACEHOLDER, PLACEHOLDER, mask
 
 _MAX_DEPTH = 16
 #: Report attributes the suite adds (evidence); masked like the rest of the report.
@@ -118,12 +118,14 @@ def masked(value: Any) -> Any:
     return value
 
 
-def write_file(path: Path, text: str) -> None:
+def write_file(path: Path, text: str, *, html: bool = False) -> None:
     """Write a report whole or not at all, masked: a half-written report must not pass for one.
 
-    Raises ``OSError`` (the caller says which report could not be written).
+    In an HTML page (``html``) a masked secret reads ``&lt;masked:label&gt;``, so
+    the browser shows it rather than taking it for a tag. Raises ``OSError``
+    (the caller says which report could not be written).
     """
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(mask(text), encoding="utf-8")
+    partial.write_text(mask(text, HTML_PLACEHOLDER if html else PLACEHOLDER), encoding="utf-8")
     partial.replace(path)
 

@@ -47,7 +47,7 @@ class ContractReport:
             if self.json_path:
                 _write(self.json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             if self.html_path:
-                _write(self.html_path, render_html(data))
+                _write(self.html_path, render_html(data), html=True)
         except ReportError as exc:
             self.problem = str(exc)
             if session.exitstatus == pytest.ExitCode.OK:
@@ -88,8 +88,8 @@ def _output_path(value: str | None, flag: str) -> Path | None:
     return path
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, *, html: bool = False) -> None:
     try:
-        write_file(path, text)
+        write_file(path, text, html=html)
     except OSError as exc:
         raise ReportError("%s: %s" % (path, exc.strerror or exc.__class__.__name__)) from None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from dfns_contract.contract.binding import required_keys, skip_reason
+from dfns_contract.contract.binding import required_keys
 from dfns_contract.contract.catalog import Catalog, DocumentedError
 from dfns_contract.plugin.options import Settings
 

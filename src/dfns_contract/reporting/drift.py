@@ -78,29 +78,29 @@ class Drift:
 
     @property
     def found(self) -> bool:
-        """True when the page and the catalog differ (what --strict-drift fails on)."""
+        """True when the page and the catalog differ (what --dfns-strict-drift fails on)."""
         return bool(self.not_covered or self.stale)
 
 
 def load_errors_page(path: str | Path) -> ErrorsPage:
-    """Read and parse ``--errors-doc``; raise ``DriftError`` with a sentence a person can act on."""
+    """Read and parse ``--dfns-errors-doc``; raise ``DriftError`` with a sentence a person can act on."""
     where = Path(path)
     try:
         raw = where.read_bytes()
     except FileNotFoundError:
-        raise DriftError("--errors-doc %s: no such file (give a copy of getting-started/errors.md)" % path) from None
+        raise DriftError("--dfns-errors-doc %s: no such file (give a copy of getting-started/errors.md)" % path) from None
     except IsADirectoryError:
-        raise DriftError("--errors-doc %s: is a folder, expected the errors page (getting-started/errors.md)" % path) from None
+        raise DriftError("--dfns-errors-doc %s: is a folder, expected the errors page (getting-started/errors.md)" % path) from None
     except OSError as exc:
-        raise DriftError("--errors-doc %s: cannot be read: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
+        raise DriftError("--dfns-errors-doc %s: cannot be read: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise DriftError("--errors-doc %s: not UTF-8 text; expected the errors page as markdown" % path) from None
+        raise DriftError("--dfns-errors-doc %s: not UTF-8 text; expected the errors page as markdown" % path) from None
     errors, problems = parse_errors_page(text)
     if not errors:
         raise DriftError(
-            "--errors-doc %s: no documented error found (expected '### 400 - Bad Request' headings with "
+            "--dfns-errors-doc %s: no documented error found (expected '### 400 - Bad Request' headings with "
             "<details><summary>…</summary> entries); is it getting-started/errors.md?" % path
         )
     return ErrorsPage(str(path), hashlib.sha256(raw).hexdigest(), tuple(errors), tuple(problems))

@@ -112,7 +112,7 @@ def _meta(report: dict[str, Any]) -> str:
         ("Finished", "%s (%.1f s)" % (report["finishedAt"], report["durationSeconds"])),
         ("Catalog", _source(report["catalog"])),
         ("Errors page", _source(page) + ("; unreadable entries: " + "; ".join(page["problems"]) if page["problems"] else "")
-         if page else "not compared (no --errors-doc): drift unknown"),
+         if page else "not compared (no --dfns-errors-doc): drift unknown"),
         ("Versions", "Python %s · pytest %s · dfns-contract %s" % (versions["python"], versions["pytest"], versions["dfnsContract"])),
     ]
     return '<dl class="meta">%s</dl>' % "".join("<dt>%s</dt><dd>%s</dd>" % (_e(k), _e(v)) for k, v in rows)

@@ -62,7 +62,7 @@ class Row:
     verdict: str
     detail: str
     error: DocumentedError | None = None  # None for a page error the catalog does not cover
-    page_error: PageError | None = None  # where the page documents it, when --errors-doc was given
+    page_error: PageError | None = None  # where the page documents it, when --dfns-errors-doc was given
     tested: str | None = None  # the verdict of its test cases (catalog entries only)
     cases: list[CaseRecord] = field(default_factory=list)
 

@@ -1,0 +1,129 @@
+"""``dfns-mock`` as a user runs it.
+
+A subprocess that prints its URL, writes its profile and stops on a signal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator
+
+from dfns_contract.client import DfnsClient
+from dfns_contract.server.faults import FAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(sys.executable).with_name("dfns-mock")
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "dfns_contract.server.cli"]
+DEADLINE = 20.0
+
+
+class Mock:
+    """A running ``dfns-mock`` and the lines it prints."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def line(self) -> str:
+        try:
+            return self.lines.get(timeout=DEADLINE)
+        except queue.Empty:
+            raise AssertionError("dfns-mock printed nothing within %.0f s" % DEADLINE) from None
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=DEADLINE)
+
+
+@pytest.fixture
+def mock_factory() -> Iterator:
+    started: list[Mock] = []
+
+    def start(*args: str) -> Mock:
+        started.append(Mock(*args))
+        return started[-1]
+
+    yield start
+    for mock in started:
+        if mock.process.poll() is None:
+            mock.process.kill()
+            mock.process.wait(timeout=DEADLINE)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serves_writes_the_profile_and_stops_cleanly(mock_factory, tmp_path, sig):
+    out = tmp_path / "p.json"
+    mock = mock_factory("--port", "0", "--profile-out", str(out))
+    first = mock.line().strip()
+    assert first.startswith("dfns-mock listening on http://127.0.0.1:")
+    url = first.rsplit(" ", 1)[1]
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    profile = json.loads(out.read_text())
+    Draft202012Validator(json.loads((ROOT / "schemas" / "profile.json").read_text())).validate(
+        profile
+    )
+    assert profile["baseUrl"] == url
+    client = DfnsClient(url, profile["appId"], auth_token=profile["authToken"])
+    assert client.request("GET", "/auth/apps").status == 200
+    assert mock.stop(sig) == 0
+
+
+def test_fault_flag_switches_the_fault_on(mock_factory):
+    mock = mock_factory("--port", "0", "--fault", "envelope-flat", "--fault", "charset")
+    url = mock.line().split()[-1]
+    answer = requests.get(url + "/auth/apps", timeout=10)
+    assert answer.json() == {"message": "request nonce is missing or invalid"}
+    assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert mock.stop() == 0
+
+
+def test_unknown_fault_is_a_usage_error():
+    done = subprocess.run(
+        [*COMMAND, "--fault", "no-such-fault"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unknown fault 'no-such-fault'" in done.stderr and "usage:" in done.stderr
+
+
+def test_list_faults_names_every_switch_with_its_kind():
+    done = subprocess.run(
+        [*COMMAND, "--list-faults"], capture_output=True, text=True, timeout=DEADLINE, check=False
+    )
+    assert done.returncode == 0
+    listed = {line.split()[0]: line.split()[1] for line in done.stdout.splitlines()}
+    assert listed == {name: fault.kind.value for name, fault in FAULTS.items()}
+
+
+def test_busy_port_is_a_clear_error(mock_factory):
+    mock = mock_factory("--port", "0")
+    port = mock.line().rsplit(":", 1)[1].strip()
+    done = subprocess.run(
+        [*COMMAND, "--port", port], capture_output=True, text=True, timeout=DEADLINE, check=False
+    )
+    assert done.returncode == 1 and "cannot listen" in done.stderr
+    assert mock.stop() == 0

@@ -1,0 +1,80 @@
+"""Units of the contract: profiles, the catalog, targets."""
+
+import json
+
+import pytest
+
+from dfns_contract.contract.binding import load_catalog
+from dfns_contract.contract.catalog import CatalogError
+from dfns_contract.contract.profile import ProfileError, env_name, load_profile
+from dfns_contract.contract.recipes import RECIPES
+from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, is_sensitive
+
+
+class TestProfile:
+    def test_env_names(self):
+        assert env_name("appId") == "DFNS_APP_ID"
+        assert env_name("limitedPrincipalKind") == "DFNS_LIMITED_PRINCIPAL_KIND"
+
+    def test_env_overrides_single_keys(self, tmp_path):
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps({"appId": "ap-file", "orgId": "or-file"}))
+        profile = load_profile(path, {"DFNS_APP_ID": "ap-env"})
+        assert profile["appId"] == "ap-env" and profile["orgId"] == "or-file"
+        assert profile.overridden == ("appId",)
+
+    def test_every_problem_listed_without_values(self, tmp_path):
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps({"appId": 3, "tokn": "x", "privateKey": "s3cr3t-not-a-pem"}))
+        with pytest.raises(ProfileError) as error:
+            load_profile(path, {})
+        text = str(error.value)
+        assert "appId" in text and "tokn" in text and "privateKey" in text and "credId" in text
+        assert "s3cr3t" not in text
+
+    @pytest.mark.parametrize("content, problem", [("{", "not JSON"), ("[]", "must be a JSON object")])
+    def test_malformed_file(self, tmp_path, content, problem):
+        path = tmp_path / "p.json"
+        path.write_text(content)
+        with pytest.raises(ProfileError, match=problem):
+            load_profile(path, {})
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(ProfileError, match="file not found"):
+            load_profile(tmp_path / "nope.json", {})
+
+
+class TestCatalog:
+    def test_shipped_catalog_is_valid_and_every_entry_has_its_recipe(self, catalog):
+        assert {error.id for error in catalog.errors} <= set(RECIPES)
+        assert len(catalog.errors) == 11
+
+    def test_case_ids_are_readable(self, catalog):
+        ids = [case.id for case in catalog.cases()]
+        assert "nonce-reused" in ids and "no-jwt-alg-none" in ids and len(ids) == len(set(ids))
+
+    def test_forbidden_template_takes_profile_and_params(self, catalog):
+        error = catalog.by_id("forbidden-operation")
+        assert error.template_keys() == ["limitedPrincipalKind", "limitedPrincipalId"]
+        message = error.expected_message({"limitedPrincipalKind": "CustomerEmployee", "limitedPrincipalId": "us-1"})
+        assert message == "CustomerEmployee us-1 is not authorized to perform operation (Auth:Apps:Update)"
+
+    def test_invalid_catalog_is_refused(self, tmp_path):
+        path = tmp_path / "c.json"
+        path.write_text(json.dumps({"doc": "x", "errors": [{"id": "Bad Id"}]}))
+        with pytest.raises(CatalogError, match="invalid catalog"):
+            load_catalog(path)
+
+
+class TestTarget:
+    @pytest.mark.parametrize("url", ["localhost:8000", "ftp://x", "http://", "http://h:port", "http://h/?q=1"])
+    def test_bad_base_urls(self, url):
+        with pytest.raises(TargetError, match="--base-url"):
+            check_base_url(url)
+
+    def test_trailing_slash_is_dropped(self):
+        assert check_base_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
+
+    @pytest.mark.parametrize("url, sensitive", [("https://api.dfns.io", True), ("https://api.dfns.co/", True), ("https://api.dfns.ninja", False), ("http://127.0.0.1:8000", False)])
+    def test_sensitive_default(self, url, sensitive):
+        assert is_sensitive(url, DEFAULT_SENSITIVE_URL) is sensitive

@@ -1,0 +1,346 @@
+"""The client's transport: requests' own preparation, cached; connect retries only; timeouts.
+
+Everything runs on 127.0.0.1 with tiny socket servers written here, so each
+test knows exactly how many connections and requests reached the server.
+Nothing sleeps: threads wait on events or sockets, each with a deadline.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+import urllib3.util.connection
+
+from dfns_contract.client import transport
+from dfns_contract.client import DfnsClient, TransportError
+
+from selftests.helpers.suite_runner import run_suite
+
+DEADLINE = 10.0
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """Read one request's head (our GETs have no body); b"" if the peer closed first."""
+    conn.settimeout(DEADLINE)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+class LoopbackServer:
+    """Accepts connections on 127.0.0.1 and hands each to ``handle``; counts what arrived."""
+
+    def __init__(self, handle: Callable[[socket.socket, "LoopbackServer"], None], listen: bool = True) -> None:
+        self.handle = handle
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.accepted = 0
+        self.requests = 0
+        self.listening = threading.Event()
+        self.stopping = threading.Event()
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        if listen:
+            self.listen()
+
+    def listen(self) -> None:
+        self.sock.listen(16)
+        self.listening.set()
+
+    def _serve(self) -> None:
+        if not self.listening.wait(DEADLINE):
+            return
+        self.sock.settimeout(0.05)  # to notice ``stopping``; accept returns at once when a client comes
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            self.handle(conn, self)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listening.set()
+        self.thread.join(DEADLINE)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[..., LoopbackServer]]:
+    servers: list[LoopbackServer] = []
+
+    def start(handle: Callable[[socket.socket, LoopbackServer], None], listen: bool = True) -> LoopbackServer:
+        servers.append(LoopbackServer(handle, listen))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def answer(conn: socket.socket, server: LoopbackServer) -> None:
+    if read_request(conn):
+        server.requests += 1
+        conn.sendall(RESPONSE)
+    conn.close()
+
+
+def close_after_reading(conn: socket.socket, server: LoopbackServer) -> None:
+    if read_request(conn):
+        server.requests += 1
+    conn.close()
+
+
+def half_answer_then_close(conn: socket.socket, server: LoopbackServer) -> None:
+    if read_request(conn):
+        server.requests += 1
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+    conn.close()
+
+
+def never_answer(conn: socket.socket, server: LoopbackServer) -> None:
+    if read_request(conn):
+        server.requests += 1
+    server.held.append(conn)  # open and silent until the test ends
+
+
+def answer_first_then_go_silent(conn: socket.socket, server: LoopbackServer) -> None:
+    """Up for the start-up check, then a target that stops answering mid-run."""
+    if server.requests == 0:
+        answer(conn, server)
+    else:
+        never_answer(conn, server)
+
+
+def raises_transport(cause: type[Exception], match: str | None = None) -> pytest.RaisesExc:
+    """The client's one exception for 'no answer', keeping what requests raised underneath."""
+    return pytest.raises(TransportError, check=lambda exc: isinstance(exc.cause, cause), match=match)
+
+
+def client(url: str, retries: int = 0, timeout: float = DEADLINE) -> DfnsClient:
+    return DfnsClient(url, "ap-selftest", auth_token="selftest-token-0123456789", timeout=timeout, retry_transport=retries)
+
+
+# -- requests' preparation, cached ------------------------------------------------------
+
+
+def _shape(prepared: requests.PreparedRequest) -> tuple:
+    return (prepared.method, prepared.url, list(prepared.headers.items()), prepared.body, prepared.hooks)
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [("GET", None), ("PUT", None), ("POST", b'{"a":1}'), ("GET", b"{}"), ("POST", b""), ("DELETE", b"[]")],
+)
+def test_prepared_request_is_what_requests_prepares(method, body):
+    session = requests.Session()
+    url = "http://127.0.0.1:9/auth/apps/ap-1 x?y=%7E"
+    expected = session.prepare_request(requests.Request(method, url, data=body))
+    for _ in range(2):  # the template, then a copy of it
+        assert _shape(transport.prepare(session, method, url, body)) == _shape(expected)
+
+
+def test_changed_session_settings_and_cookies_are_honoured():
+    session = requests.Session()
+    url = "http://127.0.0.1:9/auth/apps"
+    transport.prepare(session, "GET", url, None)
+    session.headers["X-Gateway"] = "staging"
+    session.auth = ("user", "password-0123456789")
+    session.cookies.set("route", "b", domain="127.0.0.1", path="/")
+    expected = session.prepare_request(requests.Request("GET", url))
+    got = transport.prepare(session, "GET", url, None)
+    assert _shape(got) == _shape(expected)
+    assert got.headers["X-Gateway"] == "staging" and got.headers["Cookie"] == "route=b"
+    session.cookies.clear()
+    assert "Cookie" not in transport.prepare(session, "GET", url, None).headers
+
+
+def test_environment_settings_are_requests_own(monkeypatch, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.invalid")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    for base in ("https://api.example.invalid", "https://internal.invalid"):
+        session = requests.Session()
+        expected = session.merge_environment_settings(base + "/auth/apps", {}, None, None, None)
+        assert transport.send_settings(session, base) == expected
+        assert transport.send_settings(session, base) == expected  # from the cache
+    session.verify = "/elsewhere.pem"
+    session.proxies = {"https": "http://other.invalid:3128"}
+    expected = session.merge_environment_settings(base + "/auth/apps", {}, None, None, None)
+    assert transport.send_settings(session, base) == expected  # the session changed: computed again
+    assert expected["proxies"] == {"https": "http://other.invalid:3128"}
+
+
+def plain_choice(adapter: transport.DfnsAdapter, prepared: requests.PreparedRequest):
+    return requests.adapters.HTTPAdapter.get_connection_with_tls_context(adapter, prepared, True, {})
+
+
+def _pool_shape(pool) -> tuple:
+    return (type(pool), pool.scheme, pool.host, pool.port, str(getattr(pool, "proxy", None)))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/auth/apps?x=%7E", "https://api.example.invalid/auth/apps"])
+def test_the_adapter_chooses_what_requests_chooses_and_keeps_the_pool_until_closed(url):
+    adapter, plain = transport.DfnsAdapter(), requests.adapters.HTTPAdapter()
+    prepared = transport.prepare(requests.Session(), "GET", url, None)
+    proxied = {"http": "http://proxy.invalid:3128", "https": "http://proxy.invalid:3128"}
+    for proxies in ({}, proxied, {"ftp": "http://proxy.invalid:3128"}):
+        assert adapter.request_url(prepared, proxies) == plain.request_url(prepared, proxies)
+        pool = adapter.get_connection_with_tls_context(prepared, True, proxies)
+        assert _pool_shape(pool) == _pool_shape(plain.get_connection_with_tls_context(prepared, True, proxies))
+        assert adapter.get_connection_with_tls_context(prepared, True, dict(proxies)) is pool
+    direct = adapter.get_connection_with_tls_context(prepared, True, {})
+    assert adapter.get_connection_with_tls_context(prepared, False, {}) is not direct  # verify is part of the choice
+    adapter.close()  # its pool manager drops its pools
+    again = adapter.get_connection_with_tls_context(prepared, True, {})
+    assert again is not direct and again is plain_choice(adapter, prepared)
+
+
+def test_headers_with_surrounding_whitespace_are_sent(loopback):
+    seen = []
+
+    def record(conn, server):
+        seen.append(read_request(conn))
+        conn.sendall(RESPONSE)
+        conn.close()
+
+    server = loopback(record)
+    exchange = client(server.url).request("GET", "/auth/apps", headers={"X-DFNS-NONCE": "  padded\t"})
+    assert exchange.status == 200
+    assert b"X-DFNS-NONCE:   padded\t\r\n" in seen[0]
+
+
+# -- connect retries -------------------------------------------------------------------
+
+
+class ConnectAttempts(list):
+    """Every connection urllib3 tried to open: ``connected`` or the error's name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_refused: list[Callable[[int], None]] = []
+
+    def outcomes(self) -> list[str]:
+        return [outcome for _, outcome in self]
+
+
+@pytest.fixture
+def connect_attempts(monkeypatch) -> ConnectAttempts:
+    attempts = ConnectAttempts()
+    real = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        try:
+            sock = real(address, *args, **kwargs)
+        except OSError as exc:
+            attempts.append((address, type(exc).__name__))
+            for hook in attempts.on_refused:
+                hook(len(attempts))
+            raise
+        attempts.append((address, "connected"))
+        return sock
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    return attempts
+
+
+def test_refused_connection_is_retried_until_the_server_listens(loopback, connect_attempts):
+    server = loopback(answer, listen=False)  # bound, not listening: the kernel refuses connections
+
+    def listen_after_second_refusal(count: int) -> None:
+        if count == 2:
+            server.listen()
+
+    connect_attempts.on_refused.append(listen_after_second_refusal)
+    exchange = client(server.url, retries=3).request("GET", "/auth/apps")
+    assert exchange.status == 200
+    assert connect_attempts.outcomes() == ["ConnectionRefusedError"] * 2 + ["connected"]
+    assert server.requests == 1
+
+
+def test_without_retries_a_refused_connection_fails_at_once(loopback, connect_attempts):
+    server = loopback(answer, listen=False)
+    with raises_transport(requests.ConnectionError):
+        client(server.url).request("GET", "/auth/apps")
+    assert connect_attempts.outcomes() == ["ConnectionRefusedError"]
+
+
+def test_retries_are_bounded(loopback, connect_attempts):
+    server = loopback(answer, listen=False)
+    with raises_transport(requests.ConnectionError, match="refused"):
+        client(server.url, retries=2).request("GET", "/auth/apps")
+    assert connect_attempts.outcomes() == ["ConnectionRefusedError"] * 3
+
+
+@pytest.mark.parametrize("handle", [close_after_reading, half_answer_then_close], ids=["no-answer", "partial-answer"])
+def test_a_request_that_was_sent_is_never_sent_again(loopback, connect_attempts, handle):
+    """A retry after the request left would deliver its nonce (or user action) twice."""
+    server = loopback(handle)
+    with raises_transport(requests.RequestException):
+        client(server.url, retries=3).request("GET", "/auth/apps")
+    assert server.requests == 1
+    assert server.accepted == 1
+    assert connect_attempts.outcomes() == ["connected"]
+
+
+def test_a_request_without_answer_times_out_once(loopback, connect_attempts):
+    server = loopback(never_answer)
+    with raises_transport(requests.Timeout, match=r"no answer within the timeout \(--dfns-timeout\)"):
+        client(server.url, retries=3, timeout=0.5).request("GET", "/auth/apps")
+    assert server.requests == 1
+    assert connect_attempts.outcomes() == ["connected"]
+
+
+def test_new_connections_of_a_client_keep_its_retries(loopback):
+    server = loopback(answer)
+    clone = client(server.url, retries=2).on_new_connection()
+    adapter = clone.session.get_adapter(server.url + "/auth/apps")
+    assert adapter.max_retries.connect == 2 and adapter.max_retries.read is False
+
+
+# -- the options, end to end -------------------------------------------------------------
+
+
+def test_timeout_against_a_silent_target_is_one_clear_error(loopback):
+    server = loopback(never_answer)
+    run = run_suite("--base-url", server.url, "--dfns-timeout", "0.5", "--dfns-retry-transport", "2", timeout=120)
+    assert run.returncode == 4, run.output
+    assert "cannot reach %s: no answer within 0.5 s (--dfns-timeout)" % server.url in run.output
+    assert "Traceback" not in run.output
+    assert server.requests == 1  # the start-up check was sent once, not retried
+
+
+def test_a_target_that_goes_silent_mid_run_is_a_clear_failure(loopback, tmp_path):
+    server = loopback(answer_first_then_go_silent)
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"appId": "ap-selftest", "authToken": "selftest-token-0123456789"}')
+    run = run_suite("tests/test_documented_errors.py", "-k", "nonce-reused", "--base-url", server.url,
+                    "--dfns-profile", str(profile), "--dfns-timeout", "0.5", "-p", "no:randomly", timeout=120)
+    assert run.returncode == 1, run.output
+    assert "transport error, the contract was not checked: GET %s/" % server.url in run.output, run.output
+    assert "no answer within the timeout (--dfns-timeout)" in run.output and "curl -sS -i -X GET" in run.output
+    assert "Traceback" not in run.output and "urllib3" not in run.output, run.output
+    assert "selftest-token-0123456789" not in run.output
+
+
+def test_retry_option_refuses_a_negative_count():
+    run = run_suite("--dfns-retry-transport", "-1", "--collect-only", timeout=120)
+    assert run.returncode == 4, run.output
+    assert "--dfns-retry-transport: must be 0 or more" in run.output
