@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from dfns_contract.contract.binding import load_catalog
-from dfns_contract.contract.catalog import CatalogError
+from dfns_contract.contract.binding import check_binding, load_catalog
+from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError
 from dfns_contract.contract.profile import ProfileError, env_name, load_profile
-from dfns_contract.contract.recipes import RECIPES
+from dfns_contract.contract.recipes import RECIPES, Recipe, RecipeError, recipe
 from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, is_sensitive
 
 
@@ -78,3 +78,37 @@ class TestTarget:
     @pytest.mark.parametrize("url, sensitive", [("https://api.dfns.io", True), ("https://api.dfns.co/", True), ("https://api.dfns.ninja", False), ("http://127.0.0.1:8000", False)])
     def test_sensitive_default(self, url, sensitive):
         assert is_sensitive(url, DEFAULT_SENSITIVE_URL) is sensitive
+
+
+class TestBinding:
+    """``check_binding`` finds every kind of mismatch between entries and recipes, and none in the shipped pair."""
+
+    @staticmethod
+    def recipe(error_id, needs=("appId",), variants=()):
+        return Recipe(error_id, lambda ctx, variant: None, needs, variants)
+
+    @staticmethod
+    def catalog(*errors):
+        return Catalog(tuple(DocumentedError(e, "s", e, 400, "m {orgId}", "read-only", variants=v) for e, v in errors), "c.json")
+
+    def test_the_shipped_catalog_and_recipes_match(self, catalog):
+        assert check_binding(catalog) == []
+
+    def test_every_kind_of_mismatch_is_named(self):
+        catalog = self.catalog(("a", ("x", "y")), ("b", ()), ("c", ()))
+        recipes = {"a": self.recipe("a", variants=("y", "z")), "c": self.recipe("c", needs=("appId", "nope"))}
+        problems = check_binding(catalog, recipes, frozenset({"appId", "orgId"}))
+        assert problems == [
+            "entry 'a': variant 'x' has no code in its recipe (it knows: y, z)",
+            "recipe 'a': variant 'z' is not in the catalog entry (it lists: x, y)",
+            "entry 'b' has no recipe: register one with @recipe('b', …) in src/dfns_contract/contract/recipes.py",
+            "recipe 'c' needs 'nope', which is not a profile key (schemas/profile.json)",
+        ]
+
+    def test_a_message_placeholder_must_be_a_profile_key(self):
+        problems = check_binding(self.catalog(("a", ())), {"a": self.recipe("a")}, frozenset({"appId"}))
+        assert problems == ["entry 'a': its message needs {orgId}, which is neither a param nor a profile key"]
+
+    def test_two_recipes_for_one_id_are_refused(self):
+        with pytest.raises(RecipeError, match="two recipes for catalog id 'nonce-reused'"):
+            recipe("nonce-reused", needs=())(lambda ctx, variant: None)

@@ -8,6 +8,9 @@ cases as well as failed ones, so that the conformance report can show it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import pytest
 
 from dfns_contract.client import Exchange, FlowError
@@ -19,7 +22,13 @@ from dfns_contract.contract.expectations import (
     expected_error_text,
 )
 from dfns_contract.contract.recipes import RECIPES, RecipeContext, Trial
-from dfns_contract.reporting.evidence import Recorder, evidence
+
+
+class Recorder(Protocol):
+    """Receives what the fault request of a case got (the plugin turns it into the reports' evidence)."""
+
+    def __call__(self, case: Case, expected_message: str, exchange: Exchange, *, stage: str,
+                 probes: Sequence[Exchange] = (), reason: str = "") -> None: ...
 
 
 def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> None:
@@ -32,12 +41,12 @@ def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> No
     try:
         trial = RECIPES[case.error.id].run(ctx, case.variant)
         if record:
-            record(evidence(case, expected_message, trial.fault, stage="fault", probes=trial.probes))
+            record(case, expected_message, trial.fault, stage="fault", probes=trial.probes)
         failures = _violations(case, expected_message, trial)
     except (ContractViolation, FlowError) as exc:
         failures = [_stopped(case, expected_message, exc)]
         if record and seen:
-            record(evidence(case, expected_message, seen[-1], stage="stopped", reason=str(exc)))
+            record(case, expected_message, seen[-1], stage="stopped", reason=str(exc))
     finally:
         ctx.client.observers.remove(observe)
         _clean_up(ctx)

@@ -24,6 +24,7 @@ from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.output import MaskedTerminal
 from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage, compare, load_errors_page
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
+from dfns_contract.reporting.evidence import evidence
 from dfns_contract.reporting.terminal import write_table
 from dfns_contract.reporting.verdicts import Results, Row, failure_line, unverified
 
@@ -119,10 +120,10 @@ class Conformance:
 
 
 @pytest.fixture
-def dfns_evidence(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
-    """Record what the running case's fault request got; the reports show it, passed or failed."""
-    def record(evidence: dict[str, Any]) -> None:
-        request.node.stash[EVIDENCE_KEY] = evidence
+def dfns_evidence(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """A ``replay.Recorder``: what the running case's fault request got, kept for the reports, passed or failed."""
+    def record(*args: Any, **kwargs: Any) -> None:
+        request.node.stash[EVIDENCE_KEY] = evidence(*args, **kwargs)
 
     return record
 

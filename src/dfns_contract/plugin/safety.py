@@ -15,6 +15,13 @@ From those ids: the ``destructive`` mark (any entry whose safety is not
 ``read-only``), the profile keys it needs (its recipes' and its messages';
 missing keys skip it with their names), and the skip on a sensitive target.
 An id the catalog does not know is a usage error, at collection.
+
+pytest-selenium, where it is installed, skips every test not marked
+``nondestructive`` when the ``base_url`` matches its ``--sensitive-url``
+(default ``.*``: every target, the embedded server included), so it would skip
+the whole suite and leave it green. The suite's tests are marked
+``nondestructive`` for pytest-selenium: whether a case may change this target
+is the suite's own decision, above, with ``--dfns-sensitive-url``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,11 @@ def declared_errors(item: pytest.Item, catalog: Catalog) -> list[DocumentedError
 def mark_destructive(item: pytest.Item, errors: list[DocumentedError]) -> None:
     if any(error.changes_state for error in errors) and item.get_closest_marker("destructive") is None:
         item.add_marker(pytest.mark.destructive)
+
+
+def selenium_safety_present(config: pytest.Config) -> bool:
+    """Whether a plugin (pytest-selenium) registered the ``nondestructive`` marker of its safety check."""
+    return any(line.split(":")[0].strip() == "nondestructive" for line in config.getini("markers"))
 
 
 def needs(errors: list[DocumentedError]) -> list[str]:

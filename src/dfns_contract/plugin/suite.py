@@ -30,7 +30,14 @@ from dfns_contract.plugin.output import mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
 from dfns_contract.plugin.restore import Restore
-from dfns_contract.plugin.safety import LINES, declared_errors, mark_destructive, needs, skip_if_unsafe
+from dfns_contract.plugin.safety import (
+    LINES,
+    declared_errors,
+    mark_destructive,
+    needs,
+    selenium_safety_present,
+    skip_if_unsafe,
+)
 from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
 from dfns_contract.plugin.xdist import HeavyFirst, SharedServer
@@ -110,13 +117,16 @@ class Suite:
                 for case in self.catalog.cases()])
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
+        leave_to_the_suite = selenium_safety_present(config)
         for item in items:
             errors = declared_errors(item, self.catalog)
             if errors:
                 mark_destructive(item, errors)
                 item.stash[NEEDS] = needs(errors)
+            if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
+                item.add_marker("nondestructive")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):

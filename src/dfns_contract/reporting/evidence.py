@@ -1,14 +1,14 @@
 """What a case's fault request got, next to what the page documents: the evidence in the reports.
 
-Built where the case runs (``contract/replay.py`` hands it to the recorder the
-plugin gives the test), carried on the test report as ``report.dfns_evidence``
+Built where the case runs (``contract/replay.py`` hands the fault's exchange to
+the recorder the plugin gives the test, ``dfns_evidence``), carried on the test report as ``report.dfns_evidence``
 (pytest-xdist sends a report's attributes to the controller with it), masked
 with the rest of the report (``plugin/output.py``), and read by the verdicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,9 +19,6 @@ from dfns_contract.contract.expectations import message_of
 #: The report attribute that carries a case's evidence.
 ATTRIBUTE = "dfns_evidence"
 EXCERPT = 200
-
-#: Receives a case's evidence while it runs (the plugin binds it to the running test).
-Recorder = Callable[[dict[str, Any]], None]
 
 
 def evidence(
