@@ -86,3 +86,15 @@ def test_require_all_counts_deselected_errors(tmp_path, plain_http_server):
     run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-require-all", "-k", "nonce")
     assert run.returncode == 1, run.output
     assert "not run (deselected or not collected)" in run.output
+
+
+def test_an_ini_key_sets_its_option():
+    """``dfns_require_all = true`` in the ini file (here through -o) gates the run as the flag does."""
+    run = run_suite("tests/test_documented_errors.py", "-k", "nonce-reused", "-o", "dfns_require_all=true")
+    assert run.returncode == 1, run.output[-3000:]
+    assert "--dfns-require-all: the run fails because 10 documented errors were not verified" in run.output
+
+
+def test_a_bad_ini_value_is_one_clear_error():
+    run = run_suite("tests/test_documented_errors.py", "-o", "dfns_timeout=soon")
+    assert_one_clear_error(run, "dfns_timeout = soon in", "'soon' is not a number of seconds")

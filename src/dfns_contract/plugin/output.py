@@ -107,17 +107,6 @@ def mask_lines(lines: Iterable[str]) -> list[str]:
     return [mask(line) for line in lines]
 
 
-def masked(value: Any) -> Any:
-    """Every string of a JSON value, keys included."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, dict):
-        return {masked(key): masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [masked(item) for item in value]
-    return value
-
-
 def write_file(path: Path, text: str, *, html: bool = False) -> None:
     """Write a report whole or not at all, masked: a half-written report must not pass for one.
 

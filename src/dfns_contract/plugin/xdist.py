@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from dfns_contract.contract.profile import load_profile
+from dfns_contract.plugin.output import MaskedTerminal
 
 if TYPE_CHECKING:
     from dfns_contract.server.runner import RunningServer
@@ -103,7 +104,8 @@ class SharedServer:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self._error:
-            terminalreporter.write_line("dfns: the reference server shared by the workers failed: " + self._error, red=True)
+            MaskedTerminal(terminalreporter).write_line(
+                "dfns: the reference server shared by the workers failed: " + self._error, red=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Also after Ctrl-C, when workers were stopped before they were done."""
