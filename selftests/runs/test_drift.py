@@ -25,13 +25,13 @@ from dfns_contract.reporting.drift import (
 from selftests.helpers.suite_runner import ROOT, run_suite
 
 FIXTURES = Path(__file__).parents[1] / "data"
-#: The published page, read-only beside the checkout; DFNS_ERRORS_PAGE points elsewhere.
-ERRORS_PAGE = Path(os.environ.get("DFNS_ERRORS_PAGE")
+#: The published page, read-only beside the checkout; SELFTEST_ERRORS_PAGE points elsewhere.
+ERRORS_PAGE = Path(os.environ.get("SELFTEST_ERRORS_PAGE")
                    or Path(__file__).resolve().parents[3] / "shared/reference/dfns-docs/getting-started/errors.md")
-#: Where CI found the page it sets DFNS_SELFTEST_REQUIRE_ERRORS_PAGE: these checks then run and fail, never skip.
+#: Where CI found the page it sets SELFTEST_REQUIRE_ERRORS_PAGE: these checks then run and fail, never skip.
 needs_errors_page = pytest.mark.skipif(
-    not ERRORS_PAGE.is_file() and not os.environ.get("DFNS_SELFTEST_REQUIRE_ERRORS_PAGE"),
-    reason="the reference copy of the errors page is absent: %s (set DFNS_ERRORS_PAGE)" % ERRORS_PAGE)
+    not ERRORS_PAGE.is_file() and not os.environ.get("SELFTEST_REQUIRE_ERRORS_PAGE"),
+    reason="the reference copy of the errors page is absent: %s (set SELFTEST_ERRORS_PAGE)" % ERRORS_PAGE)
 USAGE_ERROR = 4
 #: One case is enough for the gate: the table and the drift count every catalog entry anyway.
 ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")

@@ -121,8 +121,8 @@ def test_the_new_names_do_not_warn(tmp_path) -> None:
 
 def neighbours_installed() -> bool:
     missing = [name for name in NEIGHBOURS if importlib.util.find_spec(name) is None]
-    if missing and os.environ.get("DFNS_SELFTEST_REQUIRE_NEIGHBOURS"):
-        pytest.fail("DFNS_SELFTEST_REQUIRE_NEIGHBOURS is set but these plugins are not installed: %s" % ", ".join(missing))
+    if missing and os.environ.get("SELFTEST_REQUIRE_NEIGHBOURS"):
+        pytest.fail("SELFTEST_REQUIRE_NEIGHBOURS is set but these plugins are not installed: %s" % ", ".join(missing))
     return not missing
 
 

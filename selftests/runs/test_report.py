@@ -176,8 +176,8 @@ def test_the_html_escapes_and_masks_every_text(tmp_path):
 
 def test_the_html_renders_in_headless_chromium(sign_off, tmp_path):
     if not CHROMIUM:
-        if os.environ.get("DFNS_SELFTEST_REQUIRE_CHROMIUM"):
-            pytest.fail("DFNS_SELFTEST_REQUIRE_CHROMIUM is set but chromium is not installed (apt-get install chromium)")
+        if os.environ.get("SELFTEST_REQUIRE_CHROMIUM"):
+            pytest.fail("SELFTEST_REQUIRE_CHROMIUM is set but chromium is not installed (apt-get install chromium)")
         pytest.skip("chromium is not installed (apt-get install chromium): the HTML is not rendered")
     shot = tmp_path / "report.png"
     common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

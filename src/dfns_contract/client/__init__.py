@@ -9,6 +9,15 @@
 """
 
 from dfns_contract.client.api import DfnsClient, KeySigner
-from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, TransportError
+from dfns_contract.client.exchange import (
+    EnvironmentFailure,
+    Exchange,
+    FlowError,
+    NotJSON,
+    RateLimited,
+    ServerFailure,
+    TransportError,
+)
 
-__all__ = ["DfnsClient", "Exchange", "FlowError", "KeySigner", "NotJSON", "TransportError"]
+__all__ = ["DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON", "RateLimited",
+           "ServerFailure", "TransportError"]

@@ -17,7 +17,8 @@ from typing import Any
 
 import requests
 
-from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, TransportError
+from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, RateLimited, TransportError, is_rate_limit
+from dfns_contract.client.pacing import Pacer
 from dfns_contract.client.secrets import SECRETS
 from dfns_contract.client.transport import mount_adapter, prepare, send_settings
 from dfns_contract.wire import keys
@@ -65,6 +66,7 @@ class DfnsClient:
         session: requests.Session | None = None,
         observers: Iterable[Observer] = (),
         retry_transport: int = 0,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -76,6 +78,8 @@ class DfnsClient:
         self.observers = list(observers)
         #: Connection failures (nothing sent yet) are retried this often; see ``transport``.
         self.retry_transport = retry_transport
+        #: ``--dfns-rate-limit``: shared by every client of the process, copied to each new identity.
+        self.pacer = pacer
         mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
@@ -93,6 +97,7 @@ class DfnsClient:
             session=self.session,
             observers=self.observers,
             retry_transport=self.retry_transport,
+            pacer=self.pacer,
         )
 
     def on_new_connection(self) -> "DfnsClient":
@@ -150,11 +155,15 @@ class DfnsClient:
         # which servers strip and the fuzzing must be able to send.
         prepared.headers.update(headers)
         settings = send_settings(self.session, self.base_url)
+        if self.pacer is not None:
+            self.pacer.wait_for_slot()
         try:
             response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.RequestException as exc:
             raise TransportError(method, url, headers, body, exc) from None
         exchange = Exchange(method, url, dict(headers), body, response)
+        if is_rate_limit(response.status_code, response.headers):
+            raise RateLimited(exchange)  # before any observer: a rate limiter's answer is not the contract's
         for observe in self.observers:
             observe(exchange)
         return exchange

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -15,7 +17,11 @@ class NotJSON(ValueError):
     """The response body is not JSON; the message shows what came back."""
 
 
-class TransportError(RuntimeError):
+class EnvironmentFailure(RuntimeError):
+    """The environment, not the contract, stopped a request: reported as an *error*, never as a broken contract."""
+
+
+class TransportError(EnvironmentFailure):
     """The target did not answer (refused, reset, timed out): no contract was checked.
 
     Raised instead of the ``requests`` exception so that the failure is one
@@ -28,6 +34,51 @@ class TransportError(RuntimeError):
                 else "no answer: %s" % type(cause).__name__)
         super().__init__("%s %s: %s: %s\n  request:\n    %s" % (
             method, url, what, cause, curl_command(method, url, headers, body)))
+
+
+class RateLimited(EnvironmentFailure):
+    """The target (or a gateway before it) said to slow down: 429, or 503 with ``Retry-After``.
+
+    Raised before the response is audited or checked: a rate limiter's answer
+    says nothing about the error contract. ``retry_after`` is its advice in
+    seconds (None when it gave none); ``concurrent`` is set by a race, whose
+    burst is what a rate limiter is for.
+    """
+
+    def __init__(self, exchange: "Exchange", concurrent: bool = False) -> None:
+        self.exchange = exchange
+        self.retry_after = retry_after(exchange.response.headers.get("Retry-After"))
+        self.concurrent = concurrent
+        advice = "retry after %.0f s" % self.retry_after if self.retry_after is not None else "no Retry-After"
+        super().__init__("rate limited: %s %s answered HTTP %d (%s)" % (
+            exchange.method, exchange.url, exchange.status, advice))
+
+
+class ServerFailure(EnvironmentFailure):
+    """A request that must succeed (a control) got a 5xx in the documented shape: the environment failed, not the contract."""
+
+    def __init__(self, exchange: "Exchange", what: str) -> None:
+        self.exchange = exchange
+        super().__init__("%s got HTTP %d: the environment failed, the contract was not checked\n%s" % (
+            what, exchange.status, exchange.describe()))
+
+
+def is_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
+    return status == 429 or (status == 503 and "Retry-After" in headers)
+
+
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds: a number of seconds or an HTTP date (RFC 9110); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 class FlowError(RuntimeError):

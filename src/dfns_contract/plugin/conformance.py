@@ -26,7 +26,8 @@ from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage, compare
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
 from dfns_contract.reporting.evidence import evidence
 from dfns_contract.reporting.terminal import write_table
-from dfns_contract.reporting.verdicts import Results, Row, failure_line, unverified
+from dfns_contract.plugin.stash import COLLECTED
+from dfns_contract.reporting.verdicts import ERROR, INCOMPLETE, PASSED, RUN_FAILED, Results, Row, failure_line, run_word
 
 MARKER = "documented_error"
 #: Where a running case's evidence waits for its report.
@@ -45,6 +46,12 @@ class Conformance:
         self._drift: Drift | None = None
         self.started = datetime.now(UTC)
         self._clock = time.monotonic()
+        #: Failed checks outside the documented errors' cases (the replay model, the app-id fuzzing): contract failures.
+        self.other_failures = 0
+        #: The environment's failures outside them.
+        self.environment_errors = 0
+        #: The run's word, decided when the session finishes (PASSED, INCOMPLETE or FAILED).
+        self.word: str | None = None
         if settings.errors_doc and not hasattr(config, "workerinput"):
             try:
                 self.page = load_errors_page(settings.errors_doc)
@@ -86,11 +93,20 @@ class Conformance:
             setattr(report, EVIDENCE, evidence)
         return report
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        """xdist controller: every case each worker collected, so a -k that leaves some out is *partially verified*."""
+        for error_id, nodeids in getattr(node, "workeroutput", {}).get("dfns_collected", {}).items():
+            self.results.expect(error_id, nodeids)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         error_id = dict(report.user_properties).get(MARKER)
+        environment = getattr(report, "dfns_outcome", None) == ERROR
         if not error_id:
+            self.other_failures += report.failed and not environment
+            self.environment_errors += report.failed and environment
             return
-        outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
+        outcome = ("error" if environment else "failed") if report.failed else "skipped" if report.skipped else "passed"
         self.results.record(
             error_id, report.nodeid, when=report.when, outcome=outcome,
             skip_reason=_skip_reason(report) if report.skipped else None,
@@ -99,20 +115,40 @@ class Conformance:
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before the report files are written (``reports.py``), so they carry the gates' exit status."""
+        """The run's word and its exit status; before the report files are written (``reports.py``), which carry both.
+
+        PASSED exits 0; FAILED 1; INCOMPLETE 1 under --dfns-require-all or when the environment
+        failed a case, else 0 (a -k selection while developing). pytest's own statuses for an
+        interrupted run, an internal or a usage error, or no test collected, are kept.
+        """
         if not self.controller:
             return
+        self.results_from_this_process(session.config)
+        rows = self.rows()
         drift = self.drift
-        gate = (self.settings.require_all and unverified(self.rows())) or (
-            self.settings.strict_drift and drift is not None and drift.found)
-        if gate and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.word = run_word(rows, other_failures=self.other_failures + int(
+            bool(self.settings.strict_drift and drift is not None and drift.found)))
+        if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return
+        restore = self.config.pluginmanager.get_plugin("dfns-restore")
+        not_restored = bool(restore and restore.not_restored())
+        if not_restored and self.word == PASSED:
+            self.word = INCOMPLETE  # the environment was left changed: not a sign-off
+        failing = self.word == RUN_FAILED or (self.word == INCOMPLETE and (
+            self.settings.require_all or not_restored or self.environment_errors or ERROR in (row.tested for row in rows)))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK
+
+    def results_from_this_process(self, config: pytest.Config) -> None:
+        """A serial run's collected cases (a pytest-xdist controller has them from its workers)."""
+        for error_id, nodeids in config.stash.get(COLLECTED, {}).items():
+            self.results.expect(error_id, nodeids)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.controller or self.config.option.collectonly:
             return
         write_table(MaskedTerminal(terminalreporter), self.rows(), self.drift,
-                    require_all=self.settings.require_all, strict_drift=self.settings.strict_drift)
+                    require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
+                    word=self.word, target=self.settings.shown_url)
 
     @property
     def seconds(self) -> float:

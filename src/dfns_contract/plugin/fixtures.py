@@ -8,6 +8,7 @@ here, in the fixtures: the pytest-xdist controller runs no test.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import requests
 
     from dfns_contract.client import DfnsClient
+    from dfns_contract.client.pacing import Pacer
     from dfns_contract.contract.recipes import RecipeContext
 
 
@@ -129,7 +131,18 @@ def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytes
         retry_transport=settings.retry_transport,
         session=dfns_http,
         observers=[remember_received, audit],
+        pacer=_pacer(settings.rate_limit),
     )
+
+
+def _pacer(per_second: float | None) -> Pacer | None:
+    """``--dfns-rate-limit``, split between the pytest-xdist workers that share the quota."""
+    if per_second is None:
+        return None
+    from dfns_contract.client.pacing import Pacer
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return Pacer(per_second / max(workers, 1))
 
 
 @pytest.fixture(scope="session")

@@ -17,19 +17,32 @@ that plugin's.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dfns_contract.contract.profile import Profile, load_profile
+from dfns_contract.contract.profile import env_name, profile_keys
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT
-from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, check_sensitive_url, is_sensitive
+from dfns_contract.contract.target import (
+    DEFAULT_SENSITIVE_URL,
+    TargetError,
+    check_sensitive_url,
+    is_sensitive,
+    redact,
+    resolve_target,
+)
+
+if TYPE_CHECKING:
+    from dfns_contract.contract.preflight import Preflight
 
 GROUP = ("dfns", "Dfns error contract")
+#: Variables of the suite that are not profile keys.
+OTHER_VARIABLES = ("DFNS_HYPOTHESIS_PROFILE",)
 
 
 def retry_count(text: str) -> int:
@@ -40,6 +53,28 @@ def retry_count(text: str) -> int:
         raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more, not %d" % value)
+    return value
+
+
+def rate(text: str) -> float:
+    """argparse type of ``--dfns-rate-limit``: requests per second, more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of requests per second" % text) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0, not %s" % text)
+    return value
+
+
+def budget_seconds(text: str) -> float:
+    """argparse type of ``--dfns-rate-limit-budget``: seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, not %s" % text)
     return value
 
 
@@ -84,6 +119,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--dfns-timeout", "timeout of each HTTP request in seconds (default 10)", "SECONDS", 10.0, seconds),
     Option("--dfns-retry-transport", "retry a request up to N times when its connection fails (refused, connect "
            "timeout, DNS): only before anything was sent, never after (default 0)", "N", 0, retry_count),
+    Option("--dfns-skip-preflight", "do not check the target before the first case (the preflight: it answers as a "
+           "Dfns API, accepts the token, the key signs a user action)", flag_only=True),
+    Option("--dfns-rate-limit", "send at most this many requests per second (across the run's connections; split "
+           "between pytest-xdist workers), for an environment with a known quota", "PER_SECOND", type=rate),
+    Option("--dfns-rate-limit-budget", "seconds the run may spend waiting on 429 / 503 Retry-After answers before a "
+           "rate-limited case is an error (default 60)", "SECONDS", 60.0, budget_seconds),
     Option("--dfns-require-all", "fail the run when any documented error was not verified (CI gate)",
            flag_only=True, old="--require-all"),
     Option("--dfns-allow-destructive", "run state-changing cases against a --dfns-sensitive-url target",
@@ -179,13 +220,18 @@ class Settings:
         self.strict_drift: bool = bool(get("--dfns-strict-drift"))
         self.hypothesis_profile: str | None = get("--dfns-hypothesis-profile") or os.environ.get("DFNS_HYPOTHESIS_PROFILE")
         self.profile_path: str | None = get("--dfns-profile")
-        base_url = config.getoption("base_url", None) or None
-        # A live profile: the file plus DFNS_* overrides. The embedded server brings its own.
-        self.profile: Profile | None = None
-        if self.profile_path or base_url:
-            self.profile = load_profile(self.profile_path, os.environ)
-            base_url = base_url or self.profile.get("baseUrl")
-        self.base_url = check_base_url(base_url) if base_url else None
+        self.skip_preflight: bool = bool(get("--dfns-skip-preflight"))
+        self.rate_limit: float | None = get("--dfns-rate-limit")
+        self.rate_limit_budget: float = get("--dfns-rate-limit-budget")
+        # pytest-base-url's option (also PYTEST_BASE_URL), else its ini key: read here, as its own
+        # pytest_configure, which copies the ini key over, may run after the suite's conftest's.
+        base_url = config.getoption("base_url", None)
+        if base_url is None and config.inipath is not None:
+            base_url = config.getini("base_url") or None
+        # A live profile (the file and DFNS_* variables) or, when nothing names a target, the embedded server's.
+        self.base_url, self.profile = resolve_target(base_url, self.profile_path, os.environ)
+        #: What the preflight checked (``suite.activate`` runs it in the controller, against a live target).
+        self.preflight: Preflight | None = None
         if self.faults and self.base_url:
             raise TargetError("--dfns-mock-fault applies to the embedded server only, not to --base-url")
         if self.faults:
@@ -200,6 +246,26 @@ class Settings:
                               "to compare the catalog with")
 
     @property
+    def shown_url(self) -> str | None:
+        """The base URL as outputs may show it (user info masked)."""
+        return redact(self.base_url) if self.base_url else None
+
+    @property
     def sensitive(self) -> bool:
         return bool(self.base_url) and is_sensitive(self.base_url, self.sensitive_url)
 
+
+
+def warn_unknown_variables(config: pytest.Config, environ: Mapping[str, str]) -> None:
+    """A ``DFNS_*`` variable the suite does not read is a warning naming the closest one it does.
+
+    A misspelt ``DFNS_AUTHTOKEN`` would otherwise be ignored in silence, and the
+    run would skip every case that needs the token.
+    """
+    known = [env_name(key) for key in profile_keys()] + list(OTHER_VARIABLES)
+    for name in sorted(environ):
+        if name.startswith("DFNS_") and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = "; did you mean %s?" % close[0] if close else " (see the profile keys in the README)"
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                "%s is not a variable the suite reads%s" % (name, hint)), stacklevel=2)

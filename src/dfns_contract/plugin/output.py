@@ -32,6 +32,8 @@ import pytest
 
 from dfns_contract.client.secrets import HTML_PLACEHOLDER, PLACEHOLDER, mask
 
+__all__ = ["MaskedTerminal", "mask", "mask_lines", "mask_report", "write_file"]
+
 _MAX_DEPTH = 16
 #: Report attributes the suite adds (evidence); masked like the rest of the report.
 SUITE_ATTRIBUTE_PREFIX = "dfns_"

@@ -61,7 +61,7 @@ class ContractReport:
             settings.base_url, embedded=EMBEDDED, faults=settings.faults, profile_path=settings.profile_path,
             env_overrides=list(settings.profile.overridden) if settings.profile else [])
         return build_report(conformance.rows(), catalog=conformance.catalog, drift=conformance.drift, target=target,
-                            exit_status=exit_status, started=conformance.started, seconds=conformance.seconds)
+                            word=conformance.word or "INCOMPLETE", exit_status=exit_status, started=conformance.started, seconds=conformance.seconds)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -68,4 +68,4 @@ def needs(errors: list[DocumentedError]) -> list[str]:
 def skip_if_unsafe(item: pytest.Item, settings: Settings) -> None:
     """A state-changing case is skipped on a sensitive target unless --dfns-allow-destructive."""
     if item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive:
-        pytest.skip("may change state on a sensitive target (%s): pass --dfns-allow-destructive to run it" % settings.base_url)
+        pytest.skip("may change state on a sensitive target (%s): pass --dfns-allow-destructive to run it" % settings.shown_url)

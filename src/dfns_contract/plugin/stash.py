@@ -17,3 +17,5 @@ SUITE_DIR = pytest.StashKey["object"]()
 CLEANUP_LINES = pytest.StashKey[list[str]]()
 #: Profile keys a test needs (from its markers), on the item.
 NEEDS = pytest.StashKey[list[str]]()
+#: Every case collected per documented error, before -k and -m deselect: error id -> node ids.
+COLLECTED = pytest.StashKey[dict[str, list[str]]]()

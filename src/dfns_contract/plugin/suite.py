@@ -11,6 +11,7 @@ the parts below registered, in every process of the run.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +20,15 @@ import pytest
 
 from dfns_contract.contract.binding import load_catalog
 from dfns_contract.contract.catalog import Catalog, CatalogError
+from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
 from dfns_contract.contract.schemas import contract_path, published_contracts
 from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
 from dfns_contract.plugin.conformance import Conformance
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
-from dfns_contract.plugin.options import Settings
-from dfns_contract.plugin.output import mask_report
+from dfns_contract.plugin.options import Settings, warn_unknown_variables
+from dfns_contract.plugin.output import mask, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
 from dfns_contract.plugin.restore import Restore
@@ -38,9 +40,23 @@ from dfns_contract.plugin.safety import (
     selenium_safety_present,
     skip_if_unsafe,
 )
-from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
+from dfns_contract.plugin.ratelimit import RateLimits
+from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
+from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
 from dfns_contract.plugin.xdist import HeavyFirst, SharedServer
+
+def environment_failure(error: BaseException | None) -> BaseException | None:
+    """The environment's failure behind an exception (also inside a group), if it is one."""
+    exchange = sys.modules.get("dfns_contract.client.exchange")  # no client imported, no such failure raised
+    if exchange is None or error is None:
+        return None
+    if isinstance(error, exchange.EnvironmentFailure):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        return next((found for inner in error.exceptions if (found := environment_failure(inner))), None)
+    return None
+
 
 #: The parameter through which ``test_documented_error`` receives each case of the catalog.
 CASE_ARGUMENT = "dfns_case"
@@ -56,8 +72,13 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         catalog = load_catalog(settings.catalog_path or _contract(settings.contract))
         if settings.base_url and controller:
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
-    except (ProfileError, TargetError, CatalogError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+            if not settings.skip_preflight:
+                settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
+                                               retries=settings.retry_transport)
+    except (ProfileError, TargetError, CatalogError, PreflightError) as exc:
+        raise pytest.UsageError(mask(str(exc))) from None
+    if controller:
+        warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
     for line in LINES:
@@ -67,6 +88,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(fixtures, "dfns-fixtures")
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
     manager.register(Restore(config), "dfns-restore")
+    manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(HeavyFirst(), "dfns-heavy-first")
     if not settings.base_url and controller:
         manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
@@ -95,7 +117,7 @@ class Suite:
 
     def pytest_report_header(self) -> list[str]:
         settings = self.settings
-        target = settings.base_url or EMBEDDED
+        target = "%s (live)" % settings.shown_url if settings.base_url else EMBEDDED + " — not a live environment"
         if settings.faults:
             target += " with faults: " + ", ".join(settings.faults)
         mode = "allowed" if settings.allow_destructive or not settings.sensitive else \
@@ -107,7 +129,11 @@ class Suite:
             overrides = settings.profile.overridden
             lines.append("dfns profile: %s%s" % (
                 settings.profile.source, " (env overrides: %s)" % ", ".join(overrides) if overrides else ""))
-        return lines
+        if settings.base_url:
+            checked = settings.preflight
+            lines.append("dfns preflight: " + ("skipped (--dfns-skip-preflight)" if checked is None else
+                                               "%s (%d requests)" % (", ".join(checked.checks), checked.requests)))
+        return mask_lines(lines)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One case per catalog entry and variant, with a readable id (``pytest -k nonce``)."""
@@ -120,16 +146,22 @@ class Suite:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
         leave_to_the_suite = selenium_safety_present(config)
+        collected = config.stash.setdefault(COLLECTED, {})
         for item in items:
             errors = declared_errors(item, self.catalog)
             if errors:
                 mark_destructive(item, errors)
                 item.stash[NEEDS] = needs(errors)
+            counted = item.get_closest_marker("documented_error")
+            if counted:
+                collected.setdefault(counted.args[0], []).append(item.nodeid)
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
+            # Every case collected per documented error, -k and -m deselections included, for the controller.
+            session.config.workeroutput["dfns_collected"] = session.config.stash.get(COLLECTED, {})  # type: ignore[attr-defined]
             freeze_what_is_loaded()
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -137,11 +169,15 @@ class Suite:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
-        """Every text of the report masked by value, before any reporter (or the xdist controller) sees it."""
+        """What the environment did is an *error*, not a broken contract; every text masked before anyone reads it."""
         report: pytest.TestReport = yield
-        exchange = sys.modules.get("dfns_contract.client.exchange")  # no client imported, no TransportError raised
-        if call.excinfo is not None and exchange is not None and call.excinfo.errisinstance(exchange.TransportError):
-            report.longrepr = "transport error, the contract was not checked: %s" % call.excinfo.value
+        if report.failed:
+            failure = environment_failure(call.excinfo.value if call.excinfo is not None else None)
+            if failure is not None:
+                report.longrepr = "environment error, the contract was not checked: %s" % failure
+                report.dfns_outcome = ERROR  # type: ignore[attr-defined]
+            elif call.when != "call":
+                report.dfns_outcome = ERROR  # type: ignore[attr-defined] - a set-up or teardown step broke
         mask_report(report)
         return report
 

@@ -54,6 +54,9 @@ def evidence(
         result["excerpt"] = exchange.text[:EXCERPT]
     if probes:
         result["probeStatuses"] = [probe.status for probe in probes]
+    if error.invariant:
+        # An error a faithful server never answers (the 500): verified only when a probe saw one.
+        result["provoked"] = any(probe.status >= 500 for probe in probes)
     if reason:
         result["reason"] = reason.splitlines()[0][:EXCERPT]
     return result

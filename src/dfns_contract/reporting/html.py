@@ -16,8 +16,11 @@ from typing import Any
 
 VERDICT_CLASS = {
     "verified": "ok",
+    "not provoked": "ok",
     "failed": "bad",
+    "error": "bad",
     "not verified": "none",
+    "partially verified": "none",
     "not covered": "drift",
     "stale": "drift",
 }
@@ -31,6 +34,7 @@ main { max-width: 1160px; margin: 0 auto; padding: 0 16px 32px; }
 header.banner { padding: 18px 24px; color: #fff; }
 header.banner.passed { background: var(--ok); }
 header.banner.failed { background: var(--bad); }
+header.banner.incomplete { background: var(--drift); }
 header.banner h1 { margin: 0 0 6px; font-size: 22px; }
 header.banner p { margin: 0; }
 .totals { display: flex; gap: 8px; flex-wrap: wrap; margin: 16px 0; }
@@ -63,9 +67,11 @@ p.legend { color: var(--muted); font-size: 12px; }
 """
 
 LEGEND = (
-    '<p class="legend">verified: every case passed · failed: a case failed · not verified: skipped or not run '
-    "(a skip is not a pass) · not covered: documented on the errors page, absent from the catalog · "
-    "stale: in the catalog, no longer on the errors page.</p>"
+    '<p class="legend">verified: every case ran and passed · not provoked: the 500 entry, which a faithful server '
+    "never answers, was not seen (what was tried is listed) · failed: a case found the contract broken · error: the "
+    "environment stopped a case (no answer, rate limited, a 5xx on a control) · not verified: skipped or not run "
+    "(a skip is not a pass) · partially verified: some cases deselected · not covered: documented on the errors "
+    "page, absent from the catalog · stale: in the catalog, no longer on the errors page.</p>"
 )
 
 
@@ -74,7 +80,7 @@ def render_html(report: dict[str, Any]) -> str:
     result = report["result"]
     totals = report["totals"]
     count = sum(totals.values())
-    title = "Dfns error contract: %s" % ("PASSED" if result == "passed" else "FAILED")
+    title = "Dfns error contract: %s" % result.upper()
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -82,7 +88,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<title>%s</title>" % _e(title),
         "<style>%s</style></head><body>" % CSS,
         '<header class="banner %s"><h1>%s</h1><p>%s</p></header>' % (
-            "passed" if result == "passed" else "failed",
+            result,
             _e(title),
             _e("%d documented errors against %s, %s (pytest exit status %d)" % (
                 count, report["target"]["description"], report["finishedAt"], report["exitStatus"])),

@@ -25,7 +25,7 @@ from dfns_contract.contract.catalog import Catalog
 from dfns_contract.reporting.drift import Drift
 from dfns_contract.reporting.verdicts import CaseRecord, Row, totals
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 SCHEMA = "report.json"
 
 
@@ -39,6 +39,7 @@ def build_report(
     catalog: Catalog | None,
     drift: Drift | None,
     target: dict[str, Any],
+    word: str,
     exit_status: int,
     started: datetime,
     seconds: float,
@@ -47,7 +48,7 @@ def build_report(
     finished = datetime.now(UTC)
     data: dict[str, Any] = {
         "reportVersion": REPORT_VERSION,
-        "result": "passed" if exit_status == 0 else "failed",
+        "result": word.lower(),
         "exitStatus": exit_status,
         "target": target,
         "startedAt": _timestamp(started),

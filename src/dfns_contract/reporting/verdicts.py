@@ -1,11 +1,23 @@
-"""Which documented errors a run verified, failed or left unverified: the rows every report shows.
+"""Which documented errors a run verified, failed or left unverified, and the run's word: the rows every report shows.
 
-A skip is not a pass: an error is *verified* only when every one of its cases
-ran and passed; a case skipped (a missing profile key, a sensitive target), or
-an error with no case run at all, leaves it *not verified*. With an errors
-page (``drift.py``), an error the page documents that the catalog does not
-cover is *not covered*, and a catalog entry the page no longer documents is
-*stale*. The terminal table, the JSON and the HTML reports all read these rows.
+The outcomes a certification report can stand on (as Kubernetes, OCI and FHIR
+conformance reports separate them):
+
+* *verified*: every case of the error ran and passed;
+* *failed*: a case found the contract broken;
+* *error*: the environment, not the contract, stopped a case (no answer, a
+  rate limit past its budget, a 5xx on a control, a broken set-up step);
+* *not verified*: a case was skipped (a missing profile key, a sensitive
+  target) or none ran;
+* *partially verified*: some of its cases were deselected (``-k``, ``-m``);
+* *not provoked*: the error cannot be provoked on a faithful server (the 500
+  entry) and no case saw it; the cases say what was tried.
+
+A skip is not a pass. With an errors page (``drift.py``), an error the page
+documents that the catalog does not cover is *not covered*, and a catalog entry
+the page no longer documents is *stale*. The run's word is PASSED when every
+documented error is verified (or, for the 500 entry, not provoked), FAILED when
+any is failed, and INCOMPLETE otherwise.
 """
 
 from __future__ import annotations
@@ -18,8 +30,13 @@ from dfns_contract.contract.catalog import Catalog, DocumentedError
 from dfns_contract.reporting.drift import NOT_COVERED, STALE, Drift, PageError
 
 VERIFIED, FAILED, NOT_VERIFIED = "verified", "failed", "not verified"
+PARTIAL, NOT_PROVOKED, ERROR = "partially verified", "not provoked", "error"
 #: Every verdict a documented error can get, in the order the reports count them.
-VERDICTS = (VERIFIED, FAILED, NOT_VERIFIED, NOT_COVERED, STALE)
+VERDICTS = (VERIFIED, NOT_PROVOKED, FAILED, ERROR, NOT_VERIFIED, PARTIAL, NOT_COVERED, STALE)
+#: The verdicts that let a run pass: the 500 entry is never provoked on a faithful server.
+PASSING = (VERIFIED, NOT_PROVOKED)
+#: The run's word.
+PASSED, INCOMPLETE, RUN_FAILED = "PASSED", "INCOMPLETE", "FAILED"
 #: How long the one-line failure of a case may be in the reports.
 FAILURE_LINE = 300
 
@@ -45,14 +62,18 @@ class Verdict:
     def outcomes(self) -> dict[str, str]:
         return {nodeid: case.outcome for nodeid, case in self.cases.items()}
 
-    @property
-    def status(self) -> str:
+    def status(self, expected: set[str]) -> str:
+        """The error's verdict from its cases, ``expected`` being every case collected for it."""
         values = set(self.outcomes.values())
         if "failed" in values:
             return FAILED
-        if values == {"passed"}:
-            return VERIFIED
-        return NOT_VERIFIED
+        if "error" in values:
+            return ERROR
+        if not values or values & {"skipped", "not run"}:
+            return NOT_VERIFIED
+        if expected - set(self.cases):
+            return PARTIAL
+        return NOT_PROVOKED if "not provoked" in values else VERIFIED
 
 
 @dataclass
@@ -92,24 +113,34 @@ class Results:
 
     def __init__(self) -> None:
         self.verdicts: dict[str, Verdict] = {}
+        #: Every case collected for each error, before ``-k`` and ``-m`` deselect (from every process).
+        self.expected: dict[str, set[str]] = {}
+
+    def expect(self, error_id: str, nodeids: list[str]) -> None:
+        self.expected.setdefault(error_id, set()).update(nodeids)
 
     def record(self, error_id: str, nodeid: str, *, when: str, outcome: str, skip_reason: str | None = None,
                evidence: dict[str, Any] | None = None, failure: str | None = None) -> None:
-        """One phase's report of one case (``outcome``: passed, failed or skipped); a failure in any phase sticks."""
+        """One phase's report of one case; a failure or an error in any phase sticks.
+
+        ``outcome``: passed, failed, error (the environment failed it) or skipped.
+        A passed case whose evidence says the error was not provoked is *not provoked*.
+        """
         verdict = self.verdicts.setdefault(error_id, Verdict(error_id))
         case = verdict.cases.setdefault(nodeid, CaseRecord(nodeid, "not run"))
         if evidence is not None and case.evidence is None:
             case.evidence = evidence
-        if outcome == "failed":
-            case.outcome = "failed"
+        if outcome in ("failed", "error"):
+            if case.outcome != "failed":
+                case.outcome = outcome
             case.failure = case.failure or failure
         elif outcome == "skipped":
             case.outcome = "skipped"
             case.skip_reason = skip_reason
             if skip_reason and skip_reason not in verdict.reasons:
                 verdict.reasons.append(skip_reason)
-        elif when == "call" and case.outcome != "failed":
-            case.outcome = "passed"
+        elif when == "call" and case.outcome not in ("failed", "error"):
+            case.outcome = "not provoked" if (case.evidence or {}).get("provoked") is False else "passed"
 
     def rows(self, catalog: Catalog, drift: Drift | None) -> list[Row]:
         """Every catalog entry, then every page error the catalog does not cover."""
@@ -135,15 +166,34 @@ class Results:
         counts: dict[str, int] = defaultdict(int)
         for outcome in verdict.outcomes.values():
             counts[outcome] += 1
+        expected = self.expected.get(error.id, set())
+        status = verdict.status(expected)
         detail = ", ".join("%d %s" % (n, outcome) for outcome, n in sorted(counts.items()))
-        if verdict.status == NOT_VERIFIED and verdict.reasons:
+        if status == NOT_VERIFIED and verdict.reasons:
             detail += "; " + "; ".join(verdict.reasons)
-        return Row(verdict.status, detail, error, tested=verdict.status, cases=list(verdict.cases.values()))
+        if status == PARTIAL:
+            detail += "; %d of %d cases deselected" % (len(expected - set(verdict.cases)), len(expected))
+        if status == NOT_PROVOKED:
+            detail += "; " + _what_was_tried(verdict)
+        return Row(status, detail, error, tested=status, cases=list(verdict.cases.values()))
+
+
+def _what_was_tried(verdict: Verdict) -> str:
+    statuses = [status for case in verdict.cases.values() for status in (case.evidence or {}).get("probeStatuses", [])]
+    return "no 5xx seen: %d probes got HTTP %s" % (len(statuses), ", ".join(map(str, statuses)) or "nothing")
 
 
 def unverified(rows: list[Row]) -> list[str]:
-    """Catalog entries whose cases did not all pass (what --dfns-require-all counts)."""
-    return [row.id for row in rows if row.error and row.tested != VERIFIED]  # type: ignore[misc]
+    """Catalog entries not verified (nor, for the 500 entry, not provoked): what --dfns-require-all refuses."""
+    return [row.id for row in rows if row.error and row.tested not in PASSING]  # type: ignore[misc]
+
+
+def run_word(rows: list[Row], *, other_failures: int = 0) -> str:
+    """PASSED, INCOMPLETE or FAILED: ``other_failures`` counts failed checks outside the documented errors' cases."""
+    tested = [row.tested for row in rows if row.error]
+    if FAILED in tested or other_failures:
+        return RUN_FAILED
+    return PASSED if tested and all(verdict in PASSING for verdict in tested) else INCOMPLETE
 
 
 def totals(rows: list[Row]) -> dict[str, int]:

@@ -1,0 +1,98 @@
+"""Before the first case: is the target a Dfns API, and does the profile work on it?
+
+A target that is not a Dfns API (another server, a URL with a wrong path
+prefix), a token it refuses, a private key that does not load or sign: each
+would otherwise fail every case of the run, hundreds of lines of "contract
+failures" for what is a set-up problem. A few requests settle it first, and a
+problem is one ``PreflightError`` naming what failed and what to check.
+
+The checks, each only where the profile has what it needs:
+
+1. the target refuses a request without a nonce with the documented error
+   envelope (400, ``{"error": {"message": …}}``): it speaks the contract;
+2. the token is accepted (``GET /auth/apps`` answers 2xx);
+3. the private key loads, and a user action it signs is accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dfns_contract.client import DfnsClient, FlowError, KeySigner, TransportError
+from dfns_contract.client.exchange import Exchange
+from dfns_contract.contract.expectations import envelope_problems
+from dfns_contract.contract.profile import Profile
+
+APPS = "/auth/apps"
+
+
+class PreflightError(RuntimeError):
+    """The target or the profile cannot run the suite: one sentence saying which and what to check."""
+
+
+@dataclass
+class Preflight:
+    """What the preflight checked, and how many requests it sent (the report counts them)."""
+
+    requests: int = 0
+    checks: list[str] = field(default_factory=list)
+
+
+def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0) -> Preflight:
+    """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails."""
+    done = Preflight()
+
+    def count(exchange: Exchange) -> None:
+        done.requests += 1
+
+    client = DfnsClient(base_url, profile.get("appId"), auth_token=profile.get("authToken"), timeout=timeout,
+                        retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"))
+    try:
+        _speaks_the_contract(client, done)
+        if profile.get("appId") and profile.get("authToken"):
+            _token_accepted(client, done)
+        if profile.get("credId") and profile.get("privateKey"):
+            _key_signs(client, profile, done)
+    except TransportError as exc:
+        raise PreflightError("preflight: the target stopped answering: %s" % str(exc).splitlines()[0]) from None
+    finally:
+        client.session.close()
+    return done
+
+
+def _speaks_the_contract(client: DfnsClient, done: Preflight) -> None:
+    exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None})
+    problems, _ = envelope_problems(exchange)
+    if not 400 <= exchange.status < 500 or problems:
+        raise PreflightError(
+            "preflight: %s does not answer as a Dfns API: a request without X-DFNS-NONCE got HTTP %d%s, expected a "
+            "4xx with the documented error envelope. Check the base URL (scheme, host, port and path prefix: the "
+            "suite appends paths such as %s to it)" % (client.base_url, exchange.status,
+                                                      " (%s)" % "; ".join(problems) if problems else "", APPS))
+    done.checks.append("answers as a Dfns API")
+
+
+def _token_accepted(client: DfnsClient, done: Preflight) -> None:
+    exchange = client.request("GET", APPS)
+    if not 200 <= exchange.status < 300:
+        raise PreflightError(
+            "preflight: the profile's token and app were refused: GET %s answered HTTP %d. Check authToken (expired? "
+            "for this environment?) and appId (active, of the token's organisation)" % (APPS, exchange.status))
+    done.checks.append("token accepted")
+
+
+def _key_signs(client: DfnsClient, profile: Profile, done: Preflight) -> None:
+    try:
+        signer = KeySigner(profile["credId"], profile["privateKey"])
+        signer.sign(b"preflight")
+    except Exception as exc:  # noqa: BLE001 - whatever the crypto library raises for a bad key: one sentence
+        raise PreflightError("preflight: privateKey does not load as a PEM private key (Ed25519, P-256 or RSA) or "
+                             "cannot sign: %s" % type(exc).__name__) from None
+    signing = client.with_identity(client.auth_token, signer)
+    try:
+        signing.user_action("PUT", APPS + "/" + (profile.get("otherAppId") or profile["appId"]) + "/activate", b"{}")
+    except (FlowError, ValueError) as exc:
+        raise PreflightError("preflight: a user action signed with credId and privateKey was refused: %s. Check that "
+                             "credId is the id of that key's credential, registered for the token's principal"
+                             % str(exc).splitlines()[0]) from None
+    done.checks.append("user action signed")
