@@ -66,8 +66,9 @@ def test_profile_that_is_not_json(tmp_path, plain_http_server):
 def test_empty_profile_skips_with_key_names_and_counts_them(tmp_path, plain_http_server):
     profile = tmp_path / "profile.json"
     profile.write_text("{}")
-    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile))
+    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-skip-preflight")
     assert run.returncode == 0, run.output
+    assert "dfns verdict: INCOMPLETE" in run.output
     assert "profile keys missing: appId, authToken (set them in --dfns-profile or as DFNS_APP_ID, DFNS_AUTH_TOKEN)" in run.output
     assert "documented errors: 0 verified, 0 failed, 11 not verified" in run.output
 
@@ -75,7 +76,7 @@ def test_empty_profile_skips_with_key_names_and_counts_them(tmp_path, plain_http
 def test_require_all_turns_unverified_into_a_failed_run(tmp_path, plain_http_server):
     profile = tmp_path / "profile.json"
     profile.write_text("{}")
-    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-require-all")
+    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-skip-preflight", "--dfns-require-all")
     assert run.returncode == 1, run.output
     assert "--dfns-require-all: the run fails because 11 documented errors were not verified" in run.output
 
@@ -83,7 +84,7 @@ def test_require_all_turns_unverified_into_a_failed_run(tmp_path, plain_http_ser
 def test_require_all_counts_deselected_errors(tmp_path, plain_http_server):
     profile = tmp_path / "profile.json"
     profile.write_text("{}")
-    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-require-all", "-k", "nonce")
+    run = run_suite("--base-url", plain_http_server, "--dfns-profile", str(profile), "--dfns-skip-preflight", "--dfns-require-all", "-k", "nonce")
     assert run.returncode == 1, run.output
     assert "not run (deselected or not collected)" in run.output
 

@@ -8,8 +8,9 @@ problem is one ``PreflightError`` naming what failed and what to check.
 
 The checks, each only where the profile has what it needs:
 
-1. the target refuses a request without a nonce with the documented error
-   envelope (400, ``{"error": {"message": …}}``): it speaks the contract;
+1. the target refuses a request without a nonce with a 4xx and a JSON body: it
+   is a JSON API at this URL (whether the body is the documented envelope, and
+   the documented message, is for the cases to judge: that is the contract);
 2. the token is accepted (``GET /auth/apps`` answers 2xx);
 3. the private key loads, and a user action it signs is accepted.
 """
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dfns_contract.client import DfnsClient, FlowError, KeySigner, TransportError
-from dfns_contract.client.exchange import Exchange
-from dfns_contract.contract.expectations import envelope_problems
+from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON
+from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
 
 APPS = "/auth/apps"
@@ -53,8 +53,9 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
             _token_accepted(client, done)
         if profile.get("credId") and profile.get("privateKey"):
             _key_signs(client, profile, done)
-    except TransportError as exc:
-        raise PreflightError("preflight: the target stopped answering: %s" % str(exc).splitlines()[0]) from None
+    except EnvironmentFailure as exc:
+        raise PreflightError("preflight: %s (the target, not its contract: try again later, or --dfns-skip-preflight)"
+                             % str(exc).splitlines()[0]) from None
     finally:
         client.session.close()
     return done
@@ -62,18 +63,32 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
 
 def _speaks_the_contract(client: DfnsClient, done: Preflight) -> None:
     exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None})
-    problems, _ = envelope_problems(exchange)
+    problems = _not_a_json_error(exchange)
     if not 400 <= exchange.status < 500 or problems:
         raise PreflightError(
             "preflight: %s does not answer as a Dfns API: a request without X-DFNS-NONCE got HTTP %d%s, expected a "
-            "4xx with the documented error envelope. Check the base URL (scheme, host, port and path prefix: the "
+            "4xx with a JSON error body. Check the base URL (scheme, host, port and path prefix: the "
             "suite appends paths such as %s to it)" % (client.base_url, exchange.status,
                                                       " (%s)" % "; ".join(problems) if problems else "", APPS))
     done.checks.append("answers as a Dfns API")
 
 
+def _not_a_json_error(exchange: Exchange) -> list[str]:
+    if not is_json_content_type(exchange.content_type):
+        return ["Content-Type %r" % exchange.content_type]
+    try:
+        body = exchange.json
+    except NotJSON:
+        return ["the body is not JSON"]
+    return [] if isinstance(body, dict) else ["the body is not a JSON object"]
+
+
 def _token_accepted(client: DfnsClient, done: Preflight) -> None:
     exchange = client.request("GET", APPS)
+    if exchange.status == 404:
+        raise PreflightError(
+            "preflight: GET %s answered HTTP 404 at %s: check the base URL's path prefix (the suite appends the API's "
+            "paths to it)" % (APPS, client.base_url))
     if not 200 <= exchange.status < 300:
         raise PreflightError(
             "preflight: the profile's token and app were refused: GET %s answered HTTP %d. Check authToken (expired? "
