@@ -17,13 +17,17 @@ The checks, each only where the profile has what it needs:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON
+from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON, RateLimited
 from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
 
 APPS = "/auth/apps"
+#: Each retry is charged at least this much of the rate-limit budget, so "Retry-After: 0" cannot loop forever.
+MIN_CHARGE = 1.0
 
 
 class PreflightError(RuntimeError):
@@ -38,8 +42,28 @@ class Preflight:
     checks: list[str] = field(default_factory=list)
 
 
-def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0) -> Preflight:
-    """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails."""
+def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0, rate_limit_budget: float = 0.0,
+              pause: Callable[[float], None] = time.sleep) -> Preflight:
+    """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails.
+
+    A rate limiter's answer is waited out (``Retry-After``, else 1 s, 2 s, …) within
+    ``rate_limit_budget`` seconds, and the checks run again from the start.
+    """
+    waited, attempt = 0.0, 0
+    while True:
+        try:
+            return _checks(base_url, profile, timeout=timeout, retries=retries)
+        except RateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else min(30.0, 2.0 ** attempt)
+            if waited + max(wait, MIN_CHARGE) > rate_limit_budget:
+                raise PreflightError("preflight: %s, past the rate-limit budget of %.0f s (the target, not its "
+                                     "contract: try again later, raise --dfns-rate-limit-budget, or set "
+                                     "--dfns-rate-limit)" % (exc, rate_limit_budget)) from None
+            pause(wait)
+            waited, attempt = waited + max(wait, MIN_CHARGE), attempt + 1
+
+
+def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int) -> Preflight:
     done = Preflight()
 
     def count(exchange: Exchange) -> None:
@@ -53,6 +77,8 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
             _token_accepted(client, done)
         if profile.get("credId") and profile.get("privateKey"):
             _key_signs(client, profile, done)
+    except RateLimited:
+        raise
     except EnvironmentFailure as exc:
         raise PreflightError("preflight: %s (the target, not its contract: try again later, or --dfns-skip-preflight)"
                              % str(exc).splitlines()[0]) from None

@@ -6,7 +6,8 @@ nonces and user actions are fresh and a replay case never takes its first use
 for its replay, after waiting what ``Retry-After`` says (or backing off:
 1 s, 2 s, 4 s… at most 30 s when it says nothing). The run may spend
 ``--dfns-rate-limit-budget`` seconds waiting in all (each pytest-xdist worker
-its own); past it, a rate-limited case is an *error* ("rate limited"), and a
+its own; each retry costs at least a second of it, so that ``Retry-After: 0``
+cannot loop forever); past it, a rate-limited case is an *error* ("rate limited"), and a
 rate-limited race, whose burst is what a rate limiter exists for, is *not
 verified*. The pause is the target's request, not a guess at when something
 will be ready.
@@ -22,6 +23,8 @@ import pytest
 from dfns_contract.client import RateLimited
 
 MAX_BACKOFF = 30.0
+#: Each retry is charged at least this much of the budget, so "Retry-After: 0" cannot loop forever.
+MIN_CHARGE = 1.0
 
 
 def rate_limited(error: BaseException | None) -> RateLimited | None:
@@ -40,13 +43,15 @@ class RateLimits:
     def __init__(self, budget: float, pause: Callable[[float], None] = time.sleep) -> None:
         self.budget = budget
         self.waited = 0.0
+        #: What the retries cost the budget: at least MIN_CHARGE each.
+        self.charged = 0.0
         self.retries = 0
         self._pause = pause
 
     def allowance(self, limited: RateLimited, attempt: int) -> float | None:
         """How long to wait before the next attempt; None when the budget cannot cover it."""
         wait = limited.retry_after if limited.retry_after is not None else min(MAX_BACKOFF, 2.0 ** attempt)
-        if self.waited + wait > self.budget:
+        if self.charged + max(wait, MIN_CHARGE) > self.budget:
             return None
         return wait
 
@@ -68,6 +73,7 @@ class RateLimits:
                 self._give_up(limited)
             self._pause(wait)
             self.waited += wait
+            self.charged += max(wait, MIN_CHARGE)
             self.retries += 1
             attempt += 1
             try:

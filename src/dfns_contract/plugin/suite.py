@@ -74,13 +74,18 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             if not settings.skip_preflight:
                 settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
-                                               retries=settings.retry_transport)
+                                               retries=settings.retry_transport,
+                                               rate_limit_budget=settings.rate_limit_budget)
     except (ProfileError, TargetError, CatalogError, PreflightError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
     if controller:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
+    if settings.base_url and settings.shown_url != settings.base_url:
+        # pytest-base-url prints its option in the header ("baseurl: …"): from here on it holds the
+        # URL without its user info (the suite keeps the real one in its settings).
+        config.option.base_url = settings.shown_url
     for line in LINES:
         config.addinivalue_line("markers", line)
     exit_without_freeing_the_heap()
