@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -182,20 +183,29 @@ def test_part_of_an_errors_cases_is_partially_verified_and_require_all_refuses_i
     assert gated.returncode == TESTS_FAILED and "dfns verdict: INCOMPLETE" in gated.stdout
 
 
+def junit_properties(path: Path) -> dict[str, str]:
+    return {prop.get("name"): prop.get("value") for prop in ElementTree.parse(path).iter("property")}
+
+
 def test_a_whole_run_is_passed_in_every_output(tmp_path):
-    """The control of the two above."""
+    """The control of the two above: terminal, JSON, HTML, JUnit XML and exit status agree."""
     run = run_suite("--dfns-require-all", "--dfns-contract-report", str(tmp_path / "r.json"),
-                    "--dfns-contract-report-html", str(tmp_path / "r.html"))
+                    "--dfns-contract-report-html", str(tmp_path / "r.html"), "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == 0, run.output[-3000:]
     report = report_of(tmp_path)
-    assert report["result"] == "passed" and report["exitStatus"] == 0
+    assert report["result"] == "passed" and report["exitStatus"] == 0 and report["target"]["kind"] == "embedded"
     assert "dfns verdict: PASSED" in run.stdout and "Dfns error contract: PASSED" in (tmp_path / "r.html").read_text()
+    properties = junit_properties(tmp_path / "j.xml")
+    assert properties["dfns_result"] == "PASSED" and properties["dfns_target_kind"] == "embedded"
 
 
 def test_an_empty_profile_against_a_live_target_is_never_passed(tmp_path, server):
-    run = live(server.url, profile_file(tmp_path, {}), "--dfns-contract-report", str(tmp_path / "r.json"))
+    run = live(server.url, profile_file(tmp_path, {}), "--dfns-contract-report", str(tmp_path / "r.json"),
+               "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == 0 and "dfns verdict: INCOMPLETE" in run.stdout, run.output[-3000:]
-    assert report_of(tmp_path)["result"] == "incomplete"
+    assert report_of(tmp_path)["result"] == "incomplete" and report_of(tmp_path)["target"]["kind"] == "live"
+    properties = junit_properties(tmp_path / "j.xml")
+    assert properties["dfns_result"] == "INCOMPLETE" and properties["dfns_target_kind"] == "live"
 
 
 # -- 4. rate limits --------------------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 """Units of the client's secrets registry: what is masked, and how."""
 
 import json
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
+import pytest
+
+from dfns_contract.client.exchange import is_rate_limit, retry_after
+from dfns_contract.client.pacing import Pacer
 from dfns_contract.client.secrets import SecretRegistry
 from dfns_contract.wire import keys
 
@@ -41,3 +47,38 @@ class TestMasking:
             registry.add(order[1], order[1][:5])
             assert registry.mask("x %s y %s" % (outer, inner)) == "x <masked:prefi> y <masked:inner>"
             assert registry.mask("nothing here") == "nothing here"
+
+
+class TestRateLimits:
+    """The client's side of rate limits: Retry-After read as the RFC says, and pacing to a quota."""
+
+    @pytest.mark.parametrize("value, seconds", [("7", 7.0), ("0", 0.0), (None, None), ("soon", None), ("", None)])
+    def test_retry_after_in_seconds(self, value, seconds):
+        assert retry_after(value) == seconds
+
+    def test_retry_after_as_an_http_date(self):
+        later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+        assert 25 <= retry_after(later) <= 30
+
+    @pytest.mark.parametrize("status, headers, limited", [
+        (429, {}, True), (503, {"Retry-After": "1"}, True), (503, {}, False), (400, {"Retry-After": "1"}, False)])
+    def test_what_counts_as_a_rate_limit(self, status, headers, limited):
+        assert is_rate_limit(status, headers) is limited
+
+    def test_the_pacer_spaces_requests_by_the_quota(self):
+        now, paused = [100.0], []
+
+        def pause(seconds):
+            paused.append(seconds)
+            now[0] += seconds
+
+        pacer = Pacer(4.0, clock=lambda: now[0], pause=pause)
+        waits = [pacer.wait_for_slot() for _ in range(5)]
+        assert waits == [0.0, 0.25, 0.25, 0.25, 0.25] and paused == [0.25] * 4
+
+    def test_the_pacer_does_not_wait_when_requests_are_already_spaced(self):
+        now = [0.0]
+        pacer = Pacer(2.0, clock=lambda: now[0], pause=lambda s: pytest.fail("paused"))
+        for _ in range(3):
+            assert pacer.wait_for_slot() == 0.0
+            now[0] += 1.0

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from dfns_contract.contract.catalog import Catalog
+from dfns_contract.plugin.internals import add_junit_properties
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.output import MaskedTerminal
 from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage, compare, load_errors_page
@@ -114,6 +115,7 @@ class Conformance:
             failure=_failure(report) if report.failed else None,
         )
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """The run's word and its exit status; before the report files are written (``reports.py``), which carry both.
 
@@ -128,6 +130,11 @@ class Conformance:
         drift = self.drift
         self.word = run_word(rows, other_failures=self.other_failures + int(
             bool(self.settings.strict_drift and drift is not None and drift.found)))
+        add_junit_properties(self.config, {
+            "dfns_target_kind": "live" if self.settings.base_url else "embedded",
+            "dfns_target": self.settings.shown_url or "embedded reference server (not a live environment)",
+            "dfns_result": self.word,
+        })
         if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return
         restore = self.config.pluginmanager.get_plugin("dfns-restore")

@@ -6,6 +6,8 @@ Each is pinned by the range in pyproject.toml (pytest 9) and guarded by a selfte
   pytest's rootdir (``test_profile_outside_the_project_keeps_the_rootdir``);
 * ``rename_deprecated_options``: the option names of earlier releases, still
   accepted with a warning (``test_old_option_names_still_work_and_warn_once``);
+* ``add_junit_properties``: the run's target and word as global properties of
+  the JUnit XML report (``selftests/runs/test_verdict.py``);
 * ``skip_assertion_rewriting``: no assertion rewriting of libraries whose
   asserts no user reads (``selftests/unit/plugin/test_process.py``).
 
@@ -20,10 +22,19 @@ import sys
 
 import pytest
 from _pytest.config.findpaths import determine_setup
+from _pytest.junitxml import xml_key
 
 #: Import names whose modules pytest need not rewrite: dependencies of the suite
 #: that register pytest plugins, and this package itself.
 NOT_REWRITTEN: tuple[str, ...] = ("hypothesis", "_hypothesis_pytestplugin", "anyio", "xdist", "dfns_contract")
+
+
+def add_junit_properties(config: pytest.Config, properties: dict[str, str]) -> None:
+    """Global ``<properties>`` of the ``--junitxml`` report (what ``record_testsuite_property`` adds), if one is written."""
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in properties.items():
+            xml.add_global_property(name, value)
 
 
 def rename_deprecated_options(early_config: pytest.Config, args: list[str], deprecated: dict[str, str]) -> None:
