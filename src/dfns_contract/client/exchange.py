@@ -17,8 +17,15 @@ class NotJSON(ValueError):
     """The response body is not JSON; the message shows what came back."""
 
 
-class EnvironmentFailure(RuntimeError):
-    """The environment, not the contract, stopped a request: reported as an *error*, never as a broken contract."""
+class EnvironmentFailure(BaseException):
+    """The environment, not the contract, stopped a request: reported as an *error*, never as a broken contract.
+
+    A ``BaseException``, not an ``Exception``, on purpose: Hypothesis replays and
+    shrinks a failing example (an ``Exception``), and a transport failure or a
+    rate limit would then cost one timeout or one 429 per replay, and the replay
+    of a half-spent nonce would look like a contract failure. An
+    ``EnvironmentFailure`` stops the property at once, as it stops a case.
+    """
 
 
 class TransportError(EnvironmentFailure):

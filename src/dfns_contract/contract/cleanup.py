@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dfns_contract.client.exchange import EnvironmentFailure
 from dfns_contract.client.secrets import remember_received
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class Cleanup:
         for undo in undos:
             try:
                 outcome = undo.action()
-            except Exception as exc:  # noqa: BLE001 - reported as one line, the run goes on
+            except (Exception, EnvironmentFailure) as exc:  # noqa: BLE001 - reported as one line, the run goes on
                 self.failures += 1
                 first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
                 self.lines.append("NOT restored: %s: %s" % (undo.description, first))

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import pytest
 
-from dfns_contract.client import Exchange, FlowError, ServerFailure
+from dfns_contract.client import EnvironmentFailure, Exchange, FlowError, ServerFailure
 from dfns_contract.contract.catalog import Case
 from dfns_contract.contract.expectations import (
     ContractViolation,
@@ -102,5 +102,5 @@ def _clean_up(ctx: RecipeContext) -> None:
         undo = ctx.cleanups.pop(0)
         try:
             undo()
-        except Exception:  # noqa: BLE001 - reported by the next case's control if it matters
+        except (Exception, EnvironmentFailure):  # noqa: BLE001 - reported by the next case's control if it matters
             pass

@@ -119,9 +119,10 @@ class Conformance:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """The run's word and its exit status; before the report files are written (``reports.py``), which carry both.
 
-        PASSED exits 0; FAILED 1; INCOMPLETE 1 under --dfns-require-all or when the environment
-        failed a case, else 0 (a -k selection while developing). pytest's own statuses for an
-        interrupted run, an internal or a usage error, or no test collected, are kept.
+        PASSED exits 0; FAILED 1; INCOMPLETE 1 (a gate never passes what it did not verify),
+        or 0 under --dfns-allow-incomplete when only selection or skips made it so (a -k
+        selection while developing). pytest's own statuses for an interrupted run, an internal
+        or a usage error, or no test collected, are kept.
         """
         if not self.controller:
             return
@@ -141,8 +142,8 @@ class Conformance:
         not_restored = bool(restore and restore.not_restored())
         if not_restored and self.word == PASSED:
             self.word = INCOMPLETE  # the environment was left changed: not a sign-off
-        failing = self.word == RUN_FAILED or (self.word == INCOMPLETE and (
-            self.settings.require_all or not_restored or self.environment_errors or ERROR in (row.tested for row in rows)))
+        environment = bool(not_restored or self.environment_errors or ERROR in (row.tested for row in rows))
+        failing = self.word == RUN_FAILED or (self.word == INCOMPLETE and (environment or not self.settings.allow_incomplete))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK
 
     def results_from_this_process(self, config: pytest.Config) -> None:

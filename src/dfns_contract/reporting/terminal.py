@@ -29,8 +29,7 @@ from dfns_contract.reporting.verdicts import (
 TITLE = "documented errors (getting-started/errors.md)"
 WORD_MEANING = {
     PASSED: ": every documented error verified (the 500 entry: verified or not provoked)",
-    INCOMPLETE: ": no contract failure, but not every documented error was verified (see above; "
-                "--dfns-require-all makes that fail the run)",
+    INCOMPLETE: ": no contract failure, but not every documented error was verified (see above)",
     RUN_FAILED: ": the contract is broken (see FAILED above)",
 }
 
