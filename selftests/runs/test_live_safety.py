@@ -181,12 +181,16 @@ def failure_of(out: str, case_id: str) -> str:
     return out[start:end]
 
 
+def assert_doc_and_expectation_of_nonce_reused(text: str) -> None:
+    assert "doc:      getting-started/errors.md › Common Errors › 400 - Bad Request › Nonce already used" in text
+    assert 'expected: HTTP 400 {"error": {"message": "request nonce has already been used"}}' in text
+
+
 def test_a_failure_shows_expected_against_actual_and_the_doc_section(failures):
     _, out = failures["status and message"]
     status = failure_of(out, "nonce-reused")
     assert "[nonce-reused] documented error not honoured: Nonce already used" in status
-    assert "doc:      getting-started/errors.md › Common Errors › 400 - Bad Request › Nonce already used" in status
-    assert 'expected: HTTP 400 {"error": {"message": "request nonce has already been used"}}' in status
+    assert_doc_and_expectation_of_nonce_reused(status)
     assert "- status is 409, expected 400" in status and "- message" not in status
     message = failure_of(out, "useraction-reused")
     assert ('- message is "user action has already been used ", expected "user action has already been used"'
@@ -198,8 +202,7 @@ def test_a_schema_error_shows_the_case_and_what_it_expects(failures):
     _, out = failures["schema"]
     text = failure_of(out, "nonce-reused")
     assert "[nonce-reused] stopped before the documented error could be checked: Nonce already used" in text
-    assert "doc:      getting-started/errors.md › Common Errors › 400 - Bad Request › Nonce already used" in text
-    assert 'expected: HTTP 400 {"error": {"message": "request nonce has already been used"}}' in text
+    assert_doc_and_expectation_of_nonce_reused(text)
     assert "- body error/message: must be of type string" in text and "response: HTTP 400" in text
 
 

@@ -45,48 +45,29 @@ GROUP = ("dfns", "Dfns error contract")
 OTHER_VARIABLES = ("DFNS_HYPOTHESIS_PROFILE",)
 
 
-def retry_count(text: str) -> int:
-    """argparse type of ``--dfns-retry-transport``: a count, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, not %d" % value)
-    return value
+def _number(parse: Callable[[str], float], what: str, minimum: float, *, inclusive: bool) -> Callable[[str], Any]:
+    """An argparse type: a number of ``what``, at least ``minimum`` (or more than it, when not ``inclusive``)."""
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, what)) from None
+        if value < minimum or (value == minimum and not inclusive):
+            bound = "%g or more" % minimum if inclusive else "more than %g" % minimum
+            raise argparse.ArgumentTypeError("must be %s, not %s" % (bound, text))
+        return value
+
+    return convert
 
 
-def rate(text: str) -> float:
-    """argparse type of ``--dfns-rate-limit``: requests per second, more than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of requests per second" % text) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0, not %s" % text)
-    return value
-
-
-def budget_seconds(text: str) -> float:
-    """argparse type of ``--dfns-rate-limit-budget``: seconds, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, not %s" % text)
-    return value
-
-
-def seconds(text: str) -> float:
-    """argparse type of ``--dfns-timeout``: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0, not %s" % text)
-    return value
+#: ``--dfns-retry-transport``: a count, 0 or more.
+retry_count = _number(int, "a whole number", 0, inclusive=True)
+#: ``--dfns-timeout``: seconds, more than 0.
+seconds = _number(float, "a number of seconds", 0, inclusive=False)
+#: ``--dfns-rate-limit``: requests per second, more than 0.
+rate = _number(float, "a number of requests per second", 0, inclusive=False)
+#: ``--dfns-rate-limit-budget``: seconds, 0 or more.
+budget_seconds = _number(float, "a number of seconds", 0, inclusive=True)
 
 
 @dataclass(frozen=True)
