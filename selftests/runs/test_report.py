@@ -207,7 +207,7 @@ def test_a_plain_run_reports_the_embedded_target_and_no_drift(tmp_path):
     assert "contract report: %s" % path in run.output
     report = json.loads(path.read_text())
     assert schemas.problems("report.json", report) == []
-    assert report["target"] == {"kind": "embedded", "baseUrl": None, "description": "embedded reference server (one per run, shared by local xdist workers)",
+    assert report["target"] == {"kind": "embedded", "baseUrl": None, "description": "embedded reference server (one per run, shared by local xdist workers) — not a live environment",
                                 "faults": [], "profile": None, "envOverrides": []}
     assert report["errorsPage"] is None
     errors = by_id(report)

@@ -84,7 +84,7 @@ def describe_target(base_url: str | None, *, embedded: str, faults: list[str], p
     return {
         "kind": "live" if base_url else "embedded",
         "baseUrl": public_url(base_url) if base_url else None,
-        "description": "%s (live)" % public_url(base_url) if base_url else embedded,
+        "description": "%s (live)" % public_url(base_url) if base_url else embedded + " — not a live environment",
         "faults": list(faults),
         "profile": profile_path,
         "envOverrides": list(env_overrides),
