@@ -99,3 +99,8 @@ def test_an_ini_key_sets_its_option():
 def test_a_bad_ini_value_is_one_clear_error():
     run = run_suite("tests/test_documented_errors.py", "-o", "dfns_timeout=soon")
     assert_one_clear_error(run, "dfns_timeout = soon in", "'soon' is not a number of seconds")
+
+
+def test_an_invalid_sensitive_url_pattern_is_one_clear_error():
+    run = run_suite("tests/test_documented_errors.py", "--dfns-sensitive-url", "api.dfns.(io")
+    assert_one_clear_error(run, "--dfns-sensitive-url 'api.dfns.(io' is not a regular expression")

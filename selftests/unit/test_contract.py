@@ -8,7 +8,7 @@ from dfns_contract.contract.binding import check_binding, load_catalog
 from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError
 from dfns_contract.contract.profile import ProfileError, env_name, load_profile
 from dfns_contract.contract.recipes import RECIPES, Recipe, RecipeError, recipe
-from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, is_sensitive
+from dfns_contract.contract.target import DEFAULT_SENSITIVE_URL, TargetError, check_base_url, check_sensitive_url, is_sensitive
 
 
 class TestProfile:
@@ -112,3 +112,25 @@ class TestBinding:
     def test_two_recipes_for_one_id_are_refused(self):
         with pytest.raises(RecipeError, match="two recipes for catalog id 'nonce-reused'"):
             recipe("nonce-reused", needs=())(lambda ctx, variant: None)
+
+
+class TestSensitivity:
+    """Sensitivity is judged on the host a URL reaches, not on its spelling."""
+
+    @pytest.mark.parametrize("url", [
+        "https://api.dfns.io", "https://api.dfns.io.", "https://x@api.dfns.io", "https://user:pw@API.DFNS.IO/",
+        "http://app.dfns.co.:80", "https://api.dfns.io:443/v1", "https://api.uae.dfns.io", "https://api.dfns.co",
+    ])
+    def test_spellings_of_a_production_host_are_sensitive(self, url):
+        assert is_sensitive(url, DEFAULT_SENSITIVE_URL)
+
+    @pytest.mark.parametrize("url", [
+        "https://api.dfns.ninja", "https://api.dfns.io.evil.example", "http://127.0.0.1:8000", "https://dfns.io-mirror.example",
+    ])
+    def test_other_hosts_are_not(self, url):
+        """The control: the normalisation does not make everything sensitive."""
+        assert not is_sensitive(url, DEFAULT_SENSITIVE_URL)
+
+    def test_an_invalid_pattern_is_one_sentence(self):
+        with pytest.raises(TargetError, match="is not a regular expression"):
+            check_sensitive_url("api.dfns.(io")

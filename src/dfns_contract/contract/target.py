@@ -118,8 +118,29 @@ def check_sensitive_url(pattern: str) -> str:
     return pattern
 
 
+def normalised(url: str) -> str:
+    """The URL as the host it reaches: no user info, host lower-cased and IDNA-encoded, no trailing dot, no default port.
+
+    ``https://x@API.dfns.io.:443/`` and ``https://api.dfns.io/`` reach the same
+    host, so a sensitivity pattern must judge them alike.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    if ":" in host:  # IPv6
+        host = "[%s]" % host
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    netloc = host + (":%d" % port if port is not None and port != default else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, "", ""))
+
+
 def is_sensitive(url: str, pattern: str) -> bool:
-    return bool(re.search(pattern, url, re.IGNORECASE))
+    """Whether ``url`` (judged on the host it reaches, see ``normalised``) matches the sensitivity pattern."""
+    return bool(re.search(pattern, normalised(url), re.IGNORECASE))
 
 
 def _reason(exc: Exception) -> str:
