@@ -22,6 +22,24 @@ class SuiteRun:
         return self.stdout + self.stderr
 
 
+def suite_command(*args: str, allow_incomplete: bool = True) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
+            *(["--dfns-allow-incomplete"] if allow_incomplete else []), *args]
+
+
+def suite_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without its DFNS_* and PYTEST_* variables, plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DFNS_", "PYTEST_"))}
+    clean.update(env or {})
+    return clean
+
+
+def start_suite(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``pytest ARGS`` started in a process group of its own (a test may signal the whole group, as a terminal does)."""
+    return subprocess.Popen(suite_command(*args), cwd=ROOT, env=suite_environment(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
 def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
               allow_incomplete: bool = True) -> SuiteRun:
     """``pytest ARGS`` in the project root, without the caller's DFNS_* variables or plugins' randomness.
@@ -30,13 +48,10 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 30
     pass ``--dfns-allow-incomplete`` so that exit 0 still means "nothing failed". The
     runs of ``runs/test_verdict.py`` that prove an INCOMPLETE run fails say ``allow_incomplete=False``.
     """
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DFNS_", "PYTEST_"))}
-    clean.update(env or {})
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
-         *(["--dfns-allow-incomplete"] if allow_incomplete else []), *args],
+        suite_command(*args, allow_incomplete=allow_incomplete),
         cwd=ROOT,
-        env=clean,
+        env=suite_environment(env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import execnet
 import pytest
 
-from dfns_contract.plugin.xdist import HeavyFirst, _is_local
+from dfns_contract.plugin.xdist import HeavyFirst, is_local_worker
 
 from selftests.helpers.suite_runner import SuiteRun, run_suite
 
@@ -86,7 +86,7 @@ def test_a_server_that_cannot_start_fails_each_case_with_the_reason(workers):
 )
 def test_only_local_workers_are_handed_the_controllers_server(spec, local):
     """A worker on another machine cannot reach the controller's loopback address: it starts its own."""
-    assert _is_local(execnet.XSpec(spec.split("*")[-1])) is local
+    assert is_local_worker(execnet.XSpec(spec.split("*")[-1])) is local
 
 
 def test_heavy_cases_go_first_in_workers_only():
@@ -114,7 +114,7 @@ def test_the_shared_server_outlives_every_workers_cleanup(how):
                     env={"SELFTEST_BREAK": how}, timeout=120)
     assert run.returncode != 0, run.output[-3000:]
     # Re-activated by the worker that broke, or already by a case of the other worker (they share it).
-    assert re.search(r"otherAppId \S+ is active: (re-activated|already active)", run.output), run.output[-3000:]
+    assert re.search(r"otherAppId \S+: (re-activated|already active)", run.output), run.output[-3000:]
     assert ", 0 not restored" in run.output and "NOT restored" not in run.output, run.output[-3000:]
     for symptom in ("transport error", "cannot reach", "Connection refused", "did not start"):
         assert symptom not in run.output, run.output[-3000:]

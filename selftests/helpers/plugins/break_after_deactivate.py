@@ -2,7 +2,9 @@
 
 Breaks the suite right after its first successful deactivation, the worst
 moment: ``SELFTEST_BREAK=interrupt`` raises KeyboardInterrupt (Ctrl-C),
-anything else a RuntimeError (a case that fails after it changed state).
+``crash`` ends the process at once (``os._exit``, as a segfault or the OOM
+killer would), anything else a RuntimeError (a case that fails after it
+changed state).
 Once per process; the session cleanup's own requests go through untouched.
 """
 
@@ -22,6 +24,8 @@ def _send_then_break(self: DfnsClient, method: str, path: str, headers: dict[str
         _broken.append(path)
         if os.environ.get("SELFTEST_BREAK") == "interrupt":
             raise KeyboardInterrupt
+        if os.environ.get("SELFTEST_BREAK") == "crash":
+            os._exit(70)
         raise RuntimeError("selftest: the case breaks right after %s %s succeeded" % (method, path))
     return exchange
 

@@ -8,71 +8,151 @@ reader could mistake for real (``RecipeContext.name`` gives a future recipe
 that must create one a name carrying the run id). Nonces and user actions it
 spends, and registration challenges it opens, cannot and need not be undone.
 
-Each case registers what it may change *before* changing it; the session
-fixture ``dfns_cleanup`` runs the undo actions when the session ends, also
-after failures, ``-x`` and Ctrl-C (pytest tears session fixtures down in
-every case), and under pytest-xdist in each worker for its own changes.
-An undo first reads the state and writes only if it differs. Its problems are
-one line each in the run's summary, never a traceback (masked where the lines
-leave the process: ``plugin/output.py``).
+Each case registers what it may change *before* changing it, and the
+registration is written to the run's journal (``journal.py``) before the
+request leaves, so the change can be undone by another process if this one
+is stopped. The session fixture ``dfns_cleanup`` runs the undo actions when
+the session ends; the controller then undoes whatever no process confirmed
+(``plugin/restore.py``). An undo is data (``KeepAppActive``), not a closure,
+for that reason. It first reads the state and writes only if it differs, so
+running it twice is harmless. Its problems are one line each in the run's
+summary, with what to do by hand, never a traceback.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from dfns_contract.client.exchange import EnvironmentFailure
 from dfns_contract.client.secrets import remember_received
 
 if TYPE_CHECKING:
     from dfns_contract.client import DfnsClient
+    from dfns_contract.contract.journal import Journal
+
+NOT_RESTORED = "NOT restored"
+ALREADY = "already active"
+PUT_BACK = "re-activated"
 
 
 class CleanupFailed(RuntimeError):
     """An undo action could not restore what it guards."""
 
 
+class Undo(Protocol):
+    """What puts one piece of state back."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def risk(self) -> str:
+        """What may be wrong with it when the undo failed ("may be left inactive")."""
+
+    def restore(self, client: DfnsClient | None) -> str:
+        """Put it back (or find it as it should be); the outcome in a few words. Raises when it cannot."""
+
+    def by_hand(self, base_url: str) -> str:
+        """What a person does to put it back when the run could not."""
+
+    def to_record(self) -> dict[str, Any]:
+        """The undo as data, for the journal."""
+
+
 @dataclass(frozen=True)
-class Undo:
-    key: str
-    description: str
-    action: Callable[[], str]
+class KeepAppActive:
+    """At the end, the app must be active: read it, activate it if it is not.
+
+    Requests go out as the profile's app; if that app is the one switched off
+    (a broken server let it deactivate itself), as ``fallback_app_id``.
+    """
+
+    kind: ClassVar[str] = "app-active"
+    app_id: str
+    label: str = "app"
+    fallback_app_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return "app-active:" + self.app_id
+
+    @property
+    def description(self) -> str:
+        return "%s %s" % (self.label, self.app_id)
+
+    @property
+    def risk(self) -> str:
+        return "may be left inactive"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        if client is None:
+            raise CleanupFailed("no client of the profile's principal to send the requests with")
+        vias = [via for via in (client.app_id, self.fallback_app_id) if via]
+        return _ensure_active(client, self.app_id, list(dict.fromkeys(vias)))
+
+    def by_hand(self, base_url: str) -> str:
+        return ("activate it with PUT %s/auth/apps/%s/activate (signed with a user action), "
+                "or in the dashboard (Settings > Applications)" % (base_url.rstrip("/"), self.app_id))
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "appId": self.app_id, "label": self.label, "fallbackAppId": self.fallback_app_id}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> KeepAppActive:
+        return cls(str(record["appId"]), str(record.get("label") or "app"), record.get("fallbackAppId"))
+
+
+#: Every kind of undo the journal may hold.
+UNDO_KINDS: dict[str, type[KeepAppActive]] = {KeepAppActive.kind: KeepAppActive}
+
+
+def undo_from_record(record: dict[str, Any]) -> Undo:
+    """An undo read back from the journal; ValueError for a record no kind knows."""
+    kind = UNDO_KINDS.get(str(record.get("kind")))
+    if kind is None:
+        raise ValueError("unknown kind of undo %r" % record.get("kind"))
+    try:
+        return kind.from_record(record)
+    except (KeyError, TypeError) as exc:
+        raise ValueError("malformed undo %r: %s" % (record, exc)) from None
 
 
 class Cleanup:
     """The session's undo actions, run once, last registered first."""
 
-    def __init__(self, client: DfnsClient | None = None) -> None:
+    def __init__(self, client: DfnsClient | None = None, journal: Journal | None = None) -> None:
         # A client of its own: no response audit (a broken server must not stop the cleanup).
         self.client = client.with_identity(client.auth_token, client.signer) if client else None
         if self.client is not None:
             self.client.observers = [remember_received]
+        self.journal = journal
         self._undos: dict[str, Undo] = {}
         self._lock = threading.Lock()
         self.ran = False
         self.lines: list[str] = []
+        #: Each undo's line, by its key.
+        self.outcomes: dict[str, str] = {}
         self.failures = 0
 
-    def register(self, key: str, description: str, action: Callable[[], str]) -> None:
-        """Queue ``action`` unless an action with this key is already queued."""
+    def register(self, undo: Undo) -> None:
+        """Queue ``undo`` (once per key), written to the journal before the caller changes anything."""
         with self._lock:
-            if not self.ran:
-                self._undos.setdefault(key, Undo(key, description, action))
+            if self.ran or undo.key in self._undos:
+                return
+            if self.journal is not None:
+                self.journal.registered(undo.key, undo.to_record())
+            self._undos[undo.key] = undo
 
     def keep_app_active(self, app_id: str, *, label: str = "app", fallback_app_id: str | None = None) -> None:
-        """At the end, ``app_id`` must be active: read it, activate it if it is not.
-
-        Requests go out as the profile's app; if that app is the one switched off
-        (a broken server let it deactivate itself), as ``fallback_app_id``.
-        """
-        if self.client is None:
-            return
-        vias = [self.client.app_id] + ([fallback_app_id] if fallback_app_id else [])
-        self.register("app-active:" + app_id, "%s %s is active" % (label, app_id),
-                      lambda: _ensure_active(self.client, app_id, [v for v in vias if v]))  # type: ignore[arg-type]
+        """At the end, ``app_id`` must be active."""
+        if self.client is not None:
+            self.register(KeepAppActive(app_id, label, fallback_app_id))
 
     def keep_other_app_active(self, other_app_id: str) -> None:
         """At the end, the profile's ``otherAppId`` must be active (the cases that switch it call this first).
@@ -84,22 +164,45 @@ class Cleanup:
         self.keep_app_active(other_app_id, label="otherAppId", fallback_app_id=other_app_id)
 
     def run(self) -> list[str]:
-        """Run every queued undo once; one line per undo. Never raises (but lets a second Ctrl-C through)."""
+        """Run every queued undo once; one line per undo. Never raises.
+
+        A Ctrl-C while it runs stops it: the undo under way and those after it
+        are reported as not restored, with what to do by hand, and the journal
+        keeps them pending for the controller.
+        """
         with self._lock:
             if self.ran:
                 return self.lines
             self.ran = True
             undos = list(reversed(self._undos.values()))
+        interrupted = False
         for undo in undos:
-            try:
-                outcome = undo.action()
-            except (Exception, EnvironmentFailure) as exc:  # noqa: BLE001 - reported as one line, the run goes on
-                self.failures += 1
-                first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-                self.lines.append("NOT restored: %s: %s" % (undo.description, first))
-            else:
-                self.lines.append("%s: %s" % (undo.description, outcome))
+            line, restored, interrupted = self._undo(undo, interrupted)
+            self.failures += not restored
+            self.lines.append(line)
+            self.outcomes[undo.key] = line
+            if self.journal is not None:
+                self.journal.finished(undo.key, line, restored=restored)
         return self.lines
+
+    def _undo(self, undo: Undo, interrupted: bool) -> tuple[str, bool, bool]:
+        """The undo's line, whether the state is as it should be, and whether a Ctrl-C has stopped the cleanup."""
+        base_url = self.client.base_url if self.client is not None else "<the target>"
+        if interrupted:
+            return not_restored(undo, "not checked: the cleanup was interrupted (Ctrl-C)", base_url), False, True
+        try:
+            outcome = undo.restore(self.client)
+        except KeyboardInterrupt:
+            return not_restored(undo, "interrupted (Ctrl-C) while it was being checked", base_url), False, True
+        except (Exception, EnvironmentFailure) as exc:  # noqa: BLE001 - reported as one line, the run goes on
+            why = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            return not_restored(undo, why, base_url), False, False
+        return "%s: %s" % (undo.description, outcome), True, False
+
+
+def not_restored(undo: Undo, why: str, base_url: str) -> str:
+    """The line of an undo that failed: what, why, and how to put it back by hand."""
+    return "%s: %s %s: %s; to put it back, %s" % (NOT_RESTORED, undo.description, undo.risk, why, undo.by_hand(base_url))
 
 
 def _ensure_active(client: DfnsClient, app_id: str, vias: Sequence[str]) -> str:
@@ -118,15 +221,19 @@ def _ensure_active(client: DfnsClient, app_id: str, vias: Sequence[str]) -> str:
         except (ValueError, AttributeError):
             active = None
         if active is True:
-            return "already active"
+            return ALREADY
         done = caller.request("PUT", "/auth/apps/%s/activate" % app_id, sign=True)
         if 200 <= done.status < 300:
-            return "re-activated"
+            return PUT_BACK
         problems.append("activate as app %s answered HTTP %d" % (via, done.status))
     raise CleanupFailed("; ".join(problems) or "no app to send the request as")
 
 
 def run_summary(lines: Sequence[str]) -> str:
-    failed = sum("NOT restored" in line for line in lines)  # under xdist a line starts with its worker
-    return "%d state change%s undone or checked, %d not restored" % (
-        len(lines) - failed, "" if len(lines) - failed == 1 else "s", failed)
+    """One line: how many changes were checked and what became of them."""
+    if not lines:
+        return "nothing to undo: no case changed state on the target"
+    failed = sum(NOT_RESTORED in line for line in lines)
+    put_back = sum(line.endswith(": " + PUT_BACK) for line in lines)
+    return "%d change%s checked: %d put back, %d found as it should be, %d not restored" % (
+        len(lines), "" if len(lines) == 1 else "s", put_back, len(lines) - failed - put_back, failed)

@@ -126,6 +126,9 @@ class Conformance:
         """
         if not self.controller:
             return
+        restore = self.config.pluginmanager.get_plugin("dfns-restore")
+        if restore is not None:
+            restore.finish(session)  # first: workers down, what they left changed undone
         self.results_from_this_process(session.config)
         rows = self.rows()
         drift = self.drift
@@ -138,7 +141,6 @@ class Conformance:
         })
         if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return
-        restore = self.config.pluginmanager.get_plugin("dfns-restore")
         not_restored = bool(restore and restore.not_restored())
         if not_restored and self.word == PASSED:
             self.word = INCOMPLETE  # the environment was left changed: not a sign-off

@@ -22,14 +22,15 @@ from dfns_contract.contract.profile import Profile, load_profile
 from dfns_contract.contract.target import Target
 from dfns_contract.plugin.conformance import dfns_evidence  # noqa: F401 - a fixture
 from dfns_contract.plugin.fuzzing import count_examples, dfns_hypothesis_settings  # noqa: F401 - fixtures
-from dfns_contract.plugin.output import mask_lines
-from dfns_contract.plugin.stash import CATALOG, CLEANUP_LINES, NEEDS, SETTINGS
+from dfns_contract.plugin.options import Settings
+from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
 from dfns_contract.plugin.xdist import SharedServerError, shared_server
 
 if TYPE_CHECKING:
     import requests
 
     from dfns_contract.client import DfnsClient
+    from dfns_contract.client.guard import TargetGuard
     from dfns_contract.client.pacing import Pacer
     from dfns_contract.contract.recipes import RecipeContext
 
@@ -115,22 +116,51 @@ def dfns_http() -> Iterator[requests.Session]:
 @pytest.fixture(scope="session")
 def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytest.FixtureRequest) -> DfnsClient:
     """The profile's main principal; every response it gets is audited against the envelope."""
-    from dfns_contract.client import DfnsClient, KeySigner
     from dfns_contract.client.secrets import remember_received
     from dfns_contract.contract.expectations import audit
 
-    profile, settings = dfns_target.profile, request.config.stash[SETTINGS]
+    client = principal_client(dfns_target.base_url, dfns_target.profile, request.config.stash[SETTINGS],
+                              session=dfns_http, observers=[remember_received, audit])
+    client.guard = run_guard(request)  # copied to every other principal and race sender of this process
+    return client
+
+
+def run_guard(request: pytest.FixtureRequest) -> TargetGuard:
+    """This process's breaker and deadline (``client/guard.py``), the deadline counted from now (its first case).
+
+    ``--dfns-deadline``, else ``run_deadline`` from the timeout, the selected
+    cases, the heavy ones among them and the fuzzing budget's examples.
+    """
+    from dfns_contract.client.guard import TargetGuard, run_deadline
+    from dfns_contract.contract.fuzzing import BUDGETS
+
+    settings = request.config.stash[SETTINGS]
+    deadline = settings.deadline
+    if deadline is None:
+        items = request.session.items
+        heavy = sum(1 for item in items if item.get_closest_marker("heavy") is not None)
+        budget = request.config.pluginmanager.get_plugin("dfns-fuzzing").profile
+        deadline = run_deadline(settings.timeout, len(items), heavy, BUDGETS[budget]["max_examples"])
+    return TargetGuard(deadline)
+
+
+def principal_client(base_url: str, profile: Profile, settings: Settings, *,
+                     session: requests.Session | None = None, observers: list | None = None) -> DfnsClient:
+    """A client of the profile's main principal, as the settings say (the fixture's, the controller's cleanup's)."""
+    from dfns_contract.client import DfnsClient, KeySigner
+    from dfns_contract.client.secrets import remember_received
+
     cred, pem = profile.get("credId"), profile.get("privateKey")
     return DfnsClient(
-        dfns_target.base_url,
+        base_url,
         profile.get("appId"),
         auth_token=profile.get("authToken"),
         signer=KeySigner(cred, pem) if cred and pem else None,
         app_origin=profile.get("appOrigin"),
         timeout=settings.timeout,
         retry_transport=settings.retry_transport,
-        session=dfns_http,
-        observers=[remember_received, audit],
+        session=session,
+        observers=observers if observers is not None else [remember_received],
         pacer=_pacer(settings.rate_limit),
     )
 
@@ -156,20 +186,15 @@ def dfns_run_id(request: pytest.FixtureRequest) -> str:
 def dfns_cleanup(request: pytest.FixtureRequest, dfns_client: DfnsClient) -> Iterator[Cleanup]:
     """Undo actions for what the run changes on the target; run once when the session ends.
 
-    Torn down before the client and the target, also after failures, ``-x`` and
-    Ctrl-C; under pytest-xdist each worker undoes its own changes and hands its
-    lines (masked: the controller does not know what this worker received) to
-    the controller's summary (``restore.py``).
+    Torn down before the client and the target, also after failures and
+    ``-x``; every change is journaled before it is made, so that the
+    controller undoes what a process stopped by Ctrl-C, SIGTERM or a crash
+    could not (``restore.py``).
     """
-    cleanup = Cleanup(dfns_client)
+    # for_cleanup: the run's breaker and deadline must not stop the cleanup (client/guard.py).
+    cleanup = request.config.pluginmanager.get_plugin("dfns-restore").new_cleanup(dfns_client.for_cleanup())
     yield cleanup
-    lines = cleanup.run()
-    config = request.config
-    worker = getattr(config, "workerinput", {}).get("workerid")
-    if worker is not None:
-        config.workeroutput["dfns_cleanup"] = mask_lines("[%s] %s" % (worker, line) for line in lines)  # type: ignore[attr-defined]
-    else:
-        config.stash.setdefault(CLEANUP_LINES, []).extend(lines)
+    cleanup.run()
 
 
 @pytest.fixture

@@ -51,3 +51,35 @@ def freeze_what_is_loaded() -> None:
     to a host whose objects a freeze would keep from ever being collected.
     """
     gc.freeze()
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM end the run as Ctrl-C does: the session finishes, the cleanup runs, the summary is written.
+
+    A CI runner that cancels a job, a container that stops, ``timeout`` and
+    ``kill`` send SIGTERM, whose default action ends the process at once: a
+    state change the run made would stay on the target. pytest handles
+    KeyboardInterrupt (exit status 2, the session's end still runs), so
+    SIGTERM raises it. Only from the main thread (where Python delivers
+    signals), and only while the default action is in place: a handler someone
+    else installed is kept. ``restore_sigterm`` puts the default back.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def restore_sigterm() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is _raise_keyboard_interrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")

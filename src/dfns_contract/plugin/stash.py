@@ -13,8 +13,6 @@ SETTINGS = pytest.StashKey[Settings]()
 CATALOG = pytest.StashKey[Catalog]()
 #: The folder of the suite's tests: settings and marks apply to its tests only.
 SUITE_DIR = pytest.StashKey["object"]()
-#: Lines of the session cleanup: this process's, then each xdist worker's.
-CLEANUP_LINES = pytest.StashKey[list[str]]()
 #: Profile keys a test needs (from its markers), on the item.
 NEEDS = pytest.StashKey[list[str]]()
 #: Every case collected per documented error, before -k and -m deselect: error id -> node ids.

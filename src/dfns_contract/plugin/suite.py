@@ -92,7 +92,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager = config.pluginmanager
     manager.register(fixtures, "dfns-fixtures")
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
-    manager.register(Restore(config), "dfns-restore")
+    manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(HeavyFirst(), "dfns-heavy-first")
     if not settings.base_url and controller:
@@ -179,7 +179,10 @@ class Suite:
         if report.failed:
             failure = environment_failure(call.excinfo.value if call.excinfo is not None else None)
             if failure is not None:
+                # One paragraph: what was sent, what happened. Hypothesis' "reproduce with this seed"
+                # section is dropped: the environment's failure does not follow from the example.
                 report.longrepr = "environment error, the contract was not checked: %s" % failure
+                report.sections = [section for section in report.sections if section[0] != "Hypothesis"]
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined]
             elif call.when != "call":
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined] - a set-up or teardown step broke

@@ -40,8 +40,23 @@ class SharedServerError(RuntimeError):
     """The controller's reference server did not start: every case that needs it errors with this."""
 
 
-def _is_local(spec: Any) -> bool:
+def is_local_worker(spec: Any) -> bool:
+    """A worker on this machine (``-n``, ``--tx popen``): it can reach loopback and this machine's files."""
     return bool(getattr(spec, "popen", None)) and not getattr(spec, "via", None)
+
+
+def stop_workers(config: pytest.Config) -> None:
+    """Bring every pytest-xdist worker down now, as pytest-xdist's own session end does later (then a no-op).
+
+    The controller calls it before it undoes what workers left changed: a worker
+    still running could change the target again behind it. pytest-xdist
+    internals: ``DSession.nodemanager.teardown_nodes`` (asks each worker to
+    exit, kills it after 10 s).
+    """
+    dsession = config.pluginmanager.get_plugin("dsession")
+    manager = getattr(dsession, "nodemanager", None)
+    if manager is not None:
+        manager.teardown_nodes()
 
 
 class SharedServer:
@@ -64,7 +79,7 @@ class SharedServer:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Sequence[Any]) -> None:
         """Begin now, so the server starts while the workers' interpreters do."""
-        if self._thread is None and any(_is_local(spec) for spec in specs):
+        if self._thread is None and any(is_local_worker(spec) for spec in specs):
             self._thread = threading.Thread(target=self._prepare_and_start, name="dfns-mock start", daemon=True)
             self._thread.start()
 
@@ -84,7 +99,7 @@ class SharedServer:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        if self._thread is None or not _is_local(node.gateway.spec):
+        if self._thread is None or not is_local_worker(node.gateway.spec):
             return
         self._prepared.wait(STARTUP_TIMEOUT)
         shared = self._shared or {"error": self._error or "not prepared within %.0f s" % STARTUP_TIMEOUT}
@@ -101,6 +116,12 @@ class SharedServer:
         """
         if self._server is not None:
             self._server.request_stop()
+
+    def target(self) -> tuple[str, Any] | None:
+        """The shared server's URL and profile, while it runs (the controller's cleanup uses it)."""
+        if self._shared is None or self._server is None:
+            return None
+        return self._shared["url"], load_profile(None, {}, defaults=self._shared["profile"])
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self._error:

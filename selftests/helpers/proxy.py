@@ -1,0 +1,308 @@
+"""A loopback fault proxy in front of a target: per request, forward it, delay it, rate-limit it, hang, reset, or cut the answer.
+
+What a real network can do to a run, on 127.0.0.1 only: the selftests and the
+benchmark put it between the suite and the reference server to prove that a
+slow or dead target ends the run in bounded time, and that each transport
+failure is one clear *error*, never a broken contract.
+
+A ``policy`` sees each request (its number 1, 2, … in arrival order, its
+method and path) and returns what to do with it:
+
+* ``FORWARD``: send it upstream and relay the answer;
+* ``Delay(s)``: wait ``s`` seconds, then forward (the wait is the proxy's own,
+  released at once when the proxy stops);
+* ``RateLimit(retry_after)``: answer 429 without forwarding;
+* ``HANG``: read the request and never answer (until the proxy stops);
+* ``RESET``: read the request and reset the connection (TCP RST), forwarding nothing;
+* ``Cut(after)``: forward, then send only the first ``after`` bytes of the answer
+  (``in_body=True``: of its body, after the complete headers) and close.
+
+The proxy speaks HTTP/1.1 with keep-alive to the client and opens one upstream
+connection per request. It counts what it did (``counts``), calls
+``on_forwarded(number, method, path, status)`` once a forwarded request was
+answered upstream (before the client gets the answer), and, as a context manager,
+stops every thread it started.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import struct
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Union
+from urllib.parse import urlsplit
+
+#: Headers of a hop, not of the message: the proxy sets its own framing (Content-Length).
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+              "proxy-connection", "te", "trailer", "upgrade"}
+#: How long the proxy waits on its upstream (the reference server answers in milliseconds).
+UPSTREAM_TIMEOUT = 30.0
+#: How long ``stop`` waits for each of the proxy's threads.
+JOIN_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Send the request upstream and relay the answer as it came."""
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Wait ``seconds`` before forwarding: a slow network or a slow target."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Answer 429 (with ``Retry-After`` unless None) without forwarding: a gateway's rate limiter."""
+
+    retry_after: str | None = "0"
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Read the request and never answer, until the proxy stops: a dead target behind a live socket."""
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Read the request and reset the connection (RST), forwarding nothing."""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Forward, then send only the first ``after`` bytes of the answer and close (``in_body``: of the body)."""
+
+    after: int
+    in_body: bool = False
+
+
+Action = Union[Forward, Delay, RateLimit, Hang, Reset, Cut]
+FORWARD, HANG, RESET = Forward(), Hang(), Reset()
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a policy decides on: the request's number (1, 2, … in arrival order), method and path."""
+
+    number: int
+    method: str
+    path: str
+
+
+Policy = Callable[[Request], Action]
+Forwarded = Callable[[int, str, str, int], None]
+Upstream = Callable[[str, str, dict[str, str], "bytes | None"], tuple[int, list[tuple[str, str]], bytes]]
+
+
+def forward_all(request: Request) -> Action:
+    return FORWARD
+
+
+def after_request(n: int, then: Action, before: Action = FORWARD) -> Policy:
+    """``before`` for requests 1…n, ``then`` for every later one (a target that goes bad mid-run)."""
+    return lambda request: before if request.number <= n else then
+
+
+class FaultProxy:
+    """The proxy; start it with ``with FaultProxy(...) as proxy`` (or ``start``/``stop``)."""
+
+    def __init__(self, upstream: str, policy: Policy = forward_all, *,
+                 on_forwarded: Forwarded | None = None) -> None:
+        self.upstream = urlsplit(upstream)
+        self.policy = policy
+        self.on_forwarded = on_forwarded
+        #: What the proxy did, by kind: forwarded, delayed, rate-limited, hung, reset, cut.
+        self.counts: Counter[str] = Counter()
+        #: Replaceable (a test makes the proxy answer as something that is not a Dfns API).
+        self.forward: Upstream = self._forward_upstream
+        self.stopping = threading.Event()
+        self._numbers = 0
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self.server = _Server(("127.0.0.1", 0), self._handler(), self)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> "FaultProxy":
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fault-proxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release hung requests, close every client connection, and join every thread the proxy started."""
+        self.stopping.set()
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(JOIN_TIMEOUT)
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+        self.server.server_close()  # joins the handler threads (block_on_close)
+
+    def __enter__(self) -> "FaultProxy":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- counts ---------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """Requests that reached the proxy, whatever it did with them."""
+        return self._numbers
+
+    @property
+    def forwarded(self) -> int:
+        return self.counts["forwarded"]
+
+    @property
+    def limited(self) -> int:
+        return self.counts["rate-limited"]
+
+    def _number(self) -> int:
+        with self._lock:
+            self._numbers += 1
+            return self._numbers
+
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
+
+    # -- one request ------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                request = Request(proxy._number(), self.command, self.path)
+                proxy.act(proxy.policy(request), request, self, body)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _any  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def act(self, action: Action, request: Request, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
+        """Do what the policy said with one request."""
+        if isinstance(action, Hang):
+            self.counts["hung"] += 1
+            self.stopping.wait()
+            handler.close_connection = True
+            return
+        if isinstance(action, Reset):
+            self.counts["reset"] += 1
+            _reset(handler)
+            handler.close_connection = True
+            return
+        if isinstance(action, RateLimit):
+            self.counts["rate-limited"] += 1
+            headers = [("Retry-After", action.retry_after)] if action.retry_after is not None else []
+            handler.wfile.write(_response(429, headers + [("Content-Type", "text/plain")], b"Too Many Requests"))
+            return
+        if isinstance(action, Delay):
+            self.counts["delayed"] += 1
+            if self.stopping.wait(action.seconds):
+                handler.close_connection = True
+                return
+        headers = {name: value for name, value in handler.headers.items()
+                   if name.lower() not in ("host", "accept-encoding", "connection")}
+        status, answer_headers, payload = self.forward(request.method, request.path, headers, body)
+        self.counts["forwarded"] += 1
+        if self.on_forwarded is not None:
+            self.on_forwarded(request.number, request.method, request.path, status)
+        raw = _response(status, [(k, v) for k, v in answer_headers if k.lower() not in HOP_BY_HOP], payload)
+        if isinstance(action, Cut):
+            self.counts["cut"] += 1
+            keep = action.after + (raw.index(b"\r\n\r\n") + 4 if action.in_body else 0)
+            handler.wfile.write(raw[:keep])
+            handler.wfile.flush()
+            _shut(handler.connection)
+            handler.close_connection = True
+            return
+        handler.wfile.write(raw)
+
+    def _forward_upstream(self, method: str, path: str, headers: dict[str, str],
+                          body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=UPSTREAM_TIMEOUT)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+
+class _Server(ThreadingHTTPServer):
+    """Handler threads that ``server_close`` joins, and connections the proxy can close when it stops."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        super().__init__(address, handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        self.proxy._track(request, True)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.proxy._track(request, False)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away mid-answer is what some tests do on purpose
+
+
+def _response(status: int, headers: list[tuple[str, str]], payload: bytes) -> bytes:
+    reason = http.client.responses.get(status, "Unknown")
+    lines = ["HTTP/1.1 %d %s" % (status, reason)] + ["%s: %s" % item for item in headers]
+    lines.append("Content-Length: %d" % len(payload))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+def _shut(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Close with SO_LINGER 0: the peer gets a TCP RST, not an orderly FIN.
+
+    The handler's reader holds a reference to the socket, which a ``close`` would
+    wait for: it is closed first, so that the socket really closes here.
+    """
+    try:
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.rfile.close()
+        handler.connection.close()
+    except OSError:
+        pass
+
+
+@contextmanager
+def fault_proxy(upstream: str, policy: Policy = forward_all, *, on_forwarded: Forwarded | None = None) -> Iterator[FaultProxy]:
+    """``FaultProxy(upstream, policy)`` running for the ``with`` block."""
+    with FaultProxy(upstream, policy, on_forwarded=on_forwarded) as proxy:
+        yield proxy
