@@ -12,12 +12,19 @@ under pytest-xdist. Its stdout, stderr, JUnit XML, JSON and HTML reports and
 the Hypothesis example database are searched for every secret of the profile
 and every token and code the server issued during the run, in each of their
 derived forms (base64, URL-encoded, JSON-escaped, JWT parts, PEM lines).
+
+Then the places where pytest cuts what it shows (reprs, diffs, explanations,
+the short summary): a 700-character token shown in each of them, under every
+``--tb`` style, ``--showlocals`` with and without ``-vv``, ``-rA``, captured
+output and JUnit XML, must leave no 16 characters of itself in any output,
+while a token of the same shape the run does not know is found whole.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +144,113 @@ def test_the_search_finds_a_planted_secret(planted: str) -> None:
 def test_the_search_passes_masked_output() -> None:
     outputs = {"stdout": "Authorization: Bearer <masked:userAction>"}
     assert find_leaks({"userAction": TOKEN}, outputs) == []
+
+
+# -- no piece of a secret where pytest cuts what it shows ------------------------------------------
+#
+# pytest shortens reprs, diffs and explanations (unless -vv), and the short test summary. A secret
+# cut that way is no longer whole, so it used to escape masking by value: the first or last part of a
+# token was shown. Each run below makes two cases fail with a 700-character JWT-like token in every
+# place a failure shows one (selftests/helpers/plugins/long_secret.py): the first case shows the
+# registered token, the second a token the run does not know, the control.
+
+LONG_SECRET_PLUGIN = "selftests.helpers.plugins.long_secret"
+LONG_SECRET_LABEL = "selftestToken"
+#: The first case shows the registered token, the second (the control) an unregistered one.
+LONG_SECRET_CASES = ("nonce-missing-or-invalid-missing", "nonce-missing-or-invalid-empty")
+#: Every piece of a secret this long must be masked, however it was cut.
+WINDOW = 16
+#: Where pytest cuts, it cuts a placeholder: not even a piece this long of the secret is left beside the cut.
+PIECE = 8
+
+
+def jwt_like(seed: int) -> str:
+    """A token shaped like a JWT, over 700 characters; two seeds share no 16 characters (only 12 of ``{"kid": "``)."""
+    rng = random.Random(seed)
+
+    def part(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return ".".join((part(json.dumps({"kid": part(rng.randbytes(18))}).encode()),
+                     part(rng.randbytes(480)), part(rng.randbytes(64))))
+
+
+LONG_SECRET, UNREGISTERED = jwt_like(1), jwt_like(2)
+
+
+def windows(secret: str, length: int = WINDOW) -> set[str]:
+    """Every piece of ``secret`` of ``length`` characters."""
+    return {secret[start:start + length] for start in range(len(secret) - length + 1)}
+
+
+def shown_windows(secret: str, outputs: dict[str, str], length: int = WINDOW) -> dict[str, int]:
+    """Per output, how many of the pieces of ``secret`` of ``length`` characters it shows (the pieces never named)."""
+    pieces = windows(secret, length)
+    return {name: sum(piece in text for piece in pieces) for name, text in outputs.items()}
+
+
+@dataclass
+class CutRun:
+    #: Whether pytest cuts a token in this run's terminal output: a repr, unless ``-vv`` or the style
+    #: shows none (``--tb=short`` prints no arguments; ``-vv`` still cuts them, ``-vvv`` would not).
+    cuts: bool
+    #: name -> text: stdout, stderr and the JUnit XML (with captured output and logs).
+    outputs: dict[str, str]
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param((("--tb=long", "--showlocals"), True), id="tb-long-showlocals"),
+    pytest.param((("--tb=short", "--showlocals", "-vv"), False), id="tb-short-showlocals-vv"),
+    pytest.param((("--tb=line", "-v"), True), id="tb-line"),
+    pytest.param((("--tb=native", "--showlocals", "-n", "2"), True), id="tb-native-showlocals-xdist"),
+    pytest.param((("--tb=auto", "-vv"), True), id="tb-auto-vv"),
+])
+def cut_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> CutRun:
+    """One run of the two failing cases, with ``-rA`` and a JUnit XML report besides its parameters."""
+    args, cuts = request.param
+    xml = tmp_path_factory.mktemp("cut") / "junit.xml"
+    run = run_suite(
+        "-p", LONG_SECRET_PLUGIN, "-k", " or ".join(LONG_SECRET_CASES), "-rA",
+        "--junitxml", str(xml), "-o", "junit_logging=all", *args,
+        env={"SELFTEST_SECRET": LONG_SECRET, "SELFTEST_UNREGISTERED": UNREGISTERED,
+             "SELFTEST_CONTROL_CASE": LONG_SECRET_CASES[1]},
+    )
+    assert run.returncode == 1 and "2 failed" in run.stdout, run.output[-3000:]
+    return CutRun(cuts, {"stdout": run.stdout, "stderr": run.stderr, "junit.xml": xml.read_text()})
+
+
+def test_both_cases_fail_showing_their_token(cut_run: CutRun) -> None:
+    """The registered token was shown, and masked, in the terminal and in the XML (where ``<`` is escaped)."""
+    assert "<masked:%s>" % LONG_SECRET_LABEL in cut_run.outputs["stdout"]
+    assert "&lt;masked:%s&gt;" % LONG_SECRET_LABEL in cut_run.outputs["junit.xml"]
+
+
+def test_no_16_character_piece_of_a_secret_in_any_output(cut_run: CutRun) -> None:
+    """No output shows any 16 characters of the secret; the same search finds every piece of the control."""
+    assert shown_windows(LONG_SECRET, cut_run.outputs) == {"stdout": 0, "stderr": 0, "junit.xml": 0}
+    control = shown_windows(UNREGISTERED, cut_run.outputs)
+    assert control["stdout"] == control["junit.xml"] == len(windows(UNREGISTERED)), control
+
+
+def test_pytest_cuts_a_placeholder_never_a_secret(cut_run: CutRun) -> None:
+    """Where pytest cut, it cut the masked text: not even 8 characters of the secret are left beside a cut.
+
+    (Pieces of 16 are masked whatever cut them; a shorter one, left beside a ``...``, would show
+    that pytest cut the secret itself.) The control: the same search finds every piece of 8 of the
+    unregistered token, and pytest did cut it where expected (a piece of it right before ``...``).
+    """
+    own = windows(LONG_SECRET, PIECE) - windows(UNREGISTERED, PIECE)  # the two share ``{"kid": "``
+    shown = {name: sorted(text.find(piece) for piece in own if piece in text) for name, text in cut_run.outputs.items()}
+    assert shown == {"stdout": [], "stderr": [], "junit.xml": []}, "offsets of 8-character pieces: %s" % shown
+    control = shown_windows(UNREGISTERED, cut_run.outputs, PIECE)
+    assert control["stdout"] == control["junit.xml"] == len(windows(UNREGISTERED, PIECE)), control
+    cut = [piece for piece in windows(UNREGISTERED, PIECE) if piece + "..." in cut_run.outputs["stdout"]]
+    assert bool(cut) == cut_run.cuts, "pieces of the control cut short: %d" % len(cut)
+
+
+def test_the_piece_search_finds_a_cut_secret() -> None:
+    """The sweep's search itself: a cut of 16 characters is found, of 15 not; a masked token shows nothing."""
+    cut = "token = '%s...%s'" % (LONG_SECRET[:16], LONG_SECRET[-15:])
+    assert shown_windows(LONG_SECRET, {"stdout": cut}) == {"stdout": 1}
+    assert shown_windows(LONG_SECRET, {"stdout": "token = '<masked:%s>'" % LONG_SECRET_LABEL}) == {"stdout": 0}
+    assert len(LONG_SECRET) > 700 and not windows(LONG_SECRET) & windows(UNREGISTERED)

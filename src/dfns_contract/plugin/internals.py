@@ -9,7 +9,10 @@ Each is pinned by the range in pyproject.toml (pytest 9) and guarded by a selfte
 * ``add_junit_properties``: the run's target and word as global properties of
   the JUnit XML report (``selftests/runs/test_verdict.py``);
 * ``skip_assertion_rewriting``: no assertion rewriting of libraries whose
-  asserts no user reads (``selftests/unit/plugin/test_process.py``).
+  asserts no user reads (``selftests/unit/plugin/test_process.py``);
+* ``mask_before_truncating``: pytest masks a repr, a diff or an assertion's
+  explanation before it cuts it (``selftests/unit/test_masking.py``, and the
+  sweep of every output in ``selftests/runs/test_secrets.py``).
 
 It imports nothing of this package: the entry module calls
 ``skip_assertion_rewriting`` before it imports the rest.
@@ -17,8 +20,12 @@ It imports nothing of this package: the entry module calls
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 from _pytest.config.findpaths import determine_setup
@@ -142,3 +149,108 @@ def skip_assertion_rewriting(names: tuple[str, ...] = NOT_REWRITTEN) -> list[str
     marked.difference_update(unmarked)
     cache.clear()
     return unmarked
+
+
+#: Where pytest releases keep the diff of two strings (it skips their identical ends, then caps them).
+DIFF_TEXT_MODULES = ("_pytest.assertion.compare_text", "_pytest.assertion.util")
+#: Marks a function of pytest's that masks its text first (so it is never wrapped twice).
+_MASKS_FIRST = "_dfns_masks_first"
+_ABSENT = object()
+
+
+class Patches:
+    """Attributes of pytest's replaced in this process, and how to put them back."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, module: str, path: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        """Replace ``module.path`` (``name`` or ``Class.name``) by ``make(original)``, if it is there and a function."""
+        try:
+            owner: Any = importlib.import_module(module)
+        except ImportError:
+            return
+        *classes, name = path.split(".")
+        for cls in classes:
+            owner = getattr(owner, cls, None)
+        original = getattr(owner, name, None)
+        if not callable(original) or getattr(original, _MASKS_FIRST, False):
+            return
+        wrapper = functools.wraps(original)(make(original))
+        setattr(wrapper, _MASKS_FIRST, True)
+        self._saved.append((owner, name, vars(owner).get(name, _ABSENT)))
+        setattr(owner, name, wrapper)
+        self.names.append("%s.%s" % (module, path))
+
+    def undo(self) -> None:
+        """Put every replaced attribute back (an inherited one is removed again)."""
+        while self._saved:
+            owner, name, previous = self._saved.pop()
+            if previous is _ABSENT:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, previous)
+        self.names.clear()
+
+
+def mask_before_truncating(mask: Callable[[str], str]) -> Patches:
+    """Make pytest pass every text it cuts through ``mask`` first, in this process, until ``undo``.
+
+    pytest shortens what it shows: a repr to 240 characters (a local, an
+    argument, a value in an assertion; about 30 in an assertion's first line),
+    keeping its two ends around ``...``; a string diff to where the strings
+    differ; an assertion's explanation to 8 lines or 640 characters. A secret
+    cut that way is no longer the secret: masking by value, which reads the
+    report afterwards, would not recognise the part shown. So each cut masks
+    its text first:
+
+    * ``_pytest._io.saferepr._ellipsize`` (every size-limited repr), and
+      ``SafeRepr.repr_str`` (a string inside one, which ``reprlib`` cuts first);
+    * ``_diff_text`` (``_pytest.assertion.compare_text``, ``util`` before
+      pytest 9.2): the strings a diff skips into and caps;
+    * ``_pytest.assertion.truncate.materialize_with_truncation`` (pytest 9;
+      ``truncate_if_required`` before it): the lines of an explanation.
+
+    Each is replaced only if it is there, a function, and not replaced
+    already; a pytest without it cuts that text unmasked, and the report's
+    masking still masks any piece of a secret of 16 characters or more.
+    """
+    masked = functools.partial(_mask_if_text, mask)
+    patches = Patches()
+    patches.wrap("_pytest._io.saferepr", "_ellipsize", _masking_arguments(masked, 0))
+    patches.wrap("_pytest._io.saferepr", "SafeRepr.repr_str", _masking_arguments(masked, 1))  # 0 is self
+    for module in DIFF_TEXT_MODULES:
+        patches.wrap(module, "_diff_text", _masking_arguments(masked, 0, 1))
+    patches.wrap("_pytest.assertion.truncate", "materialize_with_truncation", _masking_lines(masked, lazily=True))
+    patches.wrap("_pytest.assertion.truncate", "truncate_if_required", _masking_lines(masked, lazily=False))
+    return patches
+
+
+def _mask_if_text(mask: Callable[[str], str], value: Any) -> Any:
+    return mask(value) if isinstance(value, str) else value
+
+
+Wrap = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _masking_arguments(masked: Callable[[Any], Any], *positions: int) -> Wrap:
+    """A wrapper for a function that cuts text: its positional arguments at ``positions`` masked first."""
+    def wrap(cut: Callable[..., Any]) -> Callable[..., Any]:
+        def masking_first(*args: Any, **kwargs: Any) -> Any:
+            return cut(*(masked(arg) if index in positions else arg for index, arg in enumerate(args)), **kwargs)
+        return masking_first
+    return wrap
+
+
+def _masking_lines(masked: Callable[[Any], Any], *, lazily: bool) -> Wrap:
+    """A wrapper for a function that cuts an explanation: each of its lines (its first argument) masked first.
+
+    ``lazily``: handed on as a stream (pytest 9.2 reads only the lines it keeps), else as a list.
+    """
+    def wrap(cut: Callable[..., Any]) -> Callable[..., Any]:
+        def masking_first(lines: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+            shown = map(masked, lines)
+            return cut(shown if lazily else list(shown), *args, **kwargs)
+        return masking_first
+    return wrap

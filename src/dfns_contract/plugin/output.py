@@ -17,6 +17,13 @@ each is masked here, by value, with what ``client/secrets.py`` knows:
 * what a pytest-xdist worker hands its controller outside a report
   (``mask_lines``): its cleanup lines.
 
+A report is masked after pytest wrote it, and pytest shortens what it writes:
+a long repr keeps its two ends around ``...``, a diff skips what two strings
+share, an explanation stops after 640 characters. A secret cut that way is
+not the secret any more. So ``mask_before_truncating`` makes pytest mask each
+of those texts before it cuts it, for the suite's run only; and ``mask``
+itself masks any piece of a secret of 16 characters or more, whatever cut it.
+
 The modules that build texts (client, contract, reporting) never mask: adding
 an output means routing it through one of these, nothing else.
 """
@@ -31,12 +38,22 @@ from typing import Any
 import pytest
 
 from dfns_contract.client.secrets import HTML_PLACEHOLDER, PLACEHOLDER, mask
+from dfns_contract.plugin import internals
 
-__all__ = ["MaskedTerminal", "mask", "mask_lines", "mask_report", "write_file"]
+__all__ = ["MaskedTerminal", "mask", "mask_before_truncating", "mask_lines", "mask_report", "write_file"]
 
 _MAX_DEPTH = 16
 #: Report attributes the suite adds (evidence); masked like the rest of the report.
 SUITE_ATTRIBUTE_PREFIX = "dfns_"
+
+
+def mask_before_truncating(config: pytest.Config) -> None:
+    """Until the run ends, pytest masks a repr, a diff or an explanation before it cuts it.
+
+    Called by the suite's activation, in every process of the run (the
+    reprs are made where the case fails); another project's run is left as it was.
+    """
+    config.add_cleanup(internals.mask_before_truncating(mask).undo)
 
 
 def mask_report(report: pytest.TestReport | pytest.CollectReport) -> None:
