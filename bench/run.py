@@ -2,6 +2,7 @@
 """Benchmark of the suite and its reference server (issue 8).
 
     python bench/run.py [--quick] [--runs N] [--seconds S] [--json PATH] [--no-wrk]
+    python bench/run.py --faults [--json PATH]
 
 Measures, all on loopback, every loop bounded in time or count:
 
@@ -14,6 +15,8 @@ Measures, all on loopback, every loop bounded in time or count:
 5. start-up: from launching pytest to its first request.
 
 Prints a table (target, PASS/MISS) and the same numbers as JSON (``--json``).
+``--faults`` measures instead a slow or dead target (faults.py): the whole
+suite through a loopback fault proxy, its wall time next to its bound.
 See bench/README.md. This file is the command line only: measure.py (1, 2,
 4, 5), load.py (3), mock.py (the server process), table.py (rows and report).
 """
@@ -54,6 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", metavar="PATH", help="also write the numbers here as JSON")
     parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="measure a slow or dead target instead (faults.py: the suite through a fault proxy, ~2 min)",
+    )
+    parser.add_argument(
         "--no-wrk",
         action="store_true",
         help="use the Python load generator even if wrk is installed",
@@ -91,6 +99,10 @@ def measure_all(runs: int, seconds: float, use_wrk: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """1 if a suite run failed: its times would not be the suite's."""
     args = parse_args(argv)
+    if args.faults:
+        from faults import main as faults_main
+
+        return faults_main(["--json", args.json] if args.json else [])
     started = time.perf_counter()
     results = measure_all(args.runs, args.seconds, args.use_wrk)
     config = {

@@ -1,4 +1,4 @@
-"""A loopback fault proxy in front of a target: per request, forward it, delay it, rate-limit it, hang, reset, or cut the answer.
+"""A loopback fault proxy in front of a target: per request, forward, delay, rate-limit, hang, reset or cut the answer.
 
 What a real network can do to a run, on 127.0.0.1 only: the selftests and the
 benchmark put it between the suite and the reference server to prove that a
@@ -257,6 +257,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = True
+    request_queue_size = 128  # a race opens 20 connections at once: none may wait for a SYN retransmit
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], proxy: FaultProxy) -> None:
         self.proxy = proxy
@@ -302,7 +303,8 @@ def _reset(handler: BaseHTTPRequestHandler) -> None:
 
 
 @contextmanager
-def fault_proxy(upstream: str, policy: Policy = forward_all, *, on_forwarded: Forwarded | None = None) -> Iterator[FaultProxy]:
+def fault_proxy(upstream: str, policy: Policy = forward_all, *,
+                on_forwarded: Forwarded | None = None) -> Iterator[FaultProxy]:
     """``FaultProxy(upstream, policy)`` running for the ``with`` block."""
     with FaultProxy(upstream, policy, on_forwarded=on_forwarded) as proxy:
         yield proxy

@@ -19,7 +19,9 @@ import urllib3.util.connection
 
 from dfns_contract.client import transport
 from dfns_contract.client import DfnsClient, TransportError
+from dfns_contract.client.exchange import describe_transport_failure
 
+from selftests.helpers.proxy import HANG, RESET, Cut, FaultProxy
 from selftests.helpers.suite_runner import run_suite
 
 DEADLINE = 10.0
@@ -304,7 +306,7 @@ def test_a_request_that_was_sent_is_never_sent_again(loopback, connect_attempts,
 
 def test_a_request_without_answer_times_out_once(loopback, connect_attempts):
     server = loopback(never_answer)
-    with raises_transport(requests.Timeout, match=r"no answer within the timeout \(--dfns-timeout\)"):
+    with raises_transport(requests.Timeout, match=r"timed out after 0\.\d s without an answer \(--dfns-timeout\)"):
         client(server.url, retries=3, timeout=0.5).request("GET", "/auth/apps")
     assert server.requests == 1
     assert connect_attempts.outcomes() == ["connected"]
@@ -339,7 +341,8 @@ def test_a_target_that_goes_silent_mid_run_is_a_clear_failure(loopback, tmp_path
     assert run.returncode == 1, run.output
     assert "environment error, the contract was not checked: GET %s/" % server.url in run.output, run.output
     assert re.search(r"ERROR +400 Nonce already used", run.output) and "dfns verdict: INCOMPLETE" in run.output
-    assert "no answer within the timeout (--dfns-timeout)" in run.output and "curl -sS -i -X GET" in run.output
+    assert re.search(r"timed out after 0\.\d s without an answer \(--dfns-timeout\)", run.output), run.output
+    assert "curl -sS -i -X GET" in run.output
     assert "Traceback" not in run.output and "urllib3" not in run.output, run.output
     assert "selftest-token-0123456789" not in run.output
 
@@ -348,3 +351,83 @@ def test_retry_option_refuses_a_negative_count():
     run = run_suite("--dfns-retry-transport", "-1", "--collect-only", timeout=120)
     assert run.returncode == 4, run.output
     assert "--dfns-retry-transport: must be 0 or more" in run.output
+
+
+# -- what happened, in one line: refused, reset, closed, timed out, cut after N bytes ----------------
+
+
+@pytest.fixture
+def upstream(loopback) -> LoopbackServer:
+    """What the fault proxy forwards to: answers every request with RESPONSE (``{}``, Content-Length 2)."""
+    return loopback(answer)
+
+
+FAULTS = {
+    "reset": (RESET, "reset", r"the connection was reset by the target \(or something before it\) before an answer came"),
+    "closed": (Cut(0), "closed", r"the target closed the connection without answering"),
+    "cut-in-status-line": (Cut(10), "truncated",
+                           r"the connection was cut after 10 bytes of the answer, inside its status line or headers"),
+    "cut-in-headers": (Cut(30), "truncated",
+                       r"the connection was cut after 30 bytes of the answer, inside its status line or headers"),
+    "cut-in-body": (Cut(1, in_body=True), "truncated",
+                    r"HTTP 200 arrived, then the connection was cut after 1 bytes of its body \(Content-Length: 2\)"),
+    "hang": (HANG, "timeout", r"timed out after 0\.\d s without an answer \(--dfns-timeout\)"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
+def test_each_transport_failure_is_one_line_and_the_request_as_curl(upstream, fault):
+    action, kind, what = FAULTS[fault]
+    with FaultProxy(upstream.url, lambda request: action) as proxy:
+        with pytest.raises(TransportError) as raised:
+            client(proxy.url, timeout=0.5).request("GET", "/auth/apps")
+    error = raised.value
+    assert error.kind == kind and re.fullmatch(what, error.what), error.what
+    first, label, curl = str(error).splitlines()
+    assert first == "GET %s/auth/apps: %s" % (proxy.url, error.what)
+    assert label == "  request:" and curl.startswith("    curl -sS -i -X GET ")
+    assert error.__suppress_context__ and error.__cause__ is None  # no traceback through urllib3 behind it
+    assert proxy.requests == 1
+
+
+def test_the_same_request_through_the_proxy_is_answered(upstream):
+    """The control: forwarded as it came, the answer is an exchange."""
+    with FaultProxy(upstream.url) as proxy:
+        exchange = client(proxy.url).request("GET", "/auth/apps")
+    assert exchange.status == 200 and exchange.json == {} and proxy.forwarded == 1
+
+
+def test_a_refused_connection_says_so(loopback):
+    server = loopback(answer, listen=False)
+    with pytest.raises(TransportError) as raised:
+        client(server.url).request("GET", "/auth/apps")
+    assert raised.value.kind == "refused" and raised.value.what.startswith("connection refused")
+
+
+def test_a_connect_timeout_is_told_from_a_refused_connection():
+    """urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal must not read as a timeout."""
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", 9)
+    timed_out = requests.ConnectTimeout(urllib3.exceptions.MaxRetryError(
+        pool, "/", urllib3.exceptions.ConnectTimeoutError(pool, "timed out")))
+    kind, what = describe_transport_failure(timed_out, waited=1.0)
+    assert kind == "timeout" and what == "could not connect within 1.0 s (timed out; --dfns-timeout)"
+    refusal = urllib3.exceptions.NewConnectionError(pool, "Failed to establish a new connection")
+    refusal.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    kind, _ = describe_transport_failure(requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", refusal)))
+    assert kind == "refused"
+
+
+def test_a_head_cut_short_is_never_a_response(upstream):
+    """http.client takes the end of the stream for the end of the headers: the answer would be an empty 200."""
+    with FaultProxy(upstream.url, lambda request: Cut(len(b"HTTP/1.1 200 OK\r\n"))) as proxy:
+        with pytest.raises(TransportError, match="inside its status line or headers"):
+            requests_session_get(proxy.url + "/auth/apps")
+
+
+def requests_session_get(url: str) -> requests.Response:
+    session = requests.Session()
+    transport.mount_adapter(session, url.rsplit("/auth", 1)[0])
+    try:
+        return DfnsClient(url.rsplit("/auth", 1)[0], None, session=session).request("GET", "/auth/apps")
+    finally:
+        session.close()

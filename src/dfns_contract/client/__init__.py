@@ -5,19 +5,24 @@
 * exchange.py: what a request got, and the errors that mean no contract was checked;
 * curl.py: a request as a command a person can paste;
 * transport.py: what ``requests`` is asked for, cached per session and URL;
+* guard.py: the target's health (a circuit breaker) and the run's deadline;
 * secrets.py: what is secret (registered as the run learns it) and how it is masked.
 """
 
 from dfns_contract.client.api import DfnsClient, KeySigner
 from dfns_contract.client.exchange import (
+    DeadlinePassed,
     EnvironmentFailure,
     Exchange,
     FlowError,
     NotJSON,
+    NotSent,
     RateLimited,
     ServerFailure,
+    TargetDown,
     TransportError,
 )
+from dfns_contract.client.guard import TargetGuard
 
-__all__ = ["DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON", "RateLimited",
-           "ServerFailure", "TransportError"]
+__all__ = ["DeadlinePassed", "DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON",
+           "NotSent", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]

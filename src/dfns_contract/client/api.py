@@ -10,6 +10,7 @@ response to the observers (the suite's response audit).
 from __future__ import annotations
 
 import json as jsonlib
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from typing import Any
 import requests
 
 from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, RateLimited, TransportError, is_rate_limit
+from dfns_contract.client.guard import TargetGuard
 from dfns_contract.client.pacing import Pacer
 from dfns_contract.client.secrets import SECRETS
 from dfns_contract.client.transport import mount_adapter, prepare, send_settings
@@ -67,6 +69,7 @@ class DfnsClient:
         observers: Iterable[Observer] = (),
         retry_transport: int = 0,
         pacer: Pacer | None = None,
+        guard: TargetGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -80,6 +83,8 @@ class DfnsClient:
         self.retry_transport = retry_transport
         #: ``--dfns-rate-limit``: shared by every client of the process, copied to each new identity.
         self.pacer = pacer
+        #: The run's breaker and deadline (``guard.py``), shared by every client of the process; None: unguarded.
+        self.guard = guard
         mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
@@ -98,7 +103,19 @@ class DfnsClient:
             observers=self.observers,
             retry_transport=self.retry_transport,
             pacer=self.pacer,
+            guard=self.guard,
         )
+
+    def for_cleanup(self) -> "DfnsClient":
+        """The same principal for the session cleanup: the run's breaker and deadline do not stop it.
+
+        Its guard has a breaker of its own and no deadline (``TargetGuard.for_cleanup``):
+        each request is bounded by the timeout, and once one fails at transport level
+        the cleanup's later requests are not sent.
+        """
+        clone = self.with_identity(self.auth_token, self.signer)
+        clone.guard = self.guard.for_cleanup() if self.guard is not None else None
+        return clone
 
     def on_new_connection(self) -> "DfnsClient":
         """The same principal on a connection pool of its own (one per concurrent sender)."""
@@ -155,18 +172,36 @@ class DfnsClient:
         # which servers strip and the fuzzing must be able to send.
         prepared.headers.update(headers)
         settings = send_settings(self.session, self.base_url)
+        settings["stream"] = True  # the body is read below, where a cut inside it is a transport failure
         if self.pacer is not None:
             self.pacer.wait_for_slot()
+        if self.guard is not None:
+            self.guard.before_send(method, url, headers, body)
+        started = time.monotonic()
         try:
             response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
         except requests.RequestException as exc:
-            raise TransportError(method, url, headers, body, exc) from None
+            failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started)
+            raise self._failed(failure) from None
+        try:
+            response.content  # noqa: B018 - reads the body
+        except requests.RequestException as exc:
+            response.close()
+            failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started,
+                                     answer=response)
+            raise self._failed(failure) from None
         exchange = Exchange(method, url, dict(headers), body, response)
         if is_rate_limit(response.status_code, response.headers):
             raise RateLimited(exchange)  # before any observer: a rate limiter's answer is not the contract's
         for observe in self.observers:
             observe(exchange)
         return exchange
+
+    def _failed(self, error: TransportError) -> TransportError:
+        """Tell the guard (its breaker opens), and hand the error back to be raised."""
+        if self.guard is not None:
+            self.guard.failed(error)
+        return error
 
     # -- flows -----------------------------------------------------------------
 

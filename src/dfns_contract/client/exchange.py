@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import http.client
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import urllib3.exceptions
 
 from dfns_contract.client.curl import curl_command, excerpt
+from dfns_contract.client.transport import HeadersCut
 
 
 class NotJSON(ValueError):
@@ -29,18 +32,129 @@ class EnvironmentFailure(BaseException):
 
 
 class TransportError(EnvironmentFailure):
-    """The target did not answer (refused, reset, timed out): no contract was checked.
+    """The target did not answer, or its answer did not arrive whole: no contract was checked.
 
     Raised instead of the ``requests`` exception so that the failure is one
-    paragraph naming the request as curl, not a traceback through urllib3.
+    line saying what happened (``kind``: refused, reset, closed, timeout,
+    truncated, …; ``what``: in words, with the seconds waited or the bytes
+    received), then the request as curl, not a traceback through urllib3.
+    ``cause`` is what ``requests`` raised.
     """
 
-    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, cause: Exception) -> None:
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, cause: Exception,
+                 *, waited: float | None = None, answer: requests.Response | None = None) -> None:
         self.cause = cause
-        what = ("no answer within the timeout (--dfns-timeout)" if isinstance(cause, requests.Timeout)
-                else "no answer: %s" % type(cause).__name__)
-        super().__init__("%s %s: %s: %s\n  request:\n    %s" % (
-            method, url, what, cause, curl_command(method, url, headers, body)))
+        self.method, self.url = method, url
+        self.kind, self.what = describe_transport_failure(cause, waited=waited, answer=answer)
+        self.curl = curl_command(method, url, headers, body)
+        super().__init__("%s %s: %s\n  request:\n    %s" % (method, url, self.what, self.curl))
+
+    @property
+    def line(self) -> str:
+        """The failure in one line: the request line and what happened to it."""
+        return "%s %s: %s" % (self.method, self.url, self.what)
+
+
+class NotSent(EnvironmentFailure):
+    """A request the client did not send, because the run already knows it would be wasted (``guard.py``).
+
+    ``reason`` says why, in one line; the message adds the request as curl, so
+    that whoever reads it can send it by hand once the target is back.
+    """
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, reason: str) -> None:
+        self.reason = reason
+        super().__init__("%s %s: not sent: %s\n  request (not sent):\n    %s" % (
+            method, url, reason, curl_command(method, url, headers, body)))
+
+
+class TargetDown(NotSent):
+    """Not sent: an earlier request of this process failed at transport level (the circuit breaker is open)."""
+
+
+class DeadlinePassed(NotSent):
+    """Not sent: the run's deadline (``--dfns-deadline``) has passed."""
+
+
+def describe_transport_failure(cause: BaseException, *, waited: float | None = None,
+                               answer: requests.Response | None = None) -> tuple[str, str]:
+    """What happened to a request, as (kind, one line): refused, reset, timed out after S s, cut after N bytes…"""
+    chain = list(_causes(cause))
+
+    def has(*kinds: type) -> BaseException | None:
+        return next((error for error in chain if isinstance(error, kinds)), None)
+
+    seconds = "%.1f s" % waited if waited is not None else "the timeout"
+    if answer is not None:  # the status line and headers came; the body did not come whole
+        return _cut_body(answer, has, seconds)
+    cut = has(HeadersCut)
+    if cut is not None:
+        return "truncated", "the connection was cut after %d bytes of the answer, inside its status line or headers" % (
+            cut.received)  # type: ignore[attr-defined]
+    if has(ConnectionRefusedError):
+        return "refused", "connection refused (nothing listens there, or a firewall rejects it)"
+    if has(urllib3.exceptions.NameResolutionError):
+        return "dns", "the host name does not resolve"
+    if has(requests.ConnectTimeout) or any(isinstance(error, urllib3.exceptions.ConnectTimeoutError) and not
+                                           isinstance(error, urllib3.exceptions.NewConnectionError) for error in chain):
+        return "timeout", "could not connect within %s (timed out; --dfns-timeout)" % seconds
+    if has(requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        return "timeout", "timed out after %s without an answer (--dfns-timeout)" % seconds
+    if has(http.client.RemoteDisconnected):  # a ConnectionResetError too: asked first
+        return "closed", "the target closed the connection without answering"
+    if has(ConnectionResetError):
+        return "reset", "the connection was reset by the target (or something before it) before an answer came"
+    bad = has(http.client.BadStatusLine)
+    if bad is not None:
+        return "not-http", "the answer is not HTTP: its first line is %r" % str(bad)[:80]
+    if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError):
+        return "tls", "TLS failed: %s" % _first_line(has(urllib3.exceptions.SSLError, requests.exceptions.SSLError))
+    if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
+        return "proxy", "the HTTP proxy failed: %s" % _first_line(cause)
+    if has(BrokenPipeError):
+        return "reset", "the target closed the connection while the request was being sent"
+    deepest = chain[-1] if chain else cause
+    return "other", "no answer: %s: %s" % (type(deepest).__name__, _first_line(deepest))
+
+
+def _cut_body(answer: requests.Response, has: Callable[..., BaseException | None], seconds: str) -> tuple[str, str]:
+    """A body that did not arrive whole, after its status line and headers did."""
+    got = _bytes_read(answer)
+    announced = answer.headers.get("Content-Length")
+    of = " (Content-Length: %s)" % announced if announced and announced.isdigit() else ""
+    head = "HTTP %d arrived" % answer.status_code
+    if has(requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        return "timeout", "%s, then its body stopped: timed out after %s with %d bytes of it (--dfns-timeout)" % (
+            head, seconds, got)
+    return "truncated", "%s, then the connection was cut after %d bytes of its body%s" % (head, got, of)
+
+
+def _bytes_read(answer: requests.Response) -> int:
+    """Bytes of the body read from the connection before it failed (urllib3 counts them)."""
+    try:
+        return int(answer.raw.tell())
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception it wraps: causes, contexts, ``reason`` (urllib3), exceptions among ``args``."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__,
+                 *(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))]
+        pending.extend(found for found in inner if isinstance(found, BaseException))
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error) if error is not None else ""
+    return (text.strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 class RateLimited(EnvironmentFailure):

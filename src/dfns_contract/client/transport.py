@@ -28,10 +28,17 @@ that is before any byte of it can have reached the server. A request that was
 sent is never sent again, whatever happens next (reset, timeout, a partial or
 complete response), since a second delivery of the same nonce or user action
 would look like a replay.
+
+``HeadAwareResponse``, the response class of the adapter's connections, tells a
+response cut inside its status line or headers (``HeadersCut``, with the bytes
+that came) from a complete one: ``http.client`` takes the end of the stream
+for the end of the headers, so such an answer would otherwise reach the checks
+as an empty, broken error envelope.
 """
 
 from __future__ import annotations
 
+import http.client
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,6 +150,73 @@ def connect_retry(retries: int) -> Retry:
     )
 
 
+class HeadersCut(http.client.HTTPException):
+    """The connection ended inside a response's status line or headers: ``received`` bytes of it came."""
+
+    def __init__(self, received: int) -> None:
+        self.received = received
+        super().__init__("the connection was cut after %d bytes of the answer, inside its status line or headers"
+                         % received)
+
+
+class _HeadReader:
+    """The socket's reader while a response's head is parsed: counts its bytes, notes a line the stream ended."""
+
+    def __init__(self, fp: Any) -> None:
+        self.fp = fp
+        self.received = 0
+        self.ended = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.fp.readline(limit)
+        self.received += len(line)
+        if not line.endswith(b"\n") and (limit < 0 or len(line) < limit):
+            self.ended = True  # no line end and no limit reached: the stream ended here
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fp, name)
+
+
+class HeadAwareResponse(http.client.HTTPResponse):
+    """``http.client.HTTPResponse`` raising ``HeadersCut`` when the stream ends before the headers' blank line."""
+
+    def begin(self) -> None:
+        if self.headers is not None or self.fp is None:
+            return super().begin()
+        original = self.fp
+        head = _HeadReader(original)
+        self.fp = head  # type: ignore[assignment]
+        try:
+            super().begin()
+        except http.client.RemoteDisconnected:  # nothing came: not a cut answer, no answer
+            raise
+        except http.client.BadStatusLine:  # "HTTP/1.1 2", cut short, is no status line either
+            if not head.ended:
+                raise
+            raise HeadersCut(head.received) from None
+        finally:
+            if self.fp is head:
+                self.fp = original
+        if head.ended:
+            self._close_conn()  # type: ignore[attr-defined]
+            raise HeadersCut(head.received)
+
+
+_HEAD_AWARE: dict[type, type] = {}
+
+
+def head_aware(connection_class: type) -> type:
+    """``connection_class`` whose responses are ``HeadAwareResponse`` (one subclass per class, made once)."""
+    if getattr(connection_class, "response_class", None) is HeadAwareResponse:
+        return connection_class
+    made = _HEAD_AWARE.get(connection_class)
+    if made is None:
+        made = _HEAD_AWARE.setdefault(connection_class, type(
+            connection_class.__name__, (connection_class,), {"response_class": HeadAwareResponse}))
+    return made
+
+
 class DfnsAdapter(HTTPAdapter):
     """``HTTPAdapter`` that picks a request's connection pool once per origin and settings.
 
@@ -153,7 +227,8 @@ class DfnsAdapter(HTTPAdapter):
     until the adapter is closed (a client talks to one origin, far below the
     ten pools urllib3 keeps per manager); the request line takes the
     fast path requests itself takes when no proxy is set. ``connect_retries``
-    is ``--dfns-retry-transport``.
+    is ``--dfns-retry-transport``. Its pools make connections whose responses
+    notice a head cut short (``HeadAwareResponse``).
     """
 
     def __init__(self, connect_retries: int = 0) -> None:
@@ -173,6 +248,7 @@ class DfnsAdapter(HTTPAdapter):
         pool = self._pools.get(key)
         if pool is None:
             pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+            pool.ConnectionCls = head_aware(pool.ConnectionCls)
             if len(self._pools) >= DEFAULT_POOLSIZE:  # never more than the pool manager keeps
                 self._pools.clear()
             self._pools[key] = pool

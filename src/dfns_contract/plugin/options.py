@@ -98,6 +98,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--dfns-catalog", "a catalog file instead of the published version's (schemas/catalog.json describes it)",
            "PATH", is_path=True),
     Option("--dfns-timeout", "timeout of each HTTP request in seconds (default 10)", "SECONDS", 10.0, seconds),
+    Option("--dfns-deadline", "seconds the cases of the run may take in all (each process, from its first case); "
+           "past it no request is sent and the remaining cases are errors, and the cleanup and reports still "
+           "happen (default: 60 + timeout x (cases + heavy cases x examples / 4))", "SECONDS", type=seconds),
     Option("--dfns-retry-transport", "retry a request up to N times when its connection fails (refused, connect "
            "timeout, DNS): only before anything was sent, never after (default 0)", "N", 0, retry_count),
     Option("--dfns-skip-preflight", "do not check the target before the first case (the preflight: it answers as a "
@@ -190,6 +193,8 @@ class Settings:
     def __init__(self, config: pytest.Config) -> None:
         get = lambda flag: value(config, _option(flag))  # noqa: E731
         self.timeout: float = get("--dfns-timeout")
+        #: None: ``client.guard.run_deadline`` from the timeout and the selected cases.
+        self.deadline: float | None = get("--dfns-deadline")
         self.retry_transport: int = get("--dfns-retry-transport")
         self.faults: list[str] = get("--dfns-mock-fault") or []
         self.require_all: bool = bool(get("--dfns-require-all"))

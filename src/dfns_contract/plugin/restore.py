@@ -9,9 +9,9 @@ whose cleanup takes longer than a few seconds (execnet sends it SIGINT after
 5 s, and kills it after 10). So the controller, once its workers are down,
 reads the journal and undoes every change no process confirmed, with a client
 of its own; what it cannot undo is one line with what to do by hand. The
-``dfns cleanup`` section is always written, and a change not restored fails an
-otherwise green run: the next reader of that environment would meet a state
-nobody chose.
+``dfns cleanup`` section is written whenever a case changed state or the run
+did not pass, and a change not restored fails an otherwise green run: the
+next reader of that environment would meet a state nobody chose.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Restore:
         self.cleanup: Cleanup | None = None
         self.lines: list[str] = []
         self.finished = False
+        self.interrupted = False
 
     def new_cleanup(self, client: DfnsClient) -> Cleanup:
         """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it."""
@@ -89,6 +90,7 @@ class Restore:
         if self.finished:
             return
         self.finished = True
+        self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
         if self.cleanup is not None:
             self.cleanup.run()  # a serial run's own undos; interrupted, its fixture is not torn down yet
         if not self.controller:
@@ -138,7 +140,11 @@ class Restore:
         base_url, profile = target
         if not profile.get("authToken"):
             return None, "the profile has no authToken to send the requests with"
-        return principal_client(base_url, profile, self.settings), ""
+        from dfns_contract.client.guard import TargetGuard
+
+        client = principal_client(base_url, profile, self.settings)
+        client.guard = TargetGuard(cleanup=True)  # no deadline; after its first transport failure it sends no more
+        return client, ""
 
     def _target(self) -> tuple[str, Any] | None:
         if self.settings.base_url:
@@ -153,8 +159,11 @@ class Restore:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.finish(session)
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.controller or self.config.option.collectonly:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+        """The ``dfns cleanup`` section: whenever a case changed state or the run did not pass (a green run
+        that changed nothing has nothing to say)."""
+        quiet = not self.lines and exitstatus == pytest.ExitCode.OK and not self.interrupted
+        if not self.controller or self.config.option.collectonly or quiet:
             return
         failed = self.not_restored()
         out = MaskedTerminal(terminalreporter)

@@ -28,7 +28,7 @@ from dfns_contract.plugin import fixtures
 from dfns_contract.plugin.conformance import Conformance
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
 from dfns_contract.plugin.options import Settings, warn_unknown_variables
-from dfns_contract.plugin.output import mask, mask_lines, mask_report
+from dfns_contract.plugin.output import mask, mask_before_truncating, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
 from dfns_contract.plugin.restore import Restore
@@ -58,6 +58,23 @@ def environment_failure(error: BaseException | None) -> BaseException | None:
     return None
 
 
+#: What Hypothesis adds to a failed property's report (its own section, or a line printed by a state machine).
+HYPOTHESIS_SECTION, HYPOTHESIS_ADVICE = "Hypothesis", "You can reproduce this failure by adding @seed("
+
+
+def without_reproduction_advice(sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A report's sections without Hypothesis' "reproduce with this seed": the environment's failure
+    does not follow from the example, and one environment error is one paragraph."""
+    kept = []
+    for title, text in sections:
+        if title == HYPOTHESIS_SECTION:
+            continue
+        lines = [line for line in text.splitlines() if not line.startswith(HYPOTHESIS_ADVICE)]
+        if any(line.strip() for line in lines):
+            kept.append((title, "\n".join(lines) if len(lines) != len(text.splitlines()) else text))
+    return kept
+
+
 #: The parameter through which ``test_documented_error`` receives each case of the catalog.
 CASE_ARGUMENT = "dfns_case"
 
@@ -82,6 +99,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
+    mask_before_truncating(config)  # pytest cuts long values: it must cut a placeholder, never a secret
     if settings.base_url and settings.shown_url != settings.base_url:
         # pytest-base-url prints its option in the header ("baseurl: …"): from here on it holds the
         # URL without its user info (the suite keeps the real one in its settings).
@@ -179,15 +197,19 @@ class Suite:
         if report.failed:
             failure = environment_failure(call.excinfo.value if call.excinfo is not None else None)
             if failure is not None:
-                # One paragraph: what was sent, what happened. Hypothesis' "reproduce with this seed"
-                # section is dropped: the environment's failure does not follow from the example.
                 report.longrepr = "environment error, the contract was not checked: %s" % failure
-                report.sections = [section for section in report.sections if section[0] != "Hypothesis"]
+                report.sections = without_reproduction_advice(report.sections)
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined]
             elif call.when != "call":
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined] - a set-up or teardown step broke
         mask_report(report)
         return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        """What the environment did reads as pytest's *error* (E, ``1 error``), as the conformance table counts it."""
+        if report.failed and getattr(report, "dfns_outcome", None) == ERROR and report.when == "call":
+            return "error", "E", "ERROR"
+        return None
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Iterator[pytest.CollectReport]:

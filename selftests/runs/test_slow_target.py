@@ -1,0 +1,233 @@
+"""A slow or dead target ends the run in bounded time, and each transport failure is one clear *error*.
+
+The suite runs against the reference server through the loopback fault proxy
+(``helpers/proxy.py``), which delays, hangs, resets or cuts the requests its
+policy picks and counts what it did: "no case waits for another timeout" is
+the count of requests it held, not a guess from the clock. Every faulty run
+has its control, the same run through the same proxy forwarding everything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dfns_contract.server.runner import RunningServer, start_server
+from selftests.helpers.proxy import (
+    FORWARD,
+    HANG,
+    RESET,
+    Cut,
+    Delay,
+    FaultProxy,
+    Policy,
+    after_request,
+    forward_all,
+)
+from selftests.helpers.suite_runner import SuiteRun, run_suite
+
+USAGE_ERROR, TESTS_FAILED = 4, 1
+#: Requests before the first case: the reachability check and the preflight's 4.
+START_UP = 5
+#: Seconds a run may take beyond the requests it waits on: pytest's start-up, the reports, a loaded machine.
+OVERHEAD = 20.0
+ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with start_server() as running:
+        yield running
+
+
+@pytest.fixture
+def profile(tmp_path: Path, server: RunningServer) -> str:
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(server.profile))
+    return str(path)
+
+
+class Through:
+    """One run of the suite through a fault proxy: its output, its wall time, and what the proxy did."""
+
+    def __init__(self, server: RunningServer, profile: str, tmp_path: Path) -> None:
+        self.server, self.profile, self.report = server, profile, tmp_path / "r.json"
+
+    def __call__(self, policy: Policy, *args: str) -> tuple[SuiteRun, FaultProxy, float]:
+        with FaultProxy(self.server.url, policy) as proxy:
+            started = time.monotonic()
+            run = run_suite("--base-url", proxy.url, "--dfns-profile", self.profile, "--dfns-hypothesis-profile", "dev",
+                            "--dfns-contract-report", str(self.report), *args, timeout=300)
+            return run, proxy, time.monotonic() - started
+
+    def verdicts(self) -> set[str]:
+        return {error["verdict"] for error in json.loads(self.report.read_text())["errors"]}
+
+
+@pytest.fixture
+def through(server: RunningServer, profile: str, tmp_path: Path) -> Through:
+    return Through(server, profile, tmp_path)
+
+
+def assert_environment_errors_only(run: SuiteRun, through: Through) -> None:
+    """Exit 1, INCOMPLETE, *error* and never *failed*; the summary, cleanup and report written; no traceback."""
+    assert run.returncode == TESTS_FAILED, run.output[-3000:]
+    assert "dfns verdict: INCOMPLETE" in run.stdout and "FAILED       " not in run.stdout, run.stdout[-3000:]
+    verdicts = through.verdicts()
+    assert "error" in verdicts and "failed" not in verdicts, verdicts
+    assert "dfns cleanup (state the run changed on the target)" in run.stdout, run.stdout[-3000:]
+    for noise in ("Traceback", "urllib3", "ExceptionGroup", "Flaky", "@seed("):
+        assert noise not in run.output, run.output[-3000:]
+
+
+def examples_run(run: SuiteRun) -> dict[str, int]:
+    """The examples each property ran, from the run's fuzzing section."""
+    return {name: int(count) for count, name in re.findall(r"^ +(\d+) examples +\S+::(\w+)$", run.stdout, re.M)}
+
+
+# -- the proxy itself ------------------------------------------------------------------------------------
+
+
+def test_the_proxy_calls_back_counts_and_leaves_no_thread(server):
+    import requests
+
+    before = threading.active_count()
+    seen: list[tuple[int, str, str, int]] = []
+    policy = {1: FORWARD, 2: HANG, 3: RESET}
+    with FaultProxy(server.url, lambda request: policy.get(request.number, FORWARD),
+                    on_forwarded=lambda *args: seen.append(args)) as proxy:
+        with requests.Session() as session:
+            assert session.get(proxy.url + "/auth/apps", timeout=5).status_code == 400  # no nonce
+            with pytest.raises(requests.Timeout):
+                session.get(proxy.url + "/auth/apps", timeout=0.3)
+            with pytest.raises(requests.ConnectionError):
+                session.put(proxy.url + "/auth/apps/x/activate", timeout=5)
+    assert seen == [(1, "GET", "/auth/apps", 400)]
+    assert dict(proxy.counts) == {"forwarded": 1, "hung": 1, "reset": 1}
+    assert threading.active_count() == before  # the hung handler was released and joined
+
+
+# -- 3. bounded time -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target, policy, held", [
+    ("stops-answering", after_request(60, HANG), "hung"),
+    ("2s-per-request", after_request(START_UP, Delay(2.0)), "delayed"),
+], ids=["stops-answering", "2s-per-request"])
+def test_a_dead_or_slow_target_costs_one_timeout_and_every_output_is_written(through, target, policy, held):
+    """The whole suite, ``--dfns-timeout 1``: one case waits a timeout, the cleanup another, nothing else."""
+    run, proxy, wall = through(policy, "--dfns-timeout", "1")
+    assert_environment_errors_only(run, through)
+    assert proxy.counts[held] <= 2, dict(proxy.counts)  # one request of the cases, one of the cleanup
+    assert "not sent: the target already failed earlier in this run" in run.output
+    assert all(count <= 1 for count in examples_run(run).values()), examples_run(run)  # no property went on
+    assert wall < 2 * 1.0 + OVERHEAD, wall
+
+
+#: The suite without its races, whose 20 senders would all wait the one timeout together.
+SEQUENTIAL = ("tests/test_documented_errors.py", "tests/test_fuzz_headers.py", "tests/test_fuzz_replay_model.py")
+
+
+def test_under_xdist_each_worker_waits_one_timeout_at_most(through):
+    run, proxy, wall = through(after_request(60, HANG), *SEQUENTIAL, "--dfns-timeout", "1", "-n", "2")
+    assert_environment_errors_only(run, through)
+    # Per worker one case and one cleanup request; the controller retries each change its workers left (2).
+    assert proxy.counts["hung"] <= 6, dict(proxy.counts)
+    assert wall < 6 * 1.0 + OVERHEAD, wall
+
+
+def test_the_whole_suite_through_the_proxy_passes(through):
+    """The control of the runs above: the same proxy, forwarding everything."""
+    run, proxy, _ = through(forward_all, "--dfns-timeout", "1", "--dfns-require-all")
+    assert run.returncode == 0 and "dfns verdict: PASSED" in run.stdout, run.output[-3000:]
+    assert proxy.forwarded > 400 and set(proxy.counts) == {"forwarded"}
+
+
+#: A state-changing error's cases (about 1 s at 20 ms a request), then two properties (about 3 s).
+SLOW_CASES = ("tests/test_documented_errors.py", "tests/test_fuzz_headers.py", "-k",
+              "useraction-missing-or-invalid or fuzz_invalid_nonce or fuzz_valid_nonce", "--dfns-skip-preflight")
+
+
+def test_past_the_deadline_the_remaining_cases_are_errors_and_the_cleanup_still_runs(through):
+    run, proxy, wall = through(lambda request: Delay(0.02), *SLOW_CASES, "--dfns-deadline", "1")
+    assert_environment_errors_only(run, through)
+    assert re.search(r"not sent: the run's deadline passed \(1 s after its first case, --dfns-deadline\)", run.output)
+    assert re.search(r"otherAppId \S+: already active", run.stdout), run.stdout[-2000:]  # the cleanup was not stopped
+
+
+def test_a_deadline_the_run_fits_in_changes_nothing(through):
+    """The control: the same slow target, with time enough."""
+    run, _, _ = through(lambda request: Delay(0.02), *SLOW_CASES, "--dfns-deadline", "120")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "deadline passed" not in run.stdout and "error" not in through.verdicts()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--dfns-deadline", "0"), "--dfns-deadline: must be more than 0"),
+    (("--dfns-deadline", "soon"), "--dfns-deadline: 'soon' is not a number of seconds"),
+    (("-o", "dfns_deadline=-3"), "dfns_deadline = -3 in"),
+], ids=["zero", "not-a-number", "ini"])
+def test_a_bad_deadline_is_a_usage_error(args, message):
+    run = run_suite(*ONE_CASE, *args, timeout=120)
+    assert run.returncode == USAGE_ERROR and message in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+
+
+# -- 4. one clear failure per case ------------------------------------------------------------------------------
+
+
+CUTS = {
+    # With --dfns-skip-preflight: 1 the reachability check, 2 the case's first use of a nonce, 3 its reuse.
+    "inside-the-headers": (lambda request: Cut(40) if request.number == 3 else FORWARD,
+                           r"the connection was cut after 40 bytes of the answer, inside its status line or headers"),
+    "inside-the-body": (lambda request: Cut(12, in_body=True) if request.number == 3 else FORWARD,
+                        r"HTTP 400 arrived, then the connection was cut after 12 bytes of its body "
+                        r"\(Content-Length: \d+\)"),
+    "reset": (lambda request: RESET if request.number == 3 else FORWARD,
+              r"the connection was reset by the target \(or something before it\) before an answer came"),
+    "timeout": (lambda request: HANG if request.number == 3 else FORWARD,
+                r"timed out after 1\.\d s without an answer \(--dfns-timeout\)"),
+}
+
+
+@pytest.mark.parametrize("fault", CUTS, ids=list(CUTS))
+def test_a_transport_failure_is_one_error_saying_what_was_sent_and_what_happened(through, fault):
+    policy, what = CUTS[fault]
+    run, proxy, _ = through(policy, *ONE_CASE, "--dfns-skip-preflight", "--dfns-timeout", "1")
+    assert_environment_errors_only(run, through)
+    assert re.search(r"environment error, the contract was not checked: GET %s/auth/apps: %s\n  request:\n    "
+                     r"curl -sS -i -X GET %s/auth/apps -H .*'X-DFNS-NONCE: "
+                     % (re.escape(proxy.url), what, re.escape(proxy.url)), run.output), run.output[-3000:]
+    assert run.output.count("environment error") == 1 and "envelope" not in run.output
+    assert re.search(r"ERROR +400 Nonce already used", run.stdout)
+    assert "<masked:authToken>" in run.output and through.server.profile["authToken"] not in run.output
+
+
+def test_the_same_case_through_the_proxy_is_verified(through):
+    """The control of the four above."""
+    run, proxy, _ = through(forward_all, *ONE_CASE, "--dfns-skip-preflight", "--dfns-timeout", "1")
+    assert run.returncode == 0 and re.search(r"verified +400 Nonce already used", run.stdout), run.output[-3000:]
+    assert proxy.forwarded == 3
+
+
+PROPERTY = ("tests/test_fuzz_headers.py", "-k", "fuzz_invalid_nonce", "--dfns-skip-preflight")
+
+
+def test_a_transport_failure_inside_a_property_stops_it_and_is_one_error(through):
+    run, proxy, _ = through(lambda request: RESET if request.number == 10 else FORWARD, *PROPERTY)
+    assert_environment_errors_only(run, through)
+    assert run.output.count("environment error, the contract was not checked") == 1, run.output[-3000:]
+    assert examples_run(run) == {"test_fuzz_invalid_nonce": 9}  # requests 2…9 answered, the 9th example reset
+    assert proxy.requests == 10 and re.search(r"ERROR +400 Nonce header is missing or invalid", run.stdout)
+
+
+def test_the_same_property_through_the_proxy_runs_its_budget(through):
+    """The control: every example runs (the dev budget, 30)."""
+    run, _, _ = through(forward_all, *PROPERTY)
+    assert run.returncode == 0 and examples_run(run) == {"test_fuzz_invalid_nonce": 30}, run.output[-3000:]
