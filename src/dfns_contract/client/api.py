@@ -25,6 +25,7 @@ from dfns_contract.client.secrets import SECRETS
 from dfns_contract.client.transport import mount_adapter, prepare, send_settings
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import b64url_encode
+from dfns_contract.wire.headers import AS_DOCUMENTED, Spelling
 from dfns_contract.wire.nonce import make_nonce
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -70,6 +71,7 @@ class DfnsClient:
         retry_transport: int = 0,
         pacer: Pacer | None = None,
         guard: TargetGuard | None = None,
+        spelling: Spelling = AS_DOCUMENTED,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -85,6 +87,8 @@ class DfnsClient:
         self.pacer = pacer
         #: The run's breaker and deadline (``guard.py``), shared by every client of the process; None: unguarded.
         self.guard = guard
+        #: How header names are spelled (``wire/headers.py``): the same request must work under any case.
+        self.spelling = spelling
         mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
@@ -104,7 +108,14 @@ class DfnsClient:
             retry_transport=self.retry_transport,
             pacer=self.pacer,
             guard=self.guard,
+            spelling=self.spelling,
         )
+
+    def spelled(self, spelling: Spelling) -> "DfnsClient":
+        """The same principal, sending header names spelled this way."""
+        clone = self.with_identity(self.auth_token, self.signer)
+        clone.spelling = spelling
+        return clone
 
     def for_cleanup(self) -> "DfnsClient":
         """The same principal for the session cleanup: the run's breaker and deadline do not stop it.
@@ -125,11 +136,12 @@ class DfnsClient:
         return clone
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
-        headers = {"X-DFNS-NONCE": make_nonce()}
+        spell = self.spelling
+        headers = {spell("X-DFNS-NONCE"): make_nonce()}
         if self.app_id is not None:
-            headers["X-DFNS-APPID"] = self.app_id
+            headers[spell("X-DFNS-APPID")] = self.app_id
         if auth and self.auth_token:
-            headers["Authorization"] = "Bearer " + self.auth_token
+            headers[spell("Authorization")] = "Bearer " + self.auth_token
         return headers
 
     def request(
@@ -152,15 +164,16 @@ class DfnsClient:
             json = {} if method in MUTATING_METHODS else None
         body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
         final = self.headers(auth=auth)
+        spell = self.spelling
         if body is not None:
-            final["Content-Type"] = "application/json"
+            final[spell("Content-Type")] = "application/json"
         if sign:
-            final["X-DFNS-USERACTION"] = self.user_action(method, path, body or b"")
+            final[spell("X-DFNS-USERACTION")] = self.user_action(method, path, body or b"")
         for name, value in (headers or {}).items():
             for existing in [k for k in final if k.lower() == name.lower()]:
                 del final[existing]
             if value is not None:
-                final[name] = value
+                final[spell(name)] = value
         return self.send(method, path, final, body)
 
     def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:

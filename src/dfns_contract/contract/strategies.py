@@ -18,6 +18,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from dfns_contract.wire.encoding import b64url_encode
+from dfns_contract.wire.headers import SPELLINGS, Spelling, spelled_by_mask
 from dfns_contract.wire.nonce import MIN_UUID_LENGTH, iso_now, make_nonce
 
 #: What a header value may contain on the wire: latin-1 without CR, LF, NUL.
@@ -194,3 +195,9 @@ def invalid_app_ids(real_app_id: str) -> st.SearchStrategy[Drawn]:
     }
     return _tiered(tiers, INVALID)
 
+
+
+def header_spellings() -> st.SearchStrategy[Spelling]:
+    """How an example spells its header names: as documented, lower case (HTTP/2), or any mix of cases."""
+    return st.one_of(st.sampled_from(list(SPELLINGS)),
+                     st.lists(st.booleans(), min_size=1, max_size=12).map(spelled_by_mask))

@@ -198,7 +198,11 @@ def dfns_cleanup(request: pytest.FixtureRequest, dfns_client: DfnsClient) -> Ite
 
 
 @pytest.fixture
-def recipe_context(dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str, dfns_cleanup: Cleanup) -> RecipeContext:
+def recipe_context(request: pytest.FixtureRequest, dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str,
+                   dfns_cleanup: Cleanup) -> RecipeContext:
+    """A case's context; its requests spell header names one way, fixed by the case id (``wire/headers.py``)."""
     from dfns_contract.contract.recipes import RecipeContext
+    from dfns_contract.wire.headers import spelling_for
 
-    return RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id, cleanup=dfns_cleanup)
+    client = dfns_client.spelled(spelling_for(request.node.name))
+    return RecipeContext(profile=dfns_target.profile, client=client, run_id=dfns_run_id, cleanup=dfns_cleanup)
