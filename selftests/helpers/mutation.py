@@ -43,7 +43,7 @@ def switches(kind: str) -> list[str]:
 
 
 def case_name(testcase: ElementTree.Element) -> str:
-    """``test_documented_error[nonce-reused]`` → ``nonce-reused``; other tests keep their name."""
+    """``test_documented_error[nonce-reused-immediately]`` → ``nonce-reused``; other tests keep their name."""
     name = testcase.get("name", "")
     match = re.search(r"\[(.*)\]$", name)
     return match.group(1) if match else name.removeprefix("test_")

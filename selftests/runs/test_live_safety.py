@@ -149,7 +149,7 @@ def test_environment_variables_fill_and_override_profile_keys(tmp_path):
     with start_server() as server:
         token = server.profile["authToken"]
         profile = {**server.profile, "authToken": "eyJ.not-the-token.x", "appId": "ap-wrong"}
-        run = run_against(server, tmp_path, "tests/test_documented_errors.py", "-k", "nonce-reused or no-jwt-missing",
+        run = run_against(server, tmp_path, "tests/test_documented_errors.py", "-k", "nonce-reused-immediately or no-jwt-missing",
                           profile=profile, env={"DFNS_AUTH_TOKEN": token, "DFNS_APP_ID": server.profile["appId"]})
     assert run.returncode == 0, run.output[-3000:]
     assert "(env overrides: appId, authToken)" in run.stdout
@@ -164,8 +164,8 @@ def failures(tmp_path_factory) -> dict[str, tuple[RunningServer, str]]:
     """Failed cases, by kind: a wrong status, a wrong message, a body that breaks the schema."""
     runs = {}
     for kind, faults, selected in [
-        ("status and message", ["nonce-replay-status", "useraction-reuse-message"], "nonce-reused or useraction-reused"),
-        ("schema", ["envelope-non-string"], "nonce-reused"),
+        ("status and message", ["nonce-replay-status", "useraction-reuse-message"], "nonce-reused-immediately or useraction-reused-immediately"),
+        ("schema", ["envelope-non-string"], "nonce-reused-immediately"),
     ]:
         with start_server(faults=faults) as server:
             run = run_against(server, tmp_path_factory.mktemp("repro"), "tests/test_documented_errors.py", "-k", selected)
@@ -188,11 +188,11 @@ def assert_doc_and_expectation_of_nonce_reused(text: str) -> None:
 
 def test_a_failure_shows_expected_against_actual_and_the_doc_section(failures):
     _, out = failures["status and message"]
-    status = failure_of(out, "nonce-reused")
-    assert "[nonce-reused] documented error not honoured: Nonce already used" in status
+    status = failure_of(out, "nonce-reused-immediately")
+    assert "[nonce-reused-immediately] documented error not honoured: Nonce already used" in status
     assert_doc_and_expectation_of_nonce_reused(status)
     assert "- status is 409, expected 400" in status and "- message" not in status
-    message = failure_of(out, "useraction-reused")
+    message = failure_of(out, "useraction-reused-immediately")
     assert ('- message is "user action has already been used ", expected "user action has already been used"'
             in message), message
     assert "- status" not in message and "User Action Signature already used" in message
@@ -200,28 +200,30 @@ def test_a_failure_shows_expected_against_actual_and_the_doc_section(failures):
 
 def test_a_schema_error_shows_the_case_and_what_it_expects(failures):
     _, out = failures["schema"]
-    text = failure_of(out, "nonce-reused")
-    assert "[nonce-reused] stopped before the documented error could be checked: Nonce already used" in text
+    text = failure_of(out, "nonce-reused-immediately")
+    assert "[nonce-reused-immediately] stopped before the documented error could be checked: Nonce already used" in text
     assert_doc_and_expectation_of_nonce_reused(text)
     assert "- body error/message: must be of type string" in text and "response: HTTP 400" in text
 
 
 def test_a_failure_shows_the_request_as_a_runnable_curl_with_secrets_masked(failures):
     server, out = failures["status and message"]
-    line = next(line.strip() for line in failure_of(out, "nonce-reused").splitlines() if line.strip().startswith("curl "))
+    line = next(line.strip() for line in failure_of(out, "nonce-reused-immediately").splitlines() if line.strip().startswith("curl "))
     argv = shlex.split(line)
     assert argv[:5] == ["curl", "-sS", "-i", "-X", "GET"] and argv[5] == server.url + "/auth/apps"
-    headers = dict(value.split(": ", 1) for flag, value in zip(argv[6::2], argv[7::2], strict=False) if flag == "-H")
-    assert headers["Authorization"] == "Bearer <masked:authToken>"
-    assert headers["X-DFNS-APPID"] == server.profile["appId"] and "X-DFNS-NONCE" in headers
+    pairs = (value.split(": ", 1) for flag, value in zip(argv[6::2], argv[7::2], strict=False) if flag == "-H")
+    headers = {name.lower(): value for name, value in pairs}  # each case spells header names its own way
+    assert headers["authorization"] == "Bearer <masked:authToken>"
+    assert headers["x-dfns-appid"] == server.profile["appId"] and "x-dfns-nonce" in headers
     assert server.profile["authToken"] not in out
-    signed = next(line.strip() for line in failure_of(out, "useraction-reused").splitlines() if line.strip().startswith("curl "))
-    assert "-X PUT" in signed and "'X-DFNS-USERACTION: <masked:userAction>'" in signed and "--data-raw '{}'" in signed
+    signed = next(line.strip() for line in failure_of(out, "useraction-reused-immediately").splitlines() if line.strip().startswith("curl "))
+    assert "-X PUT" in signed and "--data-raw '{}'" in signed
+    assert re.search(r"'X-DFNS-USERACTION: <masked:userAction>'", signed, re.IGNORECASE), signed
 
 
 def test_a_failure_shows_the_response_status_headers_and_body(failures):
     _, out = failures["schema"]
-    text = failure_of(out, "nonce-reused")
+    text = failure_of(out, "nonce-reused-immediately")
     assert re.search(r"^\s+content-type: application/json$", text, re.MULTILINE), text
     assert 'body: {"error":{"message":{"text":"request nonce has already been used"}}}' in text
 

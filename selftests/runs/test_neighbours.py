@@ -18,7 +18,7 @@ import pytest
 from selftests.helpers.suite_runner import run_suite
 
 NEIGHBOURS = ("pytest_selenium", "pytest_html", "pytest_metadata", "pytest_rerunfailures")
-ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
+ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused-immediately")
 
 #: Prints what Hypothesis did and had: examples run, the loaded profile, its budget and deadline.
 HYPOTHESIS_PROBE = '''

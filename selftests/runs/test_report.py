@@ -104,8 +104,8 @@ def test_each_verdict_with_its_evidence(sign_off):
     errors = by_id(sign_off.report)
     failed = errors["nonce-reused"]
     assert failed["verdict"] == "failed"
-    [case] = failed["cases"]
-    assert case["nodeid"] == SUITE + "::test_documented_error[nonce-reused]"
+    case = next(case for case in failed["cases"] if case["nodeid"].endswith("[nonce-reused-immediately]"))
+    assert case["nodeid"] == SUITE + "::test_documented_error[nonce-reused-immediately]"
     assert case["outcome"] == "failed"
     assert case["evidence"]["status"] == 400
     assert case["evidence"]["message"] == "request nonce has already been used."
@@ -128,16 +128,16 @@ def test_each_verdict_with_its_evidence(sign_off):
 
 def test_evidence_survives_xdist_for_every_case_that_ran(sign_off):
     cases = [case for error in sign_off.report["errors"] for case in error["cases"]]
-    assert len(cases) == len({case["nodeid"] for case in cases}) == 32  # once each, from both workers
+    assert len(cases) == len({case["nodeid"] for case in cases}) == 35  # once each, from both workers
     ran = [case for case in cases if case["outcome"] != "skipped"]
     assert ran and all(case["evidence"] for case in ran), [c["nodeid"] for c in ran if not c["evidence"]]
-    assert "2 workers [32 items]" in sign_off.run.output, sign_off.run.output[:2000]
+    assert "2 workers [35 items]" in sign_off.run.output, sign_off.run.output[:2000]
 
 
 def test_junit_xml_keeps_readable_case_names(sign_off):
     cases = {case.get("name"): case for case in ElementTree.parse(sign_off.junit).iter("testcase")}
-    assert "test_documented_error[nonce-reused]" in cases
-    assert cases["test_documented_error[nonce-reused]"].find("failure") is not None
+    assert "test_documented_error[nonce-reused-immediately]" in cases
+    assert cases["test_documented_error[nonce-reused-immediately]"].find("failure") is not None
     assert cases["test_documented_error[no-jwt-missing]"].find("failure") is None
 
 

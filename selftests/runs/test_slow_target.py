@@ -37,7 +37,7 @@ USAGE_ERROR, TESTS_FAILED = 4, 1
 START_UP = 5
 #: Seconds a run may take beyond the requests it waits on: pytest's start-up, the reports, a loaded machine.
 OVERHEAD = 20.0
-ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
+ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused-immediately")
 
 
 @pytest.fixture(scope="module")

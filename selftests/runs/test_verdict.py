@@ -21,7 +21,7 @@ from selftests.helpers.gateway import gateway
 from selftests.helpers.suite_runner import SuiteRun, run_suite
 
 USAGE_ERROR, TESTS_FAILED = 4, 1
-ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused")
+ONE_CASE = ("tests/test_documented_errors.py", "-k", "nonce-reused-immediately")
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ class TestCatalog:
 
     def test_case_ids_are_readable(self, catalog):
         ids = [case.id for case in catalog.cases()]
-        assert "nonce-reused" in ids and "no-jwt-alg-none" in ids and len(ids) == len(set(ids))
+        assert "nonce-reused-immediately" in ids and "no-jwt-alg-none" in ids and len(ids) == len(set(ids))
 
     def test_forbidden_template_takes_profile_and_params(self, catalog):
         error = catalog.by_id("forbidden-operation")

@@ -335,7 +335,7 @@ def test_a_target_that_goes_silent_mid_run_is_a_clear_failure(loopback, tmp_path
     server = loopback(answer_first_then_go_silent)
     profile = tmp_path / "profile.json"
     profile.write_text('{"appId": "ap-selftest", "authToken": "selftest-token-0123456789"}')
-    run = run_suite("tests/test_documented_errors.py", "-k", "nonce-reused", "--base-url", server.url,
+    run = run_suite("tests/test_documented_errors.py", "-k", "nonce-reused-immediately", "--base-url", server.url,
                     "--dfns-profile", str(profile), "--dfns-timeout", "0.5", "-p", "no:randomly",
                     "--dfns-skip-preflight", timeout=120)
     assert run.returncode == 1, run.output

@@ -161,11 +161,35 @@ def nonce_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [control])
 
 
-@recipe("nonce-reused", needs=BASE)
+#: How old a nonce the target accepts as fresh unless the profile says (``nonceMaxAgeSeconds``): the reference server's.
+DEFAULT_NONCE_MAX_AGE = 300
+
+
+def replay_sender(admin: DfnsClient, variant: str) -> DfnsClient:
+    """Who sends the replay: the same connection, or a new one (a load balancer pins each to one replica)."""
+    return admin.on_new_connection() if variant == "other-connection" else admin
+
+
+def aged_nonce(profile: Profile) -> str:
+    """A nonce dated half the acceptance window ago: fresh for the server, yet not new.
+
+    A replay store that forgets a nonce by its date sooner than the server stops
+    accepting that date lets its replay through.
+    """
+    max_age = int(profile.get("nonceMaxAgeSeconds") or DEFAULT_NONCE_MAX_AGE)
+    return make_nonce(date=iso_now(datetime.now(timezone.utc) - timedelta(seconds=max_age / 2)))
+
+
+#: How a used nonce is replayed: at once, on another connection, or dated well inside the window.
+NONCE_REPLAYS = ("immediately", "other-connection", "aged")
+
+
+@recipe("nonce-reused", needs=BASE, variants=NONCE_REPLAYS)
 def nonce_reused(ctx: RecipeContext, variant: str | None) -> Trial:
-    admin, nonce = ctx.principal(), make_nonce()
+    admin, variant = ctx.principal(), variant or "immediately"
+    nonce = aged_nonce(ctx.profile) if variant == "aged" else make_nonce()
     first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
-    second = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    second = replay_sender(admin, variant).request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
     return Trial(second, [first])
 
 
@@ -219,13 +243,13 @@ def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [control])
 
 
-@recipe("useraction-reused", needs=SIGNING)
+@recipe("useraction-reused", needs=SIGNING, variants=("immediately", "other-connection"))
 def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
     ctx.changes_other_app()
     token = admin.user_action("PUT", path, b"{}")
     first = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
-    second = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    second = replay_sender(admin, variant or "immediately").request("PUT", path, headers={"X-DFNS-USERACTION": token})
     return Trial(second, [first])
 
 
