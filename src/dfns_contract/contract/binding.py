@@ -35,7 +35,9 @@ def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
             continue
         problems += _variant_problems(error, found)
         problems += ["recipe %r needs %r, which is not a profile key (schemas/profile.json)" % (error.id, need)
-                     for need in found.needs if need not in keys]
+                     for need in (*found.needs, *(k for ks in found.variant_needs.values() for k in ks)) if need not in keys]
+        problems += ["recipe %r: variant_needs names %r, which is not one of its variants" % (error.id, variant)
+                     for variant in found.variant_needs if variant not in found.variants]
         problems += ["entry %r: its message needs {%s}, which is neither a param nor a profile key"
                      % (error.id, key) for key in error.template_keys() if key not in keys]
     return problems
@@ -52,9 +54,10 @@ def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
     return problems
 
 
-def required_keys(error: DocumentedError) -> list[str]:
-    """The profile keys a case of ``error`` needs: its recipe's, then its message's."""
-    return list(dict.fromkeys([*RECIPES[error.id].needs, *error.template_keys()]))
+def required_keys(error: DocumentedError, variant: str | None = None) -> list[str]:
+    """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's."""
+    found = RECIPES[error.id]
+    return list(dict.fromkeys([*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]))
 
 
 def skip_reason(missing: list[str]) -> str:

@@ -91,6 +91,8 @@ class Recipe:
     run: Run
     needs: tuple[str, ...]
     variants: tuple[str, ...] = ()
+    #: Profile keys only some variants need, on top of ``needs`` (e.g. an expired token for ``expired``).
+    variant_needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class RecipeError(ValueError):
@@ -101,15 +103,17 @@ class RecipeError(ValueError):
 RECIPES: dict[str, Recipe] = {}
 
 
-def recipe(error_id: str, *, needs: tuple[str, ...], variants: Mapping[str, object] | tuple[str, ...] = ()) -> Callable[[Run], Run]:
+def recipe(error_id: str, *, needs: tuple[str, ...], variants: Mapping[str, object] | tuple[str, ...] = (),
+           variant_needs: Mapping[str, tuple[str, ...]] | None = None) -> Callable[[Run], Run]:
     """Register the decorated function as the recipe of catalog entry ``error_id``.
 
-    ``variants``: the variant names it has code for (a table keyed by them will do).
+    ``variants``: the variant names it has code for (a table keyed by them will do);
+    ``variant_needs``: profile keys a variant needs beyond ``needs`` (only that case is skipped without them).
     """
     def register(run: Run) -> Run:
         if error_id in RECIPES:
             raise RecipeError("two recipes for catalog id %r: %s and %s" % (error_id, RECIPES[error_id].run.__name__, run.__name__))
-        RECIPES[error_id] = Recipe(error_id, run, tuple(needs), tuple(variants))
+        RECIPES[error_id] = Recipe(error_id, run, tuple(needs), tuple(variants), dict(variant_needs or {}))
         return run
 
     return register
@@ -205,6 +209,27 @@ def _tamper(token: str) -> str:
     return "%s.%s%s" % (head, flipped, signature[1:]) if head else token + "x"
 
 
+def _signed_by_another_key(token: str) -> str:
+    """The same claims, validly signed by a key the suite just made, which the token carries as its ``jwk``.
+
+    What an attacker sends to a server that trusts a key named by the token
+    itself (an embedded ``jwk``, a ``jku``) instead of its own: a correct
+    signature, by the wrong key.
+    """
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        claims, header = {"sub": "nobody"}, {}
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    extra = {"jwk": public, **({"kid": header["kid"]} if "kid" in header else {})}
+    return jwt.encode(claims, key, algorithm="ES256", headers=extra)
+
+
 #: Authorization header values that do not authenticate, from the profile's valid token.
 BAD_AUTHORIZATIONS: dict[str, Callable[[str], str | None]] = {
     "missing": lambda token: None,
@@ -213,6 +238,7 @@ BAD_AUTHORIZATIONS: dict[str, Callable[[str], str | None]] = {
     "garbage": lambda token: "Bearer not-a-jwt",
     "tampered-signature": lambda token: "Bearer " + _tamper(token),
     "alg-none": lambda token: "Bearer " + _forge_unsigned(token),
+    "other-key": lambda token: "Bearer " + _signed_by_another_key(token),
 }
 
 
@@ -253,22 +279,25 @@ def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(second, [first])
 
 
-#: User-action header values that do not sign this request: (the signer, the request's path) → value.
-BAD_USER_ACTIONS: dict[str, Callable[[DfnsClient, str], str | None]] = {
-    "missing": lambda admin, path: None,
-    "garbage": lambda admin, path: "not-a-user-action",
-    "other-path": lambda admin, path: admin.user_action("PUT", path.rsplit("/", 1)[0], b"{}"),
-    "other-payload": lambda admin, path: admin.user_action("PUT", path, b'{"externalId":"other"}'),
-    "other-method": lambda admin, path: admin.user_action("POST", path, b"{}"),
+#: User-action header values that do not sign this request: (the case's context, the request's path) → value.
+BAD_USER_ACTIONS: dict[str, Callable[[RecipeContext, str], str | None]] = {
+    "missing": lambda ctx, path: None,
+    "garbage": lambda ctx, path: "not-a-user-action",
+    "other-path": lambda ctx, path: ctx.principal().user_action("PUT", path.rsplit("/", 1)[0], b"{}"),
+    "other-payload": lambda ctx, path: ctx.principal().user_action("PUT", path, b'{"externalId":"other"}'),
+    "other-method": lambda ctx, path: ctx.principal().user_action("POST", path, b"{}"),
+    # Signed for exactly this request, by another principal: a user action is bound to its signer.
+    "other-principal": lambda ctx, path: ctx.principal("limited").user_action("PUT", path, b"{}"),
 }
 
 
-@recipe("useraction-missing-or-invalid", needs=SIGNING, variants=BAD_USER_ACTIONS)
+@recipe("useraction-missing-or-invalid", needs=SIGNING, variants=BAD_USER_ACTIONS,
+        variant_needs={"other-principal": ("limitedAuthToken", "limitedCredId", "limitedPrivateKey")})
 def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
     ctx.changes_other_app()
     control = admin.request("PUT", path, sign=True)
-    token = BAD_USER_ACTIONS[variant or "missing"](admin, path)
+    token = BAD_USER_ACTIONS[variant or "missing"](ctx, path)
     fault = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
     return Trial(fault, [control])
 

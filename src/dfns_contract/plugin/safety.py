@@ -60,9 +60,9 @@ def selenium_safety_present(config: pytest.Config) -> bool:
     return any(line.split(":")[0].strip() == "nondestructive" for line in config.getini("markers"))
 
 
-def needs(errors: list[DocumentedError]) -> list[str]:
-    """Every profile key the test needs, in a stable order."""
-    return list(dict.fromkeys(key for error in errors for key in required_keys(error)))
+def needs(errors: list[DocumentedError], variant: str | None = None) -> list[str]:
+    """Every profile key the test needs (a case: with its variant's), in a stable order."""
+    return list(dict.fromkeys(key for error in errors for key in required_keys(error, variant)))
 
 
 def skip_if_unsafe(item: pytest.Item, settings: Settings) -> None:
