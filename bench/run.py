@@ -12,7 +12,9 @@ Measures, all on loopback, every loop bounded in time or count:
 3. the reference server under 8 concurrent keep-alive clients: (a) a cheap
    rejection (missing nonce), (b) the full user-action flow, (c) a valid GET;
 4. peak memory (max RSS) of a suite run;
-5. start-up: from launching pytest to its first request.
+5. start-up: from launching pytest to its first request;
+6. a slow-connection attack (issue 16): a normal request answered within 1 s
+   while 300 slow connections are open (slow_connections.py; in the JSON).
 
 Prints a table (target, PASS/MISS) and the same numbers as JSON (``--json``).
 ``--faults`` measures instead a slow or dead target (faults.py): the whole
@@ -34,6 +36,7 @@ from typing import Any
 from load import CLIENTS, bench_load
 from measure import bench_client, bench_startup, bench_suite, cached_env
 from project import ensure_project_python
+from slow_connections import bench_slow_connections
 from table import report
 
 
@@ -93,6 +96,8 @@ def measure_all(runs: int, seconds: float, use_wrk: bool) -> dict[str, Any]:
     results["client"] = bench_client(seconds)
     progress("server under load (%.1f s each, wrk: %s) ..." % (seconds, "yes" if use_wrk else "no"))
     results["load"] = bench_load(seconds, use_wrk)
+    progress("slow-connection attack, 300 connections (about 15 s) ...")
+    results["slow_connections"] = bench_slow_connections()
     return results
 
 

@@ -127,3 +127,33 @@ def test_busy_port_is_a_clear_error(mock_factory):
     )
     assert done.returncode == 1 and "cannot listen" in done.stderr
     assert mock.stop() == 0
+
+
+def test_limits_and_the_access_log_are_options(mock_factory):
+    mock = mock_factory("--port", "0", "--max-body-bytes", "100", "--access-log")
+    url = mock.line().split()[-1]
+    answer = requests.post(url + "/auth/login/init", data=b"{" + b" " * 99 + b"}", timeout=10)
+    assert answer.status_code == 413
+    assert answer.json() == {"error": {"message": "request body is larger than 100 bytes"}}
+    assert requests.post(url + "/auth/login/init", data=b"{" + b" " * 98 + b"}", timeout=10).status_code == 400
+    assert mock.stop() == 0
+    assert mock.process.stderr is not None
+    lines = [line for line in mock.process.stderr.read().splitlines() if "dfns_contract.server.access" in line]
+    assert [line.split('"')[1:] for line in lines] == [
+        ["POST /auth/login/init", " 413 " + lines[0].rsplit(" ", 1)[1]],
+        ["POST /auth/login/init", " 400 " + lines[1].rsplit(" ", 1)[1]],
+    ]
+
+
+def test_the_default_options_are_the_default_settings():
+    from dfns_contract.server.cli import _parser, settings_from
+    from dfns_contract.server.settings import Settings
+
+    assert settings_from(_parser().parse_args([])) == Settings()
+
+
+@pytest.mark.parametrize("option", ["--max-body-bytes=0", "--header-timeout=-1", "--header-timeout=nan",
+                                    "--max-connections-per-client=1.5"])
+def test_a_limit_must_be_a_finite_number_above_zero(option):
+    done = subprocess.run([*COMMAND, option], capture_output=True, text=True, timeout=DEADLINE, check=False)
+    assert done.returncode == 2 and "usage:" in done.stderr

@@ -2,15 +2,19 @@
 
 Wires the seeded world, the token service, the stores and the renderer into
 one ``ServerState`` (``app.state.server``), turns the endpoint declarations
-into routes through the pipeline, and adds the middlewares the fault set
-asks for. Unknown routes and wrong methods are answered in the error
-envelope too.
+into routes through the pipeline, and adds the middlewares: the access log
+when it is on, the last-resort 500, the request limits, and those the fault
+set asks for. Unknown routes and wrong methods are answered in the error
+envelope too. Its lifespan runs the sweeper that prunes expired one-time
+values (so serve it with uvicorn's lifespan on, as runner.py does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
+from .access_log import AccessLog
 from .clock import Clock, system_clock
 from .endpoints import ENDPOINTS
 from .endpoints.sandbox import sandbox_routes
@@ -27,10 +32,11 @@ from .faults import ODD_BYTE_FAULTS, FaultSet, resolve_faults
 from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes, EchoSecrets
 from .pipeline import Pipeline
 from .rendering import Renderer
+from .request_limits import RequestLimits
 from .seed import SeededWorld, new_seeded_world
 from .settings import Settings
 from .state import ServerState
-from .stores import OneTimeStore
+from .stores import OneTimeStore, Sweeper
 
 _HTTP_ERRORS = {404: ErrorId.ROUTE_NOT_FOUND, 405: ErrorId.METHOD_NOT_ALLOWED}
 
@@ -49,6 +55,7 @@ def create_app(
     settings = settings or Settings()
     seeded_world = seeded_world or new_seeded_world(settings, clock)
     world, tokens, renderer = seeded_world.world, seeded_world.tokens, Renderer(faults)
+    nonces, user_actions, challenges = OneTimeStore(clock), OneTimeStore(clock), OneTimeStore(clock)
     state = ServerState(
         settings=settings,
         clock=clock,
@@ -57,9 +64,10 @@ def create_app(
         tokens=tokens,
         renderer=renderer,
         seeded=seeded_world.seeded,
-        nonces=OneTimeStore(clock),
-        user_actions=OneTimeStore(clock),
-        challenges=OneTimeStore(clock),
+        nonces=nonces,
+        user_actions=user_actions,
+        challenges=challenges,
+        sweeper=Sweeper((nonces, user_actions, challenges), settings.prune_interval),
     )
     pipeline = Pipeline(state)
     routes = [pipeline.route(endpoint) for endpoint in ENDPOINTS] + sandbox_routes(state)
@@ -75,10 +83,18 @@ def create_app(
             )
         return renderer.error(ApiError(error))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(state.sweeper.run)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = Starlette(
         routes=routes,
-        middleware=_middleware(faults, renderer),
+        middleware=_middleware(faults, renderer, settings),
         exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
     )
     app.state.server = state
     return app
@@ -92,9 +108,12 @@ def _allowed_methods(routes: list[Route], request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _middleware(faults: FaultSet, renderer: Renderer) -> list[Middleware]:
-    """Outermost first: the catch-all must see every other layer's exceptions."""
-    stack = [Middleware(CatchAll, renderer=renderer)]
+def _middleware(faults: FaultSet, renderer: Renderer, settings: Settings) -> list[Middleware]:
+    """Outermost first: the catch-all must see every other layer's exceptions, the access log
+    every answer, the limits every request before any fault acts on it."""
+    stack = [Middleware(AccessLog)] if settings.access_log else []
+    stack.append(Middleware(CatchAll, renderer=renderer))
+    stack.append(Middleware(RequestLimits, renderer=renderer, settings=settings))
     if "gzip" in faults:
         stack.append(Middleware(GZipMiddleware, minimum_size=0))
     if faults.names & ODD_BYTE_FAULTS:

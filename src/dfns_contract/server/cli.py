@@ -1,10 +1,16 @@
 """``dfns-mock``: run the reference server from a shell.
 
     dfns-mock --port 0 --profile-out profile.json [--fault NAME ...]
+    dfns-mock --access-log --max-connections-per-client 64 ...
     dfns-mock --list-faults
 
 Prints ``dfns-mock listening on URL`` once it answers (after the profile,
 mode 0600, is written), and stops cleanly with exit 0 on Ctrl-C or SIGTERM.
+Logs go to stderr: WARNING and above by default (a server fault, with its
+traceback; a client reaching its connection limit), ``--log-level info`` adds
+one line per refusal (a limit, a malformed request, a client that left),
+``--access-log`` one line per request. The limits' options are the
+``Settings`` fields of the same names (settings.py documents each).
 """
 
 from __future__ import annotations
@@ -12,15 +18,28 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
+from .settings import Settings
+
+#: The settings an operator may set from the command line, with their help.
+LIMIT_OPTIONS = {
+    "max_header_bytes": "request line and header fields, in bytes (431 above)",
+    "max_body_bytes": "request body, in bytes (413 above)",
+    "max_connections_per_client": "open connections per client address (more are closed at once)",
+    "header_timeout": "seconds for a request's header section (408, or a quiet close when idle)",
+    "body_timeout": "seconds for a request's body once its headers are in (408)",
+    "keep_alive_timeout": "seconds an idle keep-alive connection stays open",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,13 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("%-*s  %-6s  %s" % (width, name, kind, description))
         return 0
     logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.access_log:
+        logging.getLogger("dfns_contract.server.access").setLevel(logging.INFO)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        server = start_server(faults=args.faults, host=args.host, port=args.port)
+        server = start_server(
+            faults=args.faults, host=args.host, port=args.port, settings=settings_from(args)
+        )
     except ServerStartError as exc:
         print("dfns-mock: %s" % exc, file=sys.stderr)
         return 1
@@ -86,7 +109,53 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list-faults", action="store_true", help="list the fault switches and exit"
     )
+    limits = parser.add_argument_group("limits (what one request and one client may cost)")
+    defaults = Settings()
+    for name, help_text in LIMIT_OPTIONS.items():
+        default = getattr(defaults, name)
+        limits.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_positive(type(default)),
+            default=default,
+            metavar="N" if isinstance(default, int) else "SECONDS",
+            help="%s (default %s)" % (help_text, default),
+        )
+    logs = parser.add_argument_group("logs (on stderr)")
+    logs.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="warning",
+        help="info adds one line per refused request (default warning)",
+    )
+    logs.add_argument(
+        "--access-log",
+        action="store_true",
+        help="one line per request: client, method, path, status, time (no query, header or body)",
+    )
     return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The default settings with the command line's limits and access log."""
+    chosen = {f.name: getattr(args, f.name) for f in fields(Settings) if f.name in LIMIT_OPTIONS}
+    return replace(Settings(), access_log=args.access_log, **chosen)
+
+
+def _positive(kind: type) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` above zero."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, what)) from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError("must be a finite number above zero, not %s" % text)
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _fault_name(name: str) -> str:

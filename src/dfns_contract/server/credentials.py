@@ -15,7 +15,6 @@ documented 401 ``Not Authorized.``.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from ..wire import keys
 from ..wire.encoding import DecodeError, b64url_decode, b64url_encode
 from .errors import ApiError, ErrorId, bad_request
+from .json_input import InvalidJson, load_json
 from .world import Credential, Principal
 
 ATTESTATION_ALGORITHMS = ("RSA-SHA256", "SHA256", "SHA512")
@@ -57,13 +57,26 @@ def not_authorized() -> ApiError:
     return ApiError(ErrorId.NOT_AUTHORIZED)
 
 
-def check_attestation(info: dict[str, Any], challenge: str, origin: str) -> NewKey:
-    """Verify a Key ``credentialInfo`` of Complete User Registration."""
+def same_secret(sent: str, expected: str) -> bool:
+    """Compare in constant time; ``surrogatepass`` because JSON can carry a lone surrogate."""
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def check_attestation(
+    info: dict[str, Any], challenge: str, origin: str, max_depth: int
+) -> NewKey:
+    """Verify a Key ``credentialInfo`` of Complete User Registration.
+
+    ``max_depth`` bounds the JSON inside client and attestation data (Settings.max_json_depth).
+    """
     client_data = _decode(info["clientData"], "firstFactorCredential.credentialInfo.clientData")
-    _check_client_data(client_data, "key.create", challenge, origin)
+    _check_client_data(client_data, "key.create", challenge, origin, max_depth)
     attestation = _json(
         _decode(info["attestationData"], "firstFactorCredential.credentialInfo.attestationData"),
         "firstFactorCredential.credentialInfo.attestationData",
+        max_depth,
     )
     pem, signature_hex = attestation.get("publicKey"), attestation.get("signature")
     algorithm = attestation.get("algorithm")
@@ -87,7 +100,7 @@ def check_attestation(info: dict[str, Any], challenge: str, origin: str) -> NewK
 
 
 def check_assertion(
-    principal: Principal, assertion: dict[str, Any], challenge: str, origin: str
+    principal: Principal, assertion: dict[str, Any], challenge: str, origin: str, max_depth: int
 ) -> Credential:
     """Verify a Key ``credentialAssertion`` of Complete Login or Create User Action Signature."""
     client_data = _decode(assertion["clientData"], "firstFactor.credentialAssertion.clientData")
@@ -95,20 +108,22 @@ def check_assertion(
     credential = principal.credential(assertion["credId"])
     if credential is None:
         raise not_authorized()
-    _check_client_data(client_data, "key.get", challenge, origin)
+    _check_client_data(client_data, "key.get", challenge, origin, max_depth)
     if not keys.verify(credential.public_key, signature, client_data):
         raise not_authorized()
     return credential
 
 
-def _check_client_data(raw: bytes, expected_type: str, challenge: str, origin: str) -> None:
+def _check_client_data(
+    raw: bytes, expected_type: str, challenge: str, origin: str, max_depth: int
+) -> None:
     """Type and challenge must match; origin and crossOrigin are optional (the official
     TypeScript key signer sends neither) but must be right when present."""
-    data = _json(raw, "clientData")
+    data = _json(raw, "clientData", max_depth)
     if data.get("type") != expected_type:
         raise not_authorized()
     sent = data.get("challenge")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), challenge.encode()):
+    if not isinstance(sent, str) or not same_secret(sent, challenge):
         raise not_authorized()
     if "origin" in data and data["origin"] != origin:
         raise not_authorized()
@@ -123,10 +138,10 @@ def _decode(text: str, field: str) -> bytes:
         raise bad_request("%s must be base64url" % field) from None
 
 
-def _json(raw: bytes, field: str) -> dict[str, Any]:
+def _json(raw: bytes, field: str, max_depth: int) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+        value = load_json(raw, max_depth)
+    except InvalidJson:
         raise bad_request("%s must be base64url-encoded JSON" % field) from None
     if not isinstance(value, dict):
         raise bad_request("%s must be a JSON object" % field)

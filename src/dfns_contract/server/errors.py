@@ -33,6 +33,11 @@ class ErrorId(str, enum.Enum):
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     USER_NOT_FOUND = "UserNotFound"
     MAIL_NOT_FOUND = "MailNotFound"
+    # The server's limits (settings.py): what one request may cost.
+    MALFORMED_REQUEST = "MalformedRequest"
+    REQUEST_TIMEOUT = "RequestTimeout"
+    BODY_TOO_LARGE = "BodyTooLarge"
+    HEADERS_TOO_LARGE = "HeadersTooLarge"
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,16 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.USER_NOT_FOUND: ErrorSpec(404, "user not found", documented=False),
     ErrorId.MAIL_NOT_FOUND: ErrorSpec(
         404, "no registration email for this username", documented=False
+    ),
+    ErrorId.MALFORMED_REQUEST: ErrorSpec(400, "malformed HTTP request", documented=False),
+    ErrorId.REQUEST_TIMEOUT: ErrorSpec(
+        408, "the request did not arrive in time", documented=False
+    ),
+    ErrorId.BODY_TOO_LARGE: ErrorSpec(
+        413, "request body is larger than {limit} bytes", documented=False
+    ),
+    ErrorId.HEADERS_TOO_LARGE: ErrorSpec(
+        431, "request headers are larger than {limit} bytes", documented=False
     ),
 }
 

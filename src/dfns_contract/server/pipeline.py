@@ -11,14 +11,29 @@
 
 Endpoints declare what they need (``Endpoint``); handlers are plain
 synchronous functions of a ``Call``, so the state change they make cannot
-interleave with another request's. Every "seen before?" check is followed by
-its record with no ``await`` in between, except where a ``*-racy`` fault
-deliberately puts one.
+interleave with another request's.
+
+Single use: every one-time value is claimed by one ``OneTimeStore.claim``
+call, which checks and records together, with no ``await`` between the
+verdict and the state change it allows. The nonce is claimed at step 1
+(before the body is read), the user action at step 6, challenges and
+temporary tokens in their handlers. A check made before the body's ``await``
+and recorded after it would let every concurrent use through, whatever
+arrived while the body was on its way; the only ``await`` between a check and
+its record is the one a ``*-racy`` fault puts there on purpose. Step 3's
+"temporary token already used?" is a pre-check only (so a sequential reuse is
+answered in the documented order); the claim in the handler decides.
+
+Every header value and body is judged, never trusted: a nonce longer than
+``Settings.nonce_max_length`` is invalid before it is decoded, JSON is read
+through ``json_input`` (bounded depth, no exception but a 400), and a token
+that cannot be read is a 401.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,6 +120,9 @@ class Pipeline:
         self.check_nonce = "nonce-check-off" not in faults
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
+        self.nonce_max_length = settings.nonce_max_length
+        self.nonce_uuid_max_length = settings.nonce_uuid_max_length
+        self.max_json_depth = settings.max_json_depth
         self.nonce_options: dict[str, Any] = {
             "max_age": settings.nonce_max_age,
             "max_skew": settings.nonce_max_skew,
@@ -159,13 +177,17 @@ class Pipeline:
     # -- 1. nonce ----------------------------------------------------------------
 
     def _parse_nonce(self, request: Request) -> tuple[str, datetime | None]:
-        header = request.headers.get("x-dfns-nonce")
+        header = (request.headers.get("x-dfns-nonce") or "").strip(OWS)
+        if len(header) > self.nonce_max_length:
+            raise ApiError(ErrorId.NONCE_INVALID)
         try:
-            nonce = parse_nonce(
-                header.strip(OWS) if header else None, self.state.clock(), **self.nonce_options
-            )
-        except InvalidNonce:
+            nonce = parse_nonce(header or None, self.state.clock(), **self.nonce_options)
+        except (InvalidNonce, ValueError, RecursionError):
+            # The shared decoder lets json's digit-limit ValueError and RecursionError through;
+            # the length bound above keeps both out of reach, this keeps them a 400 regardless.
             raise ApiError(ErrorId.NONCE_INVALID) from None
+        if len(nonce.uuid) > self.nonce_uuid_max_length:
+            raise ApiError(ErrorId.NONCE_INVALID)
         # Past this the nonce is stale anyway, so the store may forget it.
         expires = (
             nonce.date + self.state.settings.nonce_max_age
@@ -218,6 +240,7 @@ class Pipeline:
             or principal.org_id != app.org_id
         ):
             raise ApiError(ErrorId.NOT_AUTHORIZED)
+        # A pre-check (see the module docstring): the registration handler claims the token.
         if kind is TokenKind.REGISTRATION and (
             principal.is_registered or claims["jti"] in self.state.challenges
         ):
@@ -242,7 +265,7 @@ class Pipeline:
     async def _body(self, request: Request, endpoint: Endpoint) -> dict[str, Any]:
         if endpoint.method in _BODYLESS:
             return {}
-        body = parse_body(await request.body())
+        body = parse_body(await request.body(), self.max_json_depth)
         validate(body, endpoint.fields)
         return body
 
@@ -262,7 +285,7 @@ class Pipeline:
         if self.bind_user_action and (
             claims.get("method") != request.method
             or claims.get("path") != _target(request)
-            or claims.get("payload") != canonical_json(body)
+            or claims.get("payload") != payload_digest(body)
         ):
             raise ApiError(ErrorId.USER_ACTION_INVALID)
         return claims
@@ -283,6 +306,16 @@ class Pipeline:
             claims["jti"], _expiry(claims)
         ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
+
+
+def payload_digest(payload: Any) -> str:
+    """What a user action is bound to: the SHA-256 of the payload's canonical JSON.
+
+    A digest rather than the payload itself keeps the signature's size
+    independent of the body's (it travels in a header). ``surrogatepass``:
+    JSON may spell a lone surrogate (``"\\ud800"``), which UTF-8 cannot encode.
+    """
+    return hashlib.sha256(canonical_json(payload).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _bearer(header: str | None) -> str | None:

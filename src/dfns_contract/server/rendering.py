@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -68,13 +69,20 @@ class Renderer:
         return self._response(self._dumps(data), status, self.json_type)
 
     def error(self, exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:
-        fixed = self._fixed.get(exc.error) if exc.is_fixed else None
-        if fixed is None:
-            spec = self.table[exc.error]
-            message = exc.detail if exc.detail is not None else spec.message.format(**exc.fields)
-            fixed = self._error_body(exc.error, message)
-        status, body, media_type = fixed
+        status, body, media_type = self._error_parts(exc)
         return self._response(body, status, media_type, headers)
+
+    def raw_error(self, exc: ApiError) -> bytes:
+        """The error as a whole HTTP/1.1 response that closes the connection.
+
+        For the connection layer (connections.py), which answers before there
+        is an ASGI call to answer through: same status, envelope and content
+        type as ``error``, always ``Connection: close``.
+        """
+        status, body, media_type = self._error_parts(exc)
+        head = "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % (
+            status, HTTPStatus(status).phrase, media_type, len(body))
+        return head.encode("latin-1") + body
 
     def internal_error(self) -> Response:
         """The 500 answer; two faults give it the wrong shape."""
@@ -88,6 +96,14 @@ class Renderer:
         return self.error(ApiError(ErrorId.INTERNAL))
 
     # -- building --------------------------------------------------------------
+
+    def _error_parts(self, exc: ApiError) -> tuple[int, bytes, str]:
+        fixed = self._fixed.get(exc.error) if exc.is_fixed else None
+        if fixed is not None:
+            return fixed
+        spec = self.table[exc.error]
+        message = exc.detail if exc.detail is not None else spec.message.format(**exc.fields)
+        return self._error_body(exc.error, message)
 
     def _error_body(self, error: ErrorId, message: str) -> tuple[int, bytes, str]:
         status = self.table[error].status
@@ -112,9 +128,16 @@ class Renderer:
         return status, self._dumps(outer), media_type
 
     def _dumps(self, data: Any) -> bytes:
+        try:
+            return self._dumps_text(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            # A client may store a lone surrogate (JSON allows "\ud800"); UTF-8 cannot encode it.
+            return self._dumps_text(data, ensure_ascii=True).encode()
+
+    def _dumps_text(self, data: Any, ensure_ascii: bool) -> str:
         if self.key_order:
-            return json.dumps(_reverse_keys(data), indent=2, ensure_ascii=False).encode()
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            return json.dumps(_reverse_keys(data), indent=2, ensure_ascii=ensure_ascii)
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=ensure_ascii)
 
     def _response(
         self, body: bytes, status: int, media_type: str, headers: Mapping[str, str] | None = None

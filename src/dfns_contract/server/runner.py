@@ -114,18 +114,25 @@ class PreparedServer:
             import uvicorn
 
             from .app import create_app
+            from .connections import guarded_protocol
 
             app = create_app(faults=self.faults, clock=self.clock, settings=self.settings,
                              seeded_world=self.seeded_world)
+            protocol = guarded_protocol(self.settings, app.state.server.renderer)
         except BaseException:
             self.discard()
             raise
+        settings = self.settings
         config = uvicorn.Config(
             app,
+            http=protocol,  # uvicorn's httptools protocol with the connection limits
+            ws="none",  # no WebSocket route: an Upgrade request is plain HTTP here
             log_level="warning",
             log_config=None,  # a library must not reconfigure the host process's logging
-            lifespan="off",
-            access_log=False,
+            lifespan="on",  # the sweeper of expired one-time values runs in the app's lifespan
+            access_log=False,  # the server's own, opt-in (Settings.access_log, access_log.py)
+            timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
+            h11_max_incomplete_event_size=settings.max_header_bytes,
             timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)

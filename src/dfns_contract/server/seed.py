@@ -51,6 +51,8 @@ class Seeded:
     pending_code: str
     expired_username: str
     expired_code: str
+    #: How old a nonce this server still accepts (Settings.nonce_max_age), in whole seconds.
+    nonce_max_age_seconds: int
 
     def profile(self, base_url: str) -> dict[str, Any]:
         """The target profile (schemas/profile.json), every key filled."""
@@ -73,6 +75,7 @@ class Seeded:
             "expiredUsername": self.expired_username,
             "expiredRegistrationCode": self.expired_code,
             "registeredUsername": self.admin.username,
+            "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
         }
 
 
@@ -157,4 +160,5 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         pending_code=pending_code,
         expired_username=expired_username,
         expired_code=expired_code,
+        nonce_max_age_seconds=int(settings.nonce_max_age.total_seconds()),
     )

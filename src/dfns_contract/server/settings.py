@@ -1,4 +1,14 @@
-"""The reference server's tunables; the defaults are what the docs say or imply."""
+"""The reference server's tunables; the defaults are what the docs say or imply.
+
+The limits (the second half) are what a production API has and the docs do
+not state: how large a request and how slow a client may be. Their defaults
+keep one client from holding the server and leave the suite far inside them
+(measured over ``pytest`` and ``pytest -n 2``: header sections of 1.3 KiB,
+9 KiB for the fuzzing's 8 KiB header values; at most 22 connections open
+from one client, its races opening 20 at once). The operator's ones are
+options of ``dfns-mock`` too (cli.py); README.md's "The reference server"
+lists them all.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +39,30 @@ class Settings:
     #: Keep every token and registration code issued (``ServerState.issued_secrets``), so the
     #: suite's own tests can search its output for them. Off by default: it grows with every request.
     record_secrets: bool = False
+
+    # -- Limits (connections.py, request_limits.py, pipeline.py, json_input.py) ---------------
+
+    #: The request line and header fields, CRLFs included, in bytes: 431 above it.
+    max_header_bytes: int = 32 * 1024
+    #: A request body, in bytes: 413 above it (by Content-Length before it is read, or as it arrives).
+    max_body_bytes: int = 1024 * 1024
+    #: How deep the JSON of a body, a signed payload or client data may nest: 400 deeper.
+    max_json_depth: int = 64
+    #: ``X-DFNS-NONCE`` in characters (once trimmed), and its uuid: 400 NonceInvalid above them.
+    nonce_max_length: int = 1024
+    nonce_uuid_max_length: int = 256
+    #: Open connections from one client address; one more is closed as soon as it opens.
+    max_connections_per_client: int = 128
+    #: Seconds a request's header section may take, counted from the connection opening or the
+    #: previous response: then 408 if part of it came, a quiet close if nothing did.
+    header_timeout: float = 10.0
+    #: Seconds a request's body may take once its headers are in: 408.
+    body_timeout: float = 30.0
+    #: Seconds an idle keep-alive connection stays open (uvicorn's ``timeout_keep_alive``).
+    keep_alive_timeout: float = 5.0
+    #: Seconds between two sweeps of expired one-time values (used nonces, user actions,
+    #: challenges, temporary tokens), so they go on time even when no request comes.
+    prune_interval: float = 30.0
+    #: One line per request on the ``dfns_contract.server.access`` logger (INFO): client, method,
+    #: path without the query, status, time. Never a header, a body or a query string.
+    access_log: bool = False

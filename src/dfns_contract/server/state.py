@@ -9,7 +9,7 @@ from .faults import FaultSet
 from .rendering import Renderer
 from .seed import Seeded
 from .settings import Settings
-from .stores import OneTimeStore
+from .stores import OneTimeStore, Sweeper
 from .tokens import TokenService
 from .world import World
 
@@ -29,6 +29,8 @@ class ServerState:
     user_actions: OneTimeStore
     #: Challenge identifiers and registration temporary tokens already completed.
     challenges: OneTimeStore
+    #: Prunes the three stores above on a timer (Settings.prune_interval).
+    sweeper: Sweeper
 
     def issued_secrets(self) -> list[str]:
         """Every token and registration code this server handed out (``Settings.record_secrets``)."""

@@ -75,6 +75,10 @@ class TokenService:
             claims = self._decode(token, verification)
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc)) from None
+        except RecursionError:  # PyJWT parses the header's JSON before checking the signature
+            raise InvalidToken("header nested too deeply") from None
+        if not isinstance(claims, dict):
+            raise InvalidToken("claims are not a JSON object")
         missing = [name for name in _REQUIRED if name not in claims]
         if missing:
             raise InvalidToken("missing claims: %s" % ", ".join(missing))
@@ -87,8 +91,8 @@ class TokenService:
             raise InvalidToken("exp is not a number")
         if exp <= self._clock().timestamp():
             raise InvalidToken("expired")
-        if not isinstance(claims["sub"], str):
-            raise InvalidToken("sub is not a string")
+        if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
+            raise InvalidToken("sub or jti is not a string")
         return claims
 
     def _decode(self, token: str, verification: Verification) -> dict[str, Any]:

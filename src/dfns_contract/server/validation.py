@@ -9,12 +9,12 @@ wording for it, these are the server's own words.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_request
+from .json_input import InvalidJson, load_json
 
 _TYPE_NAMES = {
     str: "a string",
@@ -36,14 +36,14 @@ class Field:
     allow_empty: bool = False
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object; an empty body is ``{}``."""
+def parse_body(raw: bytes, max_depth: int) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is ``{}``. Whatever the bytes, a 400 or a dict."""
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise bad_request("request body is not valid JSON") from None
+        body = load_json(raw, max_depth)
+    except InvalidJson as exc:
+        raise bad_request("request body %s" % exc) from None
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     return body

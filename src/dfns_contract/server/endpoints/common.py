@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from ..credentials import not_authorized
 from ..errors import bad_request
 from ..pipeline import Call
 from ..world import Permission
@@ -18,3 +22,14 @@ def permission_for(call: Call, permission_id: str | None) -> Permission | None:
     if permission is None:
         raise bad_request("permissionId does not name a permission of the org")
     return permission
+
+
+def claim_once(call: Call, claims: dict[str, Any]) -> None:
+    """Spend a challenge or a temporary token (its ``jti``), or answer 401 ``Not Authorized.``.
+
+    The check and the record are one call with no ``await`` around it, made
+    after the proof is verified and before the state changes: of concurrent
+    uses exactly one passes, and a failed attempt does not spend the value.
+    """
+    if not call.state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC)):
+        raise not_authorized()

@@ -6,7 +6,6 @@ any assertion that does not verify get the common 401 ``Not Authorized.``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from ..credentials import (
@@ -20,6 +19,7 @@ from ..pipeline import Access, Call, Endpoint
 from ..tokens import InvalidToken, TokenKind
 from ..validation import Field
 from ..world import PrincipalKind
+from .common import claim_once
 
 
 def init_login(call: Call) -> dict[str, Any]:
@@ -58,20 +58,16 @@ def complete_login(call: Call) -> dict[str, Any]:
     except InvalidToken:
         raise not_authorized() from None
     user = state.world.find_principal(claims["sub"])
-    if (
-        user is None
-        or not user.is_active
-        or user.org_id != call.app.org_id
-        or claims["jti"] in state.challenges
-    ):
+    if user is None or not user.is_active or user.org_id != call.app.org_id:
         raise not_authorized()
     check_assertion(
         user,
         call.body["firstFactor"]["credentialAssertion"],
         claims.get("challenge", ""),
         call.app.origin,
+        state.settings.max_json_depth,
     )
-    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    claim_once(call, claims)
     return {
         "token": state.tokens.issue(
             TokenKind.AUTH, user.principal_id, state.settings.login_token_ttl

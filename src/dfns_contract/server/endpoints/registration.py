@@ -8,15 +8,14 @@ the expiry answer never confirms a guessed code.
 
 from __future__ import annotations
 
-import hmac
-from datetime import UTC, datetime
 from typing import Any
 
-from ..credentials import check_attestation, new_challenge
+from ..credentials import check_attestation, new_challenge, not_authorized, same_secret
 from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Access, Call, Endpoint
 from ..tokens import TokenKind
 from ..validation import Field
+from .common import claim_once
 
 PUB_KEY_CRED_PARAMS = [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}]
 
@@ -28,9 +27,7 @@ def init_registration(call: Call) -> dict[str, Any]:
     if user is not None and user.is_registered and "user-exists-off" not in state.faults:
         raise ApiError(ErrorId.USER_EXISTS)
     code = user.registration if user is not None else None
-    if code is None or not hmac.compare_digest(
-        code.code.encode(), body["registrationCode"].encode()
-    ):
+    if code is None or not same_secret(body["registrationCode"], code.code):
         raise ApiError(ErrorId.NOT_AUTHORIZED)
     if code.expires_at <= call.now and "regcode-expiry-off" not in state.faults:
         raise ApiError(ErrorId.REGISTRATION_CODE_EXPIRED)
@@ -56,13 +53,26 @@ def init_registration(call: Call) -> dict[str, Any]:
 
 
 def complete_registration(call: Call) -> dict[str, Any]:
-    """The pipeline already checked the temporary token: unused, for a user not yet registered."""
+    """Register the user's first credential, once per temporary token and once per user.
+
+    The pipeline refused a spent token and a registered user before reading
+    the body (step 3), so a sequential reuse gets 401 ahead of any body
+    error; but a concurrent use passed that step too while its body was on
+    its way. What decides is here, after the attestation is verified and in
+    the same synchronous step as the registration itself: the user still
+    unregistered, the token claimed (``claim_once``). A failed attempt spends
+    nothing, so the user may correct it and try again with the same token.
+    """
     state, user = call.state, call.user
     info = call.body["firstFactorCredential"]["credentialInfo"]
     if state.world.cred_id_taken(info["credId"]):
         raise bad_request("firstFactorCredential.credentialInfo.credId is already registered")
-    key = check_attestation(info, str(call.claims.get("challenge", "")), call.app.origin)
-    state.challenges.claim(call.claims["jti"], datetime.fromtimestamp(call.claims["exp"], UTC))
+    key = check_attestation(
+        info, str(call.claims.get("challenge", "")), call.app.origin, state.settings.max_json_depth
+    )
+    if user.is_registered:
+        raise not_authorized()
+    claim_once(call, call.claims)
     credential = state.world.add_credential(user, info["credId"], key.pem, key.public_key)
     user.is_registered = True
     return {

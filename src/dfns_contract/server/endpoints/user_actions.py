@@ -3,17 +3,16 @@
 The challenge identifier and the user action signature are tokens that carry
 the principal, method, path and payload they were issued for; the pipeline
 compares them with the request that presents the signature. The payload is
-kept in canonical JSON, so the signed text and the sent body need only be the
-same JSON value, not the same bytes.
+kept as the SHA-256 of its canonical JSON (``pipeline.payload_digest``): the
+signed text and the sent body need only be the same JSON value, not the same
+bytes, and the signature stays a few hundred bytes whatever the body's size,
+well inside the header limit (Settings.max_header_bytes).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
-from ...wire.encoding import canonical_json
 from ..credentials import (
     SUPPORTED_KINDS,
     allow_credentials,
@@ -22,9 +21,11 @@ from ..credentials import (
     not_authorized,
 )
 from ..errors import bad_request
-from ..pipeline import Call, Endpoint
+from ..json_input import InvalidJson, load_json
+from ..pipeline import Call, Endpoint, payload_digest
 from ..tokens import InvalidToken, TokenKind
 from ..validation import Field
+from .common import claim_once
 from .login import assertion_fields
 
 METHODS = ("POST", "PUT", "DELETE", "GET")
@@ -40,7 +41,7 @@ def init_action(call: Call) -> dict[str, Any]:
         challenge=challenge,
         method=body["userActionHttpMethod"],
         path=body["userActionHttpPath"],
-        payload=_canonical_payload(body["userActionPayload"]),
+        payload=_payload_digest(call, body["userActionPayload"]),
     )
     return {
         "supportedCredentialKinds": SUPPORTED_KINDS,
@@ -56,15 +57,16 @@ def complete_action(call: Call) -> dict[str, Any]:
         claims = state.tokens.read(call.body["challengeIdentifier"], TokenKind.ACTION_CHALLENGE)
     except InvalidToken:
         raise not_authorized() from None
-    if claims["sub"] != principal.principal_id or claims["jti"] in state.challenges:
+    if claims["sub"] != principal.principal_id:
         raise not_authorized()
     check_assertion(
         principal,
         call.body["firstFactor"]["credentialAssertion"],
         claims.get("challenge", ""),
         call.app.origin,
+        state.settings.max_json_depth,
     )
-    state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    claim_once(call, claims)
     token = state.tokens.issue(
         TokenKind.USER_ACTION,
         principal.principal_id,
@@ -76,13 +78,13 @@ def complete_action(call: Call) -> dict[str, Any]:
     return {"userAction": token}
 
 
-def _canonical_payload(text: str) -> str:
-    """The signed payload as canonical JSON; an empty payload is ``{}``, like an empty body."""
+def _payload_digest(call: Call, text: str) -> str:
+    """The digest of the signed payload's canonical JSON; an empty payload is ``{}``, like an empty body."""
     if not text.strip():
-        return canonical_json({})
+        return payload_digest({})
     try:
-        return canonical_json(json.loads(text))
-    except ValueError:
+        return payload_digest(load_json(text, call.state.settings.max_json_depth))
+    except InvalidJson:
         raise bad_request("userActionPayload must be the JSON text of the request body") from None
 
 
