@@ -25,6 +25,8 @@ SECRET_KEYS = frozenset(
         "limitedPrivateKey",
         "pendingRegistrationCode",
         "expiredRegistrationCode",
+        "expiredAuthToken",
+        "otherOrgAuthToken",
     }
 )
 
