@@ -71,13 +71,15 @@ def run_against(switch: str, kind: str) -> MatrixRow:
 
 def format_table(rows: list[MatrixRow]) -> str:
     """switch → verdict → the cases that caught it; then each case → the faults only it caught."""
-    lines = ["%-27s %-7s %-9s %s" % ("switch", "kind", "verdict", "failing contract cases")]
+    width = max([27, *(len(row.switch) for row in rows)])
+    lines = ["%-*s %-7s %-9s %s" % (width, "switch", "kind", "verdict", "failing contract cases")]
     for row in sorted(rows, key=lambda r: (r.kind, r.switch)):
         if row.kind == "fault":
             verdict = "killed" if row.killed else "SURVIVED"
         else:
             verdict = "passed" if row.returncode == 0 else "FALSE-ALARM"
-        lines.append("%-27s %-7s %-9s %s" % (row.switch, row.kind, verdict, ", ".join(row.failed_cases) or "-"))
+        lines.append("%-*s %-7s %-9s %s" % (width, row.switch, row.kind, verdict,
+                                             ", ".join(row.failed_cases) or "-"))
     faults = [r for r in rows if r.kind == "fault"]
     by_case: dict[str, list[str]] = {}
     for row in faults:

@@ -15,18 +15,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import jwt
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
-from dfns_contract.wire.nonce import make_nonce
+from dfns_contract.wire.headers import LOWER_CASE
+from dfns_contract.wire.nonce import iso_now, make_nonce
+from dfns_contract.server.clock import ManualClock
 from dfns_contract.server.faults import FAULTS, FaultKind, describe_faults
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.server.tokens import ISSUER
 
 from selftests.helpers.server_checks import RACERS, nonce_race, user_action_race
+from selftests.server.forgery import signed_by_embedded_key
 
 
 class Observation(NamedTuple):
@@ -74,17 +78,48 @@ def _forged(clients: Clients, algorithm: str) -> str:
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
-def _replayed(c: Clients) -> Exchange:
-    nonce = make_nonce()
+def _replayed(
+    c: Clients, nonce: str | None = None, on_new_connection: bool = False, pause: float = 0
+) -> Exchange:
+    """A nonce used, then used again: at once, or on a new connection, or after ``pause`` seconds."""
+    nonce = nonce or make_nonce()
     c.admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
-    return c.admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    _pause(c, pause)
+    replayer = c.admin.on_new_connection() if on_new_connection else c.admin
+    return replayer.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
 
 
-def _reused_user_action(c: Clients) -> Exchange:
+def _pause(c: Clients, seconds: float) -> None:
+    """Let ``seconds`` pass for the server: its clock moves, no test sleeps."""
+    if seconds:
+        clock = c.server.state.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(timedelta(seconds=seconds))
+
+
+def _aged_nonce(c: Clients) -> str:
+    """A nonce dated half the acceptance window ago: still fresh."""
+    age = c.server.state.settings.nonce_max_age / 2
+    return make_nonce(date=iso_now(c.server.state.clock() - age))
+
+
+def _reused_user_action(c: Clients, pause: float = 0) -> Exchange:
     path = "/auth/apps/%s/activate" % c.server.profile["otherAppId"]
     token = c.admin.user_action("PUT", path, "{}")
     c.admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+    _pause(c, pause)
     return c.admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+
+
+def _user_action_of_another_principal(c: Clients) -> Exchange:
+    """The limited principal signs exactly the admin's request; the admin sends it."""
+    path = "/auth/apps/%s/activate" % c.server.profile["otherAppId"]
+    token = c.limited.user_action("PUT", path, "{}")
+    return c.admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+
+
+def _with_token(c: Clients, token: str) -> Exchange:
+    return c.admin.request("GET", "/auth/apps", headers={"Authorization": "Bearer " + token})
 
 
 def _unbound_user_action(c: Clients) -> Exchange:
@@ -115,6 +150,10 @@ PROBES: dict[str, Probe] = {
         c.admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": None})
     ),
     "replayed-nonce": lambda c, _: observe(_replayed(c)),
+    "replayed-aged-nonce": lambda c, _: observe(_replayed(c, _aged_nonce(c))),
+    "replayed-nonce-other-connection": lambda c, _: observe(_replayed(c, on_new_connection=True)),
+    "replayed-nonce-after-2s": lambda c, _: observe(_replayed(c, pause=2)),
+    "lower-case-names": lambda c, _: observe(c.admin.spelled(LOWER_CASE).request("GET", "/auth/apps")),
     "stale-nonce": lambda c, _: observe(
         c.admin.request(
             "GET",
@@ -137,6 +176,11 @@ PROBES: dict[str, Probe] = {
             "GET", "/auth/apps", headers={"Authorization": "Bearer " + _forged(c, "HS256")}
         )
     ),
+    "expired-token": lambda c, _: observe(_with_token(c, c.server.profile["expiredAuthToken"])),
+    "embedded-jwk": lambda c, _: observe(
+        _with_token(c, signed_by_embedded_key(c.server.profile["authToken"]))
+    ),
+    "other-org-token": lambda c, _: observe(_with_token(c, c.server.profile["otherOrgAuthToken"])),
     "forbidden": lambda c, _: observe(
         c.limited.request(
             "PUT", "/auth/apps/%s/deactivate" % c.server.profile["otherAppId"], sign=True
@@ -147,6 +191,8 @@ PROBES: dict[str, Probe] = {
     ),
     "unbound-user-action": lambda c, _: observe(_unbound_user_action(c)),
     "reused-user-action": lambda c, _: observe(_reused_user_action(c)),
+    "reused-user-action-after-2s": lambda c, _: observe(_reused_user_action(c, pause=2)),
+    "user-action-of-another-principal": lambda c, _: observe(_user_action_of_another_principal(c)),
     "racy-user-action": lambda c, p: min(user_action_race(_racers(c, p))[200], 2),
     "self-state": lambda c, _: observe(
         c.admin.request("PUT", "/auth/apps/%s/deactivate" % c.server.profile["appId"], sign=True)
@@ -176,11 +222,19 @@ SHOWN_BY = {
     "nonce-freshness-off": "stale-nonce",
     "nonce-short-uuid": "short-uuid",
     "nonce-replay-racy": "racy-nonce",
+    "nonce-store-forgets-by-date": "replayed-aged-nonce",
+    "nonce-store-forgets-after-1s": "replayed-nonce-after-2s",
+    "header-names-case-sensitive": "lower-case-names",
+    "replay-store-per-replica": "replayed-nonce-other-connection",
+    "replay-answered-from-cache": "replayed-nonce",
     "auth-off": "no-token",
     "auth-status": "no-token",
     "auth-message": "no-token",
     "auth-alg-none": "alg-none",
     "auth-signature-unchecked": "foreign-signature",
+    "token-expiry-unchecked": "expired-token",
+    "token-trusts-embedded-jwk": "embedded-jwk",
+    "token-any-org": "other-org-token",
     "forbidden-off": "forbidden",
     "forbidden-wrong-operation": "forbidden",
     "forbidden-wrong-principal": "forbidden",
@@ -189,10 +243,12 @@ SHOWN_BY = {
     "useraction-status": "no-user-action",
     "useraction-message": "no-user-action",
     "useraction-unbound": "unbound-user-action",
+    "useraction-any-principal": "user-action-of-another-principal",
     "useraction-reuse-off": "reused-user-action",
     "useraction-reuse-status": "reused-user-action",
     "useraction-reuse-message": "reused-user-action",
     "useraction-racy": "racy-user-action",
+    "useraction-store-forgets-after-1s": "reused-user-action-after-2s",
     "selfstate-off": "self-state",
     "selfstate-status": "self-state",
     "selfstate-message": "self-state",
@@ -222,7 +278,8 @@ SHOWN_BY = {
 def _probe(
     principals: Any, faults: list[str], probes: list[str]
 ) -> tuple[RunningServer, dict[str, Any]]:
-    server = start_server(faults=faults)
+    # A clock the probes may move forward (it follows real time otherwise).
+    server = start_server(faults=faults, clock=ManualClock())
     clients = Clients(server, principals.admin(server), principals.limited(server))
     try:
         return server, {name: PROBES[name](clients, principals) for name in probes}

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from dfns_contract.contract.cleanup import Cleanup
+from dfns_contract.contract.pauses import AFTER_A_PAUSE, FirstUse, Pauses
 from dfns_contract.contract.profile import Profile
 from dfns_contract.wire.encoding import b64url_encode
 from dfns_contract.wire.nonce import iso_now, make_nonce
@@ -53,6 +54,8 @@ class RecipeContext:
     cleanups: list[Callable[[], object]] = field(default_factory=list)
     #: Undone at the end of the session, also after a failure or an interrupt.
     cleanup: Cleanup = field(default_factory=Cleanup)
+    #: First uses sent early in the session, for the replays after a pause.
+    pauses: Pauses = field(default_factory=Pauses)
 
     def principal(self, prefix: str = "") -> DfnsClient:
         """The admin (prefix "") or the limited principal (prefix "limited")."""
@@ -184,13 +187,52 @@ def aged_nonce(profile: Profile) -> str:
     return make_nonce(date=iso_now(datetime.now(timezone.utc) - timedelta(seconds=max_age / 2)))
 
 
-#: How a used nonce is replayed: at once, on another connection, or dated well inside the window.
-NONCE_REPLAYS = ("immediately", "other-connection", "aged")
+def first_nonce_use(ctx: RecipeContext) -> FirstUse:
+    """A nonce's first use, and how to send it again (``pauses.py``)."""
+    admin = ctx.principal()
+
+    def use() -> tuple[Exchange, Callable[[], Exchange]]:
+        nonce = make_nonce()
+        first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+        return first, lambda: admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+
+    return use
+
+
+def first_user_action_use(ctx: RecipeContext) -> FirstUse:
+    """A user action's first use (it activates ``otherAppId``), and how to send it again."""
+    admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
+
+    def use() -> tuple[Exchange, Callable[[], Exchange]]:
+        ctx.changes_other_app()
+        token = admin.user_action("PUT", path, b"{}")
+        first = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+        return first, lambda: admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+
+    return use
+
+
+#: The first use of each replay-after-a-pause case, by case id: the session sends it early (``pauses.py``).
+FIRST_USES: dict[str, Callable[[RecipeContext], FirstUse]] = {
+    "nonce-reused-" + AFTER_A_PAUSE: first_nonce_use,
+    "useraction-reused-" + AFTER_A_PAUSE: first_user_action_use,
+}
+
+
+def replayed_after_a_pause(ctx: RecipeContext, case_id: str) -> Trial:
+    first, second = ctx.pauses.first_then_replay(case_id, FIRST_USES[case_id](ctx))
+    return Trial(second, [first])
+
+
+#: How a used nonce is replayed: at once, on another connection, dated well inside the window, seconds later.
+NONCE_REPLAYS = ("immediately", "other-connection", "aged", AFTER_A_PAUSE)
 
 
 @recipe("nonce-reused", needs=BASE, variants=NONCE_REPLAYS)
 def nonce_reused(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, variant = ctx.principal(), variant or "immediately"
+    if variant == AFTER_A_PAUSE:
+        return replayed_after_a_pause(ctx, "nonce-reused-" + variant)
     nonce = aged_nonce(ctx.profile) if variant == "aged" else make_nonce()
     first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
     second = replay_sender(admin, variant).request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
@@ -230,27 +272,29 @@ def _signed_by_another_key(token: str) -> str:
     return jwt.encode(claims, key, algorithm="ES256", headers=extra)
 
 
-#: Authorization header values that do not authenticate, from the profile's valid token.
-BAD_AUTHORIZATIONS: dict[str, Callable[[str], str | None]] = {
-    "missing": lambda token: None,
-    "not-bearer": lambda token: "Token " + token,
-    "empty-bearer": lambda token: "Bearer",
-    "garbage": lambda token: "Bearer not-a-jwt",
-    "tampered-signature": lambda token: "Bearer " + _tamper(token),
-    "alg-none": lambda token: "Bearer " + _forge_unsigned(token),
-    "other-key": lambda token: "Bearer " + _signed_by_another_key(token),
+#: Authorization header values that do not authenticate, from the profile (its valid token, or the keys named
+#: in the recipe's ``variant_needs``).
+BAD_AUTHORIZATIONS: dict[str, Callable[[Profile], str | None]] = {
+    "missing": lambda profile: None,
+    "not-bearer": lambda profile: "Token " + profile["authToken"],
+    "empty-bearer": lambda profile: "Bearer",
+    "garbage": lambda profile: "Bearer not-a-jwt",
+    "tampered-signature": lambda profile: "Bearer " + _tamper(profile["authToken"]),
+    "alg-none": lambda profile: "Bearer " + _forge_unsigned(profile["authToken"]),
+    "other-key": lambda profile: "Bearer " + _signed_by_another_key(profile["authToken"]),
+    # Issued by the target, then expired: a server must judge a token's lifetime, not only its signature.
+    "expired": lambda profile: "Bearer " + profile["expiredAuthToken"],
+    # Valid, but another organisation's: the app named by X-DFNS-APPID is not its org's.
+    "other-org": lambda profile: "Bearer " + profile["otherOrgAuthToken"],
 }
 
 
-def bad_authorization(variant: str, token: str) -> str | None:
-    return BAD_AUTHORIZATIONS[variant](token)
-
-
-@recipe("no-jwt", needs=BASE, variants=BAD_AUTHORIZATIONS)
+@recipe("no-jwt", needs=BASE, variants=BAD_AUTHORIZATIONS,
+        variant_needs={"expired": ("expiredAuthToken",), "other-org": ("otherOrgAuthToken",)})
 def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
     admin = ctx.principal()
     control = admin.request("GET", "/auth/apps")
-    value = bad_authorization(variant or "missing", ctx.profile["authToken"])
+    value = BAD_AUTHORIZATIONS[variant or "missing"](ctx.profile)
     fault = admin.request("GET", "/auth/apps", headers={"Authorization": value})
     return Trial(fault, [control])
 
@@ -269,8 +313,10 @@ def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [control])
 
 
-@recipe("useraction-reused", needs=SIGNING, variants=("immediately", "other-connection"))
+@recipe("useraction-reused", needs=SIGNING, variants=("immediately", "other-connection", AFTER_A_PAUSE))
 def useraction_reused(ctx: RecipeContext, variant: str | None) -> Trial:
+    if variant == AFTER_A_PAUSE:
+        return replayed_after_a_pause(ctx, "useraction-reused-" + variant)
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
     ctx.changes_other_app()
     token = admin.user_action("PUT", path, b"{}")

@@ -9,7 +9,8 @@ integrators. Start it with ``runner.start_server`` (in-process) or the
 * errors.py: the table of errors; rendering.py: every response; faults.py:
   the switches that break the contract on purpose
 * world.py and seed.py: the in-memory state and the world a server starts with;
-  tokens.py, credentials.py, stores.py, validation.py, json_input.py: what the checks use
+  tokens.py, credentials.py, stores.py, validation.py, json_input.py,
+  header_names.py: what the checks use
 * settings.py: the tunables and limits; connections.py (the connection layer:
   connections per client, header time and size), request_limits.py (one
   request's headers and body) and access_log.py: what keeps it a server a

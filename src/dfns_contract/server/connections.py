@@ -21,7 +21,11 @@ protocol that adds:
 * **the envelope for what cannot be parsed**: uvicorn answers a request it
   cannot parse with a ``text/plain`` 400 and a warning; here it is the
   envelope's 400 and an INFO line. There is no WebSocket route, so an
-  ``Upgrade`` request is served as plain HTTP, without uvicorn's warnings.
+  ``Upgrade`` request is served as plain HTTP, without uvicorn's warnings;
+* under the fault ``header-names-case-sensitive`` only, **the header names as
+  sent** (uvicorn lower-cases them), in the scope for the pipeline
+  (header_names.py). The faithful server pays nothing for it: the recording
+  is a subclass used only when the fault is on.
 
 The states come from the parser's own callbacks (``on_message_begin``,
 ``on_headers_complete``, ``on_message_complete``) and uvicorn's
@@ -39,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .access_log import log_access
 from .errors import ApiError, ErrorId
+from .header_names import RAW_HEADERS
 from .rendering import Renderer
 from .settings import Settings
 
@@ -77,8 +82,14 @@ class ClientConnections:
             self._at_limit.discard(host)
 
 
-def guarded_protocol(settings: Settings, renderer: Renderer) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol with this server's connection limits (pass it as ``Config(http=...)``)."""
+def guarded_protocol(
+    settings: Settings, renderer: Renderer, *, raw_header_names: bool = False
+) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with this server's connection limits (pass it as ``Config(http=...)``).
+
+    ``raw_header_names``: also keep the header names as sent (the fault
+    header-names-case-sensitive needs them).
+    """
     connections = ClientConnections(settings.max_connections_per_client)
     header_timeout = settings.header_timeout
     max_header_bytes = settings.max_header_bytes
@@ -227,4 +238,22 @@ def guarded_protocol(settings: Settings, renderer: Renderer) -> type[asyncio.Pro
                 log_access(client, "-", "-", status, 0.0)
 
     GuardedHttpProtocol.__qualname__ = "GuardedHttpProtocol"
-    return GuardedHttpProtocol
+    if not raw_header_names:
+        return GuardedHttpProtocol
+
+    class RawNamesHttpProtocol(GuardedHttpProtocol):
+        """One connection, keeping each request's header names as they came (``RAW_HEADERS``)."""
+
+        _raw_headers: list[tuple[bytes, bytes]]
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._raw_headers = []
+            self.scope[RAW_HEADERS] = self._raw_headers  # type: ignore[literal-required]
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._raw_headers.append((name, value))
+            super().on_header(name, value)
+
+    RawNamesHttpProtocol.__qualname__ = "RawNamesHttpProtocol"
+    return RawNamesHttpProtocol

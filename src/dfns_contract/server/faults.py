@@ -8,7 +8,11 @@ declared once here with a one-line description; how it acts:
 * status and message faults carry ``overrides`` of rows of the error table
   (errors.py), applied by ``FaultSet.error_table``;
 * check-disabling faults are names the pipeline reads (``name in faults``);
-* envelope and transport faults are read by the renderer and the middlewares.
+* envelope and transport faults are read by the renderer and the middlewares;
+* the faults real deployments have (a header map that cares about case, a
+  replay store that forgets too soon or lives on one replica, a gateway
+  caching answers by nonce, a token verifier that skips a check) are read
+  where they act: the pipeline, the token service, the connection layer.
 
 Message faults change a message subtly, each in a different way (case of the
 first letter, a final period added or removed, a trailing space, one word),
@@ -20,6 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from .errors import ERRORS, FORBIDDEN_TEMPLATE, ErrorId, ErrorSpec
 
@@ -86,6 +91,24 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"
     ),
+    _fault(
+        "nonce-store-forgets-by-date",
+        "a used nonce is remembered until its date + 60 s, not its date + the acceptance window",
+    ),
+    _fault("nonce-store-forgets-after-1s", "a used nonce is forgotten 1 s after its first use"),
+    # -- Header names, replays behind a load balancer or a gateway -------------
+    _fault(
+        "header-names-case-sensitive",
+        "X-DFNS-NONCE/-APPID/-USERACTION and Authorization are read only as the docs spell them",
+    ),
+    _fault(
+        "replay-store-per-replica",
+        "used nonces and user actions are remembered per connection (a replica per connection)",
+    ),
+    _fault(
+        "replay-answered-from-cache",
+        "a reused nonce is answered with the first answer to it (the nonce as an idempotency key)",
+    ),
     # -- Authorization --------------------------------------------------------
     _fault("auth-off", "a request without Authorization is served as the admin"),
     _fault(
@@ -100,6 +123,15 @@ _REGISTRY: tuple[Fault, ...] = (
     ),
     _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted"),
     _fault("auth-signature-unchecked", "a bearer token's signature is not verified"),
+    _fault("token-expiry-unchecked", "an expired authentication token is accepted"),
+    _fault(
+        "token-trusts-embedded-jwk",
+        "a bearer token carrying a jwk header is verified with that key, not the server's",
+    ),
+    _fault(
+        "token-any-org",
+        "a token of another organisation's principal is accepted for this organisation's app",
+    ),
     # -- Permissions ----------------------------------------------------------
     _fault("forbidden-off", "a principal may call endpoints whose operation it lacks"),
     _fault(
@@ -133,6 +165,10 @@ _REGISTRY: tuple[Fault, ...] = (
         "useraction-unbound",
         "a user action is accepted for any method, path and payload of its principal",
     ),
+    _fault(
+        "useraction-any-principal",
+        "a user action signed for exactly this request is accepted whoever signed it",
+    ),
     _fault("useraction-reuse-off", "a user action may be used any number of times"),
     _fault(
         "useraction-reuse-status",
@@ -146,6 +182,9 @@ _REGISTRY: tuple[Fault, ...] = (
     ),
     _fault(
         "useraction-racy", "the user-action store checks, waits 50 ms, then records (a slow store)"
+    ),
+    _fault(
+        "useraction-store-forgets-after-1s", "a used user action is forgotten 1 s after its first use"
     ),
     # -- Application management -----------------------------------------------
     _fault("selfstate-off", "an application may activate, deactivate or archive itself"),
@@ -232,6 +271,13 @@ _REGISTRY: tuple[Fault, ...] = (
 )
 
 FAULTS: Mapping[str, Fault] = {fault.name: fault for fault in _REGISTRY}
+
+#: nonce-store-forgets-by-date: a used nonce is remembered until its date plus this, shorter
+#: than the window the server accepts dates in (Settings.nonce_max_age, 300 s).
+FORGETS_BY_DATE_AFTER = timedelta(seconds=60)
+#: nonce-store-forgets-after-1s, useraction-store-forgets-after-1s: a used value is remembered
+#: this long after its first use.
+FORGETS_AFTER_USE = timedelta(seconds=1)
 
 #: The faults that make a header value with an odd byte crash the request.
 ODD_BYTE_FAULTS = frozenset({"html-500-on-odd-bytes", "internal-error-shape", "odd-bytes-500"})

@@ -28,6 +28,16 @@ Every header value and body is judged, never trusted: a nonce longer than
 ``Settings.nonce_max_length`` is invalid before it is decoded, JSON is read
 through ``json_input`` (bounded depth, no exception but a 400), and a token
 that cannot be read is a 401.
+
+The faults that stand for deployments gone wrong act here too, each chosen
+once in ``Pipeline.__init__``: which spelling of a header name counts
+(header_names.py), how long a used nonce or user action is remembered
+(``_nonce_forgotten_at``, ``_user_action_forgotten_at``), which store
+remembers it (one, or one per connection as per replica), what a replayed
+nonce is answered (the documented 400, or the first answer, as a gateway
+caching by nonce would), and which of a token's and a user action's
+properties are checked (expiry, the key that signed it, the organisation,
+the signer).
 """
 
 from __future__ import annotations
@@ -37,16 +47,19 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..wire.encoding import canonical_json
-from ..wire.nonce import MIN_UUID_LENGTH, InvalidNonce, parse_nonce
+from ..wire.nonce import MIN_UUID_LENGTH, InvalidNonce, Nonce, parse_nonce
 from .errors import ApiError, ErrorId
+from .faults import FORGETS_AFTER_USE, FORGETS_BY_DATE_AFTER
+from .header_names import header_reader
 from .state import ServerState
+from .stores import AnswerCache, OneTimeStore, PerConnection
 from .tokens import InvalidToken, TokenKind, Verification
 from .validation import Field, parse_body, validate
 from .world import Application, Principal
@@ -56,6 +69,17 @@ from .world import Application, Principal
 OWS = " \t"
 
 _BODYLESS = frozenset({"GET", "HEAD"})
+
+#: Scope key of the nonce a request claimed, under replay-answered-from-cache: (uuid, expiry).
+_CLAIMED_NONCE = "dfns.claimed_nonce"
+
+
+class AnsweredBefore(Exception):
+    """Fault replay-answered-from-cache: the nonce was used, and this was the first answer to it."""
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__("nonce answered before")
+        self.answer = answer
 
 
 class Access(enum.Enum):
@@ -129,26 +153,53 @@ class Pipeline:
             "min_uuid_length": 1 if "nonce-short-uuid" in faults else MIN_UUID_LENGTH,
             "check_freshness": "nonce-freshness-off" not in faults,
         }
+        self.header = header_reader("header-names-case-sensitive" in faults)
+        self.nonce_forgets_by_date = "nonce-store-forgets-by-date" in faults
+        self.nonce_forgets_after_use = "nonce-store-forgets-after-1s" in faults
+        self.user_action_forgets_after_use = "useraction-store-forgets-after-1s" in faults
+        #: Fault replay-store-per-replica: used nonces and user actions, per connection.
+        self.replica_nonces: PerConnection | None = None
+        self.replica_user_actions: PerConnection | None = None
+        if "replay-store-per-replica" in faults:
+            self.replica_nonces = PerConnection(state.clock)
+            self.replica_user_actions = PerConnection(state.clock)
+            state.sweeper.watch(self.replica_nonces)
+            state.sweeper.watch(self.replica_user_actions)
+        #: Fault replay-answered-from-cache: the first answer to each nonce.
+        self.answers: AnswerCache[Response] | None = None
+        if "replay-answered-from-cache" in faults:
+            self.answers = AnswerCache(state.clock)
+            state.sweeper.watch(self.answers)
         self.auth_off = "auth-off" in faults
         self.bearer_verification = (
             Verification.UNCHECKED
             if "auth-signature-unchecked" in faults
             else Verification.ALLOW_ALG_NONE
             if "auth-alg-none" in faults
+            else Verification.TRUST_EMBEDDED_JWK
+            if "token-trusts-embedded-jwk" in faults
             else Verification.STRICT
         )
+        self.check_token_expiry = "token-expiry-unchecked" not in faults
+        self.check_token_org = "token-any-org" not in faults
         self.check_permissions = "forbidden-off" not in faults
         self.check_user_action = "useraction-check-off" not in faults
         self.bind_user_action = "useraction-unbound" not in faults
+        self.bind_user_action_to_signer = "useraction-any-principal" not in faults
         self.user_action_single_use = "useraction-reuse-off" not in faults
         self.user_action_racy = "useraction-racy" in faults
 
     def route(self, endpoint: Endpoint) -> Route:
         async def run(request: Request) -> Response:
             try:
-                return await self._run(endpoint, request)
+                response = await self._run(endpoint, request)
             except ApiError as exc:
-                return self.renderer.error(exc)
+                response = self.renderer.error(exc)
+            except AnsweredBefore as replay:
+                return replay.answer
+            if self.answers is not None:
+                self._remember_answer(request, response)
+            return response
 
         run.__name__ = endpoint.handler.__name__
         return Route(endpoint.path, run, methods=[endpoint.method])
@@ -177,7 +228,7 @@ class Pipeline:
     # -- 1. nonce ----------------------------------------------------------------
 
     def _parse_nonce(self, request: Request) -> tuple[str, datetime | None]:
-        header = (request.headers.get("x-dfns-nonce") or "").strip(OWS)
+        header = (self.header(request, "X-DFNS-NONCE") or "").strip(OWS)
         if len(header) > self.nonce_max_length:
             raise ApiError(ErrorId.NONCE_INVALID)
         try:
@@ -188,28 +239,67 @@ class Pipeline:
             raise ApiError(ErrorId.NONCE_INVALID) from None
         if len(nonce.uuid) > self.nonce_uuid_max_length:
             raise ApiError(ErrorId.NONCE_INVALID)
-        # Past this the nonce is stale anyway, so the store may forget it.
-        expires = (
-            nonce.date + self.state.settings.nonce_max_age
-            if self.nonce_options["check_freshness"]
-            else None
-        )
-        return nonce.uuid, expires
+        return nonce.uuid, self._nonce_forgotten_at(nonce)
+
+    def _nonce_forgotten_at(self, nonce: Nonce) -> datetime | None:
+        """When the store may forget this nonce: once its date is stale (None: never, if dates are not judged).
+
+        The faults forget sooner: by the date but with a window shorter than the
+        one dates are accepted in, or a fixed time after the first use.
+        """
+        if self.nonce_forgets_after_use:
+            return self.state.clock() + FORGETS_AFTER_USE
+        if self.nonce_forgets_by_date:
+            return nonce.date + FORGETS_BY_DATE_AFTER
+        if not self.nonce_options["check_freshness"]:
+            return None
+        return nonce.date + self.state.settings.nonce_max_age
+
+    def _nonce_store(self, request: Request) -> OneTimeStore:
+        """The server's store; under replay-store-per-replica, that of this connection's replica."""
+        if self.replica_nonces is not None:
+            return self.replica_nonces.store(request.scope.get("client"))
+        return self.state.nonces
 
     def _nonce(self, request: Request) -> None:
         uuid, expires = self._parse_nonce(request)
-        if self.nonce_replay and not self.state.nonces.claim(uuid, expires):
-            raise ApiError(ErrorId.NONCE_REUSED)
+        if self.nonce_replay and not self._nonce_store(request).claim(uuid, expires):
+            self._replayed(uuid)
+        self._note_claimed(request, uuid, expires)
 
     async def _nonce_racy(self, request: Request) -> None:
         uuid, expires = self._parse_nonce(request)
-        if self.nonce_replay and not await self.state.nonces.claim_slowly(uuid, expires):
-            raise ApiError(ErrorId.NONCE_REUSED)
+        if self.nonce_replay and not await self._nonce_store(request).claim_slowly(uuid, expires):
+            self._replayed(uuid)
+        self._note_claimed(request, uuid, expires)
+
+    def _replayed(self, uuid: str) -> NoReturn:
+        """The documented 400; under replay-answered-from-cache, the first answer if it is ready."""
+        if self.answers is not None:
+            first = self.answers.recall(uuid)
+            if first is not None:
+                raise AnsweredBefore(first)
+        raise ApiError(ErrorId.NONCE_REUSED)
+
+    def _note_claimed(self, request: Request, uuid: str, expires: datetime | None) -> None:
+        if self.answers is not None:
+            request.scope[_CLAIMED_NONCE] = (uuid, expires)
+
+    def _remember_answer(self, request: Request, response: Response) -> None:
+        """Keep the answer to the request that claimed its nonce, to give it again to its replays.
+
+        Only a whole body can be given again: a streamed one (the chunked
+        variation) is not kept, and its replays get the documented 400.
+        """
+        claimed = request.scope.get(_CLAIMED_NONCE)
+        if self.answers is not None and claimed is not None and hasattr(response, "body"):
+            uuid, expires = claimed
+            self.answers.remember(uuid, response, expires)
 
     # -- 2. application ----------------------------------------------------------
 
     def _application(self, request: Request) -> Application:
-        app = self.state.world.apps.get(request.headers.get("x-dfns-appid", ""))
+        app = self.state.world.apps.get(self.header(request, "X-DFNS-APPID") or "")
         if app is None or not app.is_active or app.is_archived:
             raise ApiError(ErrorId.NOT_AUTHORIZED)
         return app
@@ -221,14 +311,21 @@ class Pipeline:
     ) -> tuple[Principal | None, dict[str, Any]]:
         if endpoint.access is Access.PUBLIC:
             return None, {}
-        header = request.headers.get("authorization")
+        header = self.header(request, "Authorization")
         if header is None and self.auth_off and endpoint.access is Access.PRINCIPAL:
             return self.state.world.principals[self.state.seeded.admin.principal_id], {}
         token = _bearer(header)
         kind = TokenKind.AUTH if endpoint.access is Access.PRINCIPAL else TokenKind.REGISTRATION
         try:
             claims = (
-                self.state.tokens.read(token, kind, self.bearer_verification) if token else None
+                self.state.tokens.read(
+                    token,
+                    kind,
+                    self.bearer_verification,
+                    check_expiry=self.check_token_expiry or kind is not TokenKind.AUTH,
+                )
+                if token
+                else None
             )
         except InvalidToken:
             claims = None
@@ -237,7 +334,8 @@ class Pipeline:
             claims is None
             or principal is None
             or not principal.is_active
-            or principal.org_id != app.org_id
+            # A principal acts in its own organisation only: the app names the organisation.
+            or (self.check_token_org and principal.org_id != app.org_id)
         ):
             raise ApiError(ErrorId.NOT_AUTHORIZED)
         # A pre-check (see the module docstring): the registration handler claims the token.
@@ -275,12 +373,14 @@ class Pipeline:
         self, request: Request, principal: Principal, body: dict[str, Any]
     ) -> dict[str, Any]:
         """The claims of a user action signature valid for this request, or 403."""
-        header = (request.headers.get("x-dfns-useraction") or "").strip(OWS)
+        header = (self.header(request, "X-DFNS-USERACTION") or "").strip(OWS)
         try:
             claims = self.state.tokens.read(header, TokenKind.USER_ACTION) if header else None
         except InvalidToken:
             claims = None
-        if claims is None or claims["sub"] != principal.principal_id:
+        if claims is None or (
+            self.bind_user_action_to_signer and claims["sub"] != principal.principal_id
+        ):
             raise ApiError(ErrorId.USER_ACTION_INVALID)
         if self.bind_user_action and (
             claims.get("method") != request.method
@@ -290,10 +390,22 @@ class Pipeline:
             raise ApiError(ErrorId.USER_ACTION_INVALID)
         return claims
 
+    def _user_action_forgotten_at(self, claims: dict[str, Any]) -> datetime:
+        """When the store may forget a used user action: once it expires (the fault: 1 s after its use)."""
+        if self.user_action_forgets_after_use:
+            return self.state.clock() + FORGETS_AFTER_USE
+        return _expiry(claims)
+
+    def _user_action_store(self, request: Request) -> OneTimeStore:
+        """The server's store; under replay-store-per-replica, that of this connection's replica."""
+        if self.replica_user_actions is not None:
+            return self.replica_user_actions.store(request.scope.get("client"))
+        return self.state.user_actions
+
     def _user_action(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
         claims = self._read_user_action(request, principal, body)
-        if self.user_action_single_use and not self.state.user_actions.claim(
-            claims["jti"], _expiry(claims)
+        if self.user_action_single_use and not self._user_action_store(request).claim(
+            claims["jti"], self._user_action_forgotten_at(claims)
         ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
 
@@ -301,9 +413,9 @@ class Pipeline:
         self, request: Request, principal: Principal, body: dict[str, Any]
     ) -> None:
         claims = self._read_user_action(request, principal, body)
-        store = self.state.user_actions
+        store = self._user_action_store(request)
         if self.user_action_single_use and not await store.claim_slowly(
-            claims["jti"], _expiry(claims)
+            claims["jti"], self._user_action_forgotten_at(claims)
         ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
 

@@ -118,7 +118,11 @@ class PreparedServer:
 
             app = create_app(faults=self.faults, clock=self.clock, settings=self.settings,
                              seeded_world=self.seeded_world)
-            protocol = guarded_protocol(self.settings, app.state.server.renderer)
+            protocol = guarded_protocol(
+                self.settings,
+                app.state.server.renderer,
+                raw_header_names="header-names-case-sensitive" in self.faults,
+            )
         except BaseException:
             self.discard()
             raise

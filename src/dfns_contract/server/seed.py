@@ -3,17 +3,21 @@
 One org with two applications, an admin and a "limited" user (both
 registered, with Key credentials and tokens), a user with a pending
 registration code and one whose code has expired: every scenario of the
-contract suite has a subject. Ids, keys and codes are random per server.
+contract suite has a subject. Besides, a token of the admin that has
+expired, and a second organisation with an application and an admin of its
+own (the same operations), whose token this org's applications must refuse.
+Ids, keys and codes are random per server.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..wire import keys
 from .clock import Clock
+from .faults import FORGETS_AFTER_USE
 from .settings import Settings
 from .tokens import TokenKind, TokenService
 from .world import (
@@ -28,6 +32,9 @@ from .world import (
 
 #: What the limited principal may do: sign, read apps and users, but not update apps.
 LIMITED_OPERATIONS = ("Auth:Action:Sign", "Auth:Apps:Read", "Auth:Users:Read")
+#: How long after a first use the suite should replay a nonce or user action: past the time the
+#: forgetful stores of the *-forgets-after-1s faults remember one, with half as much again to spare.
+REPLAY_PAUSE_SECONDS = 1.5 * FORGETS_AFTER_USE.total_seconds()
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,15 @@ class SeededPrincipal:
 
 
 @dataclass(frozen=True)
+class SeededOrg:
+    """Another organisation: its application, and an admin holding the same operations as ours."""
+
+    org_id: str
+    app_id: str
+    admin: SeededPrincipal
+
+
+@dataclass(frozen=True)
 class Seeded:
     org_id: str
     app_id: str
@@ -47,6 +63,9 @@ class Seeded:
     other_app_id: str
     admin: SeededPrincipal
     limited: SeededPrincipal
+    #: An authentication token of the admin, issued by this server, expired an hour ago.
+    expired_token: str
+    other_org: SeededOrg
     pending_username: str
     pending_code: str
     expired_username: str
@@ -75,6 +94,9 @@ class Seeded:
             "expiredUsername": self.expired_username,
             "expiredRegistrationCode": self.expired_code,
             "registeredUsername": self.admin.username,
+            "expiredAuthToken": self.expired_token,
+            "otherOrgAuthToken": self.other_org.admin.token,
+            "replayPauseSeconds": REPLAY_PAUSE_SECONDS,
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
         }
 
@@ -106,38 +128,14 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
     limited_permission = world.add_permission(
         Permission(new_id("pm"), "AuthReader", frozenset(LIMITED_OPERATIONS))
     )
-    app = world.add_app(
-        Application(
-            new_id("ap"),
-            org_id,
-            "Reference App",
-            settings.rp_id,
-            settings.app_origin,
-            admin_permission,
-        )
-    )
-    other = world.add_app(
-        Application(
-            new_id("ap"),
-            org_id,
-            "Other App",
-            settings.rp_id,
-            "https://other.%s" % settings.rp_id,
-            admin_permission,
-        )
+    rp_id = settings.rp_id
+    app = _add_app(world, org_id, "Reference App", rp_id, settings.app_origin, admin_permission)
+    other = _add_app(
+        world, org_id, "Other App", rp_id, "https://other.%s" % rp_id, admin_permission
     )
 
     def registered(username: str, permission: Permission, kind: keys.KeyKind) -> SeededPrincipal:
-        user = world.create_principal(PrincipalKind.USER, username, org_id, now, permission)
-        key = keys.generate_key(kind)
-        credential = world.add_credential(
-            user, new_cred_id(), keys.public_pem(key), key.public_key()
-        )
-        user.is_registered = True
-        token = tokens.issue(TokenKind.AUTH, user.principal_id, settings.seeded_token_ttl)
-        return SeededPrincipal(
-            user.principal_id, username, token, credential.cred_id, keys.private_pem(key)
-        )
+        return _registered(world, tokens, settings, now, org_id, username, permission, kind)
 
     def invited(username: str, expires_in: timedelta) -> tuple[str, str]:
         user = world.create_principal(PrincipalKind.USER, username, org_id, now)
@@ -156,9 +154,71 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         other_app_id=other.app_id,
         admin=admin,
         limited=limited,
+        expired_token=_expired_token(tokens, settings, now, admin.principal_id),
+        other_org=_seed_other_org(world, tokens, settings, now),
         pending_username=pending_username,
         pending_code=pending_code,
         expired_username=expired_username,
         expired_code=expired_code,
         nonce_max_age_seconds=int(settings.nonce_max_age.total_seconds()),
     )
+
+
+def _add_app(
+    world: World, org_id: str, name: str, rp_id: str, origin: str, permission: Permission
+) -> Application:
+    return world.add_app(Application(new_id("ap"), org_id, name, rp_id, origin, permission))
+
+
+def _registered(
+    world: World,
+    tokens: TokenService,
+    settings: Settings,
+    now: datetime,
+    org_id: str,
+    username: str,
+    permission: Permission,
+    kind: keys.KeyKind,
+) -> SeededPrincipal:
+    """A registered user of ``org_id`` with a Key credential and a token lasting a test run."""
+    user = world.create_principal(PrincipalKind.USER, username, org_id, now, permission)
+    key = keys.generate_key(kind)
+    credential = world.add_credential(user, new_cred_id(), keys.public_pem(key), key.public_key())
+    user.is_registered = True
+    token = tokens.issue(TokenKind.AUTH, user.principal_id, settings.seeded_token_ttl)
+    return SeededPrincipal(
+        user.principal_id, username, token, credential.cred_id, keys.private_pem(key)
+    )
+
+
+def _expired_token(
+    tokens: TokenService, settings: Settings, now: datetime, principal_id: str
+) -> str:
+    """A login token of the principal, issued two lifetimes ago: it expired one lifetime ago.
+
+    Its signature, issuer, kind and subject are all good, so the only reason
+    to refuse it is its ``exp``.
+    """
+    ttl = settings.login_token_ttl
+    return tokens.issue(TokenKind.AUTH, principal_id, ttl, issued_at=now - 2 * ttl)
+
+
+def _seed_other_org(
+    world: World, tokens: TokenService, settings: Settings, now: datetime
+) -> SeededOrg:
+    """A second organisation, with an application and an admin holding every Auth operation.
+
+    Its admin's token is valid (it works with its own org's application), so
+    the only reason for this org's applications to refuse it is the org.
+    Permissions belong to an org, so it has its own, with the same operations.
+    """
+    org_id = new_id("or")
+    permission = world.add_permission(
+        Permission(new_id("pm"), "AuthAdmin", frozenset(AUTH_OPERATIONS))
+    )
+    rp_id = "other-org.%s" % settings.rp_id
+    app = _add_app(world, org_id, "Other Org App", rp_id, "https://%s" % rp_id, permission)
+    admin = _registered(
+        world, tokens, settings, now, org_id, "admin@%s" % rp_id, permission, keys.KeyKind.ED25519
+    )
+    return SeededOrg(org_id, app.app_id, admin)

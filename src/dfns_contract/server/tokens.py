@@ -5,6 +5,11 @@ challenge identifiers and user-action signatures differ by their ``kind``
 claim, so one can never be used for another. Expiry is judged against the
 server's injectable clock, not PyJWT's wall clock, so tests can expire a
 token by moving time forward.
+
+Two faults loosen ``read`` the way deployed verifiers go wrong: one does not
+check expiry (``check_expiry=False``), one verifies a token with the key the
+token carries in its own header (``Verification.TRUST_EMBEDDED_JWK``), so
+anyone who can make a key can sign for anyone.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import enum
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -38,6 +43,8 @@ class Verification(enum.Enum):
     STRICT = "strict"
     ALLOW_ALG_NONE = "allow-alg-none"
     UNCHECKED = "unchecked"
+    #: A token with a ``jwk`` header is verified with that key instead of the server's secret.
+    TRUST_EMBEDDED_JWK = "trust-embedded-jwk"
 
 
 class InvalidToken(ValueError):
@@ -51,8 +58,17 @@ class TokenService:
         #: Every token issued, when ``record`` (the suite's secrets selftest reads it).
         self.issued: list[str] | None = [] if record else None
 
-    def issue(self, kind: TokenKind, subject: str, ttl: timedelta, **claims: Any) -> str:
-        now = self._clock()
+    def issue(
+        self,
+        kind: TokenKind,
+        subject: str,
+        ttl: timedelta,
+        *,
+        issued_at: datetime | None = None,
+        **claims: Any,
+    ) -> str:
+        """A token valid for ``ttl`` from ``issued_at`` (default now; earlier for one already expired)."""
+        now = issued_at or self._clock()
         payload = {
             **claims,
             "iss": ISSUER,
@@ -68,9 +84,18 @@ class TokenService:
         return token
 
     def read(
-        self, token: str, kind: TokenKind, verification: Verification = Verification.STRICT
+        self,
+        token: str,
+        kind: TokenKind,
+        verification: Verification = Verification.STRICT,
+        *,
+        check_expiry: bool = True,
     ) -> dict[str, Any]:
-        """The claims of a valid, unexpired token of ``kind``; ``InvalidToken`` otherwise."""
+        """The claims of a valid, unexpired token of ``kind``; ``InvalidToken`` otherwise.
+
+        ``check_expiry=False`` is the fault token-expiry-unchecked: ``exp`` must
+        still be a number, but may be past.
+        """
         try:
             claims = self._decode(token, verification)
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
@@ -89,7 +114,7 @@ class TokenService:
         exp = claims["exp"]
         if isinstance(exp, bool) or not isinstance(exp, (int, float)):
             raise InvalidToken("exp is not a number")
-        if exp <= self._clock().timestamp():
+        if check_expiry and exp <= self._clock().timestamp():
             raise InvalidToken("expired")
         if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
             raise InvalidToken("sub or jti is not a string")
@@ -102,16 +127,35 @@ class TokenService:
         )
         if unchecked:
             return jwt.decode(token, options={"verify_signature": False})
-        return jwt.decode(
-            token,
-            self._secret,
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            # Expiry is checked against the injected clock in ``read``.
-            options={
-                "require": list(_REQUIRED),
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
+        if verification is Verification.TRUST_EMBEDDED_JWK:
+            embedded = _embedded_key(token)
+            if embedded is not None:
+                return jwt.decode(token, embedded[0], algorithms=[embedded[1]], issuer=ISSUER,
+                                  options=_OPTIONS)
+        return jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER, options=_OPTIONS)
+
+
+#: Expiry is checked against the injected clock in ``read``, not PyJWT's wall clock.
+_OPTIONS: dict[str, Any] = {
+    "require": list(_REQUIRED),
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
+
+
+def _embedded_key(token: str) -> tuple[Any, str] | None:
+    """Fault token-trusts-embedded-jwk: the key and algorithm a token's own header names, if any.
+
+    Whatever the ``jwk`` holds that PyJWT cannot make a key of is an invalid
+    token (``PyJWTError``), never a crash.
+    """
+    header = jwt.get_unverified_header(token)
+    jwk, algorithm = header.get("jwk"), header.get("alg")
+    if not isinstance(jwk, dict) or not isinstance(algorithm, str) or algorithm == "none":
+        return None
+    try:
+        key = jwt.PyJWK(jwk, algorithm)
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise jwt.InvalidKeyError(str(exc)) from None
+    return key.key, algorithm
