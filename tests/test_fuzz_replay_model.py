@@ -97,7 +97,7 @@ class ReplayModel(RuleBasedStateMachine):
 @pytest.mark.exercises(*CHECKED)
 def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
                                         dfns_catalog: Catalog, dfns_hypothesis_settings: settings,
-                                        count_examples) -> None:
+                                        dfns_seed, count_examples) -> None:
     dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])
 
     class Bound(ReplayModel):
@@ -111,5 +111,6 @@ def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: P
 
     # A bounded walk: each step is a network round trip (or a whole signing flow), so a
     # failing walk is reported as found: shrinking it would replay it hundreds of times.
-    run_state_machine_as_test(Bound, settings=settings(
+    # The run's seed (named in the header), so a failing walk replays with --hypothesis-seed.
+    run_state_machine_as_test(dfns_seed(Bound), settings=settings(
         dfns_hypothesis_settings, max_examples=10, stateful_step_count=12, phases=[Phase.explicit, Phase.reuse, Phase.generate]))

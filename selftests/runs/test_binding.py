@@ -101,6 +101,6 @@ def test_the_shipped_catalog_passes_the_same_run(tmp_path: Path, target: Countin
     profile = tmp_path / "profile.json"
     profile.write_text("{}")
     run = run_suite("--base-url", target.url, "--dfns-profile", str(profile), "--dfns-catalog", str(path), "--dfns-skip-preflight",
-                    "--collect-only", "-q")
+                    "-q", "-k", "nonce-reused-immediately")  # (a collection only would not contact the target at all)
     assert run.returncode == 0, run.output
-    assert target.requests == 1  # the reachability check at start
+    assert target.requests == 1  # the reachability check at start; the case is skipped (an empty profile)

@@ -168,8 +168,8 @@ def test_drift_is_listed_and_strict_drift_fails_the_run():
     page = str((FIXTURES / "errors_drift.md").relative_to(ROOT))
     listed = run_suite(*ONE_CASE, "--dfns-errors-doc", page)
     assert listed.returncode == 0, listed.output
-    assert re.search(r"not covered +409 Credential already exists", listed.output), listed.output
-    assert re.search(r"stale +400 Registration code expired", listed.output), listed.output
+    assert re.search(r"not covered +409 +– +\"Credential already exists\": on the errors page", listed.output), listed.output
+    assert re.search(r"stale +400 +registration-code-expired +no longer on the errors page", listed.output), listed.output
     assert "1 not covered, 1 stale" in listed.output
 
     strict = run_suite(*ONE_CASE, "--dfns-errors-doc", page, "--dfns-strict-drift")

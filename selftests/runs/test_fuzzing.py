@@ -70,8 +70,11 @@ def test_fuzz_and_race_tests_alone_catch(fault: str) -> None:
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_the_run_reports_its_profile_and_examples_per_property(workers: tuple[str, ...]) -> None:
-    run = run_suite("-q", "tests/test_fuzz_headers.py", "-k", "nonce", "--dfns-hypothesis-profile", "dev", *workers)
+    run = run_suite("tests/test_fuzz_headers.py", "-k", "nonce", "--dfns-hypothesis-profile", "dev", *workers)
     assert run.returncode == 0, run.output[-3000:]
-    assert "fuzzing (hypothesis profile dev)" in run.output, run.output[-3000:]
+    seed = re.search(r"^dfns hypothesis profile: dev, seed (\d+) \(random each run; replay with --hypothesis-seed=\1\)$",
+                     run.output, re.MULTILINE)
+    assert seed, run.output[:3000]
+    assert "fuzzing (hypothesis profile dev, seed %s)" % seed.group(1) in run.output, run.output[-3000:]
     counts = re.findall(r"^\s*(\d+) examples  tests/test_fuzz_headers\.py::\S*nonce", run.output, re.MULTILINE)
     assert counts and all(int(n) > 0 for n in counts), run.output[-3000:]

@@ -105,9 +105,9 @@ OLD_NAMES = {
 def test_old_option_names_still_work_and_warn_once(tmp_path, workers: tuple[str, ...]) -> None:
     report = tmp_path / "report.json"
     run = run_suite(*ONE_CASE, "--require-all", "--contract-report=%s" % report, "--allow-destructive", *workers)
-    # --require-all acted: one error verified, the ten deselected fail the gate.
+    # --require-all acted: one case of nonce-reused ran, so no documented error is verified and all fail the gate.
     assert run.returncode == 1, run.output[-3000:]
-    assert "--dfns-require-all: the run fails because 10 documented errors were not verified" in run.output
+    assert "--dfns-require-all: the run fails because 11 documented errors were not verified" in run.output
     assert report.is_file(), "--contract-report=PATH did not write the report"
     for old, new in OLD_NAMES.items():
         warning = "%s is deprecated: use %s" % (old, new)

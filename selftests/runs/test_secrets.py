@@ -1,4 +1,4 @@
-"""No secret reaches any output of a run: terminal, JUnit XML, contract reports.
+"""No secret reaches any output of a run: terminal, JUnit XML, contract reports, the event stream.
 
 The suite runs against a reference server whose ``echo-secrets`` fault fails
 every case and quotes the request's credentials back in every error (so
@@ -8,10 +8,11 @@ twice: in the curl and in the response body), with ``regcode-expiry-off`` too
 token the run received). The run is as verbose as pytest gets (``-rA -vv
 --showlocals --tb=long``: tracebacks print the arguments and locals of every
 frame, Hypothesis prints its falsifying examples), once serially and once
-under pytest-xdist. Its stdout, stderr, JUnit XML, JSON and HTML reports and
-the Hypothesis example database are searched for every secret of the profile
-and every token and code the server issued during the run, in each of their
-derived forms (base64, URL-encoded, JSON-escaped, JWT parts, PEM lines).
+under pytest-xdist. Its stdout, stderr, JUnit XML, JSON and HTML reports, the
+JSON-lines event stream (``--report-log``) and the Hypothesis example database
+are searched for every secret of the profile and every token and code the
+server issued during the run, in each of their derived forms (base64,
+URL-encoded, JSON-escaped, JWT parts, PEM lines).
 
 Then the places where pytest cuts what it shows (reprs, diffs, explanations,
 the short summary): a 700-character token shown in each of them, under every
@@ -81,6 +82,7 @@ def run_leaky(out: Path, *args: str) -> LeakRun:
             "--junitxml", str(out / "junit.xml"),
             "--dfns-contract-report", str(out / "report.json"),
             "--dfns-contract-report-html", str(out / "report.html"),
+            "--report-log", str(out / "events.jsonl"),
             "--dfns-skip-preflight", *VERBOSE, *args,
         )
         secrets = {key: server.profile[key] for key in sorted(SECRET_KEYS) if server.profile.get(key)}
@@ -116,8 +118,21 @@ def test_the_run_received_secrets_from_the_server(leaky_run: LeakRun) -> None:
     assert len(issued) >= 20, "the server should have issued user actions, challenges and a registration token"
 
 
+def test_the_event_stream_names_each_failed_case(leaky_run: LeakRun) -> None:
+    """The JSON-lines event stream (pytest-reportlog) of the all-failing run: each case's record names its
+    documented error, its case and its verdict, with its evidence; the sweep below searches it too."""
+    records = [json.loads(line) for line in leaky_run.outputs["events.jsonl"].splitlines()]
+    calls = [r for r in records if r.get("$report_type") == "TestReport" and r["when"] == "call" and r.get("dfns_error")]
+    assert len(calls) >= 30, len(calls)
+    assert {r["dfns_verdict"] for r in calls} == {"failed"}, {r["nodeid"]: r["dfns_verdict"] for r in calls}
+    replayed = [r for r in calls if "test_documented_error[" in r["nodeid"]]
+    assert replayed and all(r["nodeid"].endswith("[%s]" % r["dfns_case"]) for r in replayed)
+    assert len([r for r in replayed if r.get("dfns_evidence")]) >= 20  # what the fault request got, where it got one
+    assert "<masked:authToken>" in leaky_run.outputs["events.jsonl"]
+
+
 def test_no_secret_in_any_output(leaky_run: LeakRun) -> None:
-    assert {"stdout", "stderr", "junit.xml", "report.json", "report.html"} <= set(leaky_run.outputs)
+    assert {"stdout", "stderr", "junit.xml", "report.json", "report.html", "events.jsonl"} <= set(leaky_run.outputs)
     leaks = find_leaks(leaky_run.secrets, leaky_run.outputs)
     assert not leaks, "%d leaks:\n%s" % (len(leaks), "\n".join(leaks[:40]))
 

@@ -340,7 +340,7 @@ def test_a_target_that_goes_silent_mid_run_is_a_clear_failure(loopback, tmp_path
                     "--dfns-skip-preflight", timeout=120)
     assert run.returncode == 1, run.output
     assert "environment error, the contract was not checked: GET %s/" % server.url in run.output, run.output
-    assert re.search(r"ERROR +400 Nonce already used", run.output) and "dfns verdict: INCOMPLETE" in run.output
+    assert re.search(r"ERROR +400 +nonce-reused ", run.output) and "dfns verdict: INCOMPLETE" in run.output
     assert re.search(r"timed out after 0\.\d s without an answer \(--dfns-timeout\)", run.output), run.output
     assert "curl -sS -i -X GET" in run.output
     assert "Traceback" not in run.output and "urllib3" not in run.output, run.output

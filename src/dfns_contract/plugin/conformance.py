@@ -12,6 +12,7 @@ controller as reports too, with the evidence as a report attribute).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ import pytest
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.plugin.internals import add_junit_properties
 from dfns_contract.plugin.options import Settings
+from dfns_contract.plugin.failures import DETAILS
 from dfns_contract.plugin.output import MaskedTerminal
 from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage, compare, load_errors_page
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
@@ -103,16 +105,22 @@ class Conformance:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         error_id = dict(report.user_properties).get(MARKER)
         environment = getattr(report, "dfns_outcome", None) == ERROR
+        outcome = ("error" if environment else "failed") if report.failed else "skipped" if report.skipped else "passed"
+        details = getattr(report, DETAILS, None)
         if not error_id:
             self.other_failures += report.failed and not environment
             self.environment_errors += report.failed and environment
+            exercises = getattr(report, "dfns_exercises", None)
+            if exercises:  # the replay model, the app-id fuzzing: in the reports beside the documented errors
+                self.results.record_other(
+                    report.nodeid, exercises, when=report.when, outcome=outcome, details=details,
+                    failure=_failure(report) if report.failed else _skip_reason(report) if report.skipped else None)
             return
-        outcome = ("error" if environment else "failed") if report.failed else "skipped" if report.skipped else "passed"
         self.results.record(
             error_id, report.nodeid, when=report.when, outcome=outcome,
             skip_reason=_skip_reason(report) if report.skipped else None,
             evidence=getattr(report, EVIDENCE, None),
-            failure=_failure(report) if report.failed else None,
+            failure=_failure(report) if report.failed else None, details=details,
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -124,8 +132,8 @@ class Conformance:
         selection while developing). pytest's own statuses for an interrupted run, an internal
         or a usage error, or no test collected, are kept.
         """
-        if not self.controller:
-            return
+        if not self.controller or self.settings.collect_only:
+            return  # a collection only (--co, --dfns-list) tested nothing: it has no word
         restore = self.config.pluginmanager.get_plugin("dfns-restore")
         if restore is not None:
             restore.finish(session)  # first: workers down, what they left changed undone
@@ -158,7 +166,8 @@ class Conformance:
             return
         write_table(MaskedTerminal(terminalreporter), self.rows(), self.drift,
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
-                    word=self.word, target=self.settings.shown_url)
+                    word=self.word, target=self.settings.shown_url,
+                    width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"))
 
     @property
     def seconds(self) -> float:

@@ -21,7 +21,7 @@ from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.profile import Profile, load_profile
 from dfns_contract.contract.target import Target
 from dfns_contract.plugin.conformance import dfns_evidence  # noqa: F401 - a fixture
-from dfns_contract.plugin.fuzzing import count_examples, dfns_hypothesis_settings  # noqa: F401 - fixtures
+from dfns_contract.plugin.fuzzing import count_examples, dfns_hypothesis_settings, dfns_seed  # noqa: F401 - fixtures
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
 from dfns_contract.plugin.xdist import SharedServerError, shared_server
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from dfns_contract.client import DfnsClient
     from dfns_contract.client.guard import TargetGuard
     from dfns_contract.client.pacing import Pacer
+    from dfns_contract.contract.pauses import Pauses
     from dfns_contract.contract.recipes import RecipeContext
 
 
@@ -197,12 +198,53 @@ def dfns_cleanup(request: pytest.FixtureRequest, dfns_client: DfnsClient) -> Ite
     cleanup.run()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dfns_pauses(request: pytest.FixtureRequest) -> Pauses:
+    """First uses for this process's replay-after-a-pause cases, sent when its first test starts (``pauses.py``).
+
+    Only for the cases selected, whose profile keys are there and which may
+    run on this target (a user action's first use changes state). Under
+    pytest-xdist every worker sends them, not knowing which will run the case.
+    """
+    from dfns_contract.contract.pauses import Pauses, pause_from
+    from dfns_contract.contract.recipes import FIRST_USES
+
+    settings = request.config.stash[SETTINGS]
+    due = [item for item in request.session.items if _case_id(item) in FIRST_USES and _may_run(item, settings)]
+    if not due:
+        return Pauses()
+    ctx = _session_context(request)
+    pauses = Pauses(pause_from(ctx.profile.get("replayPauseSeconds")))
+    for item in due:
+        if not ctx.profile.missing(item.stash.get(NEEDS, [])):
+            pauses.use_now(_case_id(item), FIRST_USES[_case_id(item)](ctx))
+    return pauses
+
+
+def _case_id(item: pytest.Item) -> str | None:
+    case = getattr(item, "callspec", None) and item.callspec.params.get("dfns_case")
+    return getattr(case, "id", None)
+
+
+def _may_run(item: pytest.Item, settings: Settings) -> bool:
+    return not (item.get_closest_marker("destructive") and settings.sensitive and not settings.allow_destructive)
+
+
+def _session_context(request: pytest.FixtureRequest) -> RecipeContext:
+    from dfns_contract.contract.recipes import RecipeContext
+
+    target = request.getfixturevalue("dfns_target")
+    return RecipeContext(profile=target.profile, client=request.getfixturevalue("dfns_client"),
+                         run_id=request.getfixturevalue("dfns_run_id"), cleanup=request.getfixturevalue("dfns_cleanup"))
+
+
 @pytest.fixture
 def recipe_context(request: pytest.FixtureRequest, dfns_target: Target, dfns_client: DfnsClient, dfns_run_id: str,
-                   dfns_cleanup: Cleanup) -> RecipeContext:
+                   dfns_cleanup: Cleanup, dfns_pauses: Pauses) -> RecipeContext:
     """A case's context; its requests spell header names one way, fixed by the case id (``wire/headers.py``)."""
     from dfns_contract.contract.recipes import RecipeContext
     from dfns_contract.wire.headers import spelling_for
 
     client = dfns_client.spelled(spelling_for(request.node.name))
-    return RecipeContext(profile=dfns_target.profile, client=client, run_id=dfns_run_id, cleanup=dfns_cleanup)
+    return RecipeContext(profile=dfns_target.profile, client=client, run_id=dfns_run_id, cleanup=dfns_cleanup,
+                         pauses=dfns_pauses)

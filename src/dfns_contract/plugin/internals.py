@@ -12,7 +12,10 @@ Each is pinned by the range in pyproject.toml (pytest 9) and guarded by a selfte
   asserts no user reads (``selftests/unit/plugin/test_process.py``);
 * ``mask_before_truncating``: pytest masks a repr, a diff or an assertion's
   explanation before it cuts it (``selftests/unit/test_masking.py``, and the
-  sweep of every output in ``selftests/runs/test_secrets.py``).
+  sweep of every output in ``selftests/runs/test_secrets.py``);
+* ``hide_collected_items``: ``--dfns-list`` shows its list instead of pytest's
+  item-by-item listing of a collection, and still exits 0
+  (``selftests/runs/test_reading.py``).
 
 It imports nothing of this package: the entry module calls
 ``skip_assertion_rewriting`` before it imports the rest.
@@ -42,6 +45,16 @@ def add_junit_properties(config: pytest.Config, properties: dict[str, str]) -> N
     if xml is not None:
         for name, value in properties.items():
             xml.add_global_property(name, value)
+
+
+def hide_collected_items(session: pytest.Session) -> None:
+    """From ``pytest_collection_finish``: pytest's terminal lists no item of this collection-only run.
+
+    The terminal lists ``session.items`` after this hook; the session counts
+    the tests (for its exit status, and "N tests collected") from the list it
+    built, which stays as it was: only the session's attribute is rebound.
+    """
+    session.items = []
 
 
 def rename_deprecated_options(early_config: pytest.Config, args: list[str], deprecated: dict[str, str]) -> None:

@@ -129,12 +129,19 @@ OPTIONS: tuple[Option, ...] = (
            flag_only=True, old="--strict-drift"),
     Option("--dfns-hypothesis-profile", "the suite's fuzzing budget: ci (derandomized, 60 examples), dev (30) or "
            "thorough (1000); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+    Option("--dfns-list", "list the documented errors of the contract with their cases, profile keys and safety "
+           "class, and run nothing (a collection only, like --co: the target is never contacted)",
+           flag_only=True, ini=False),
+    Option("--dfns-list-json", "write that list as JSON (schemas/errors-list.json) to PATH, and run nothing",
+           "PATH.json", is_path=True, ini=False),
 )
 
 #: Old flag → new flag.
 DEPRECATED = {option.old: option.flag for option in OPTIONS if option.old}
+#: Path options of other plugins the README recommends beside the suite: pytest-reportlog's ``--report-log``.
+NEIGHBOUR_PATH_DESTS = ("report_log",)
 #: Destinations whose value is a path (pytest would otherwise take it for a test path: ``internals.repair_setup``).
-PATH_DESTS = tuple(option.dest for option in OPTIONS if option.is_path)
+PATH_DESTS = tuple(option.dest for option in OPTIONS if option.is_path) + NEIGHBOUR_PATH_DESTS
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -212,6 +219,10 @@ class Settings:
         self.skip_preflight: bool = bool(get("--dfns-skip-preflight"))
         self.rate_limit: float | None = get("--dfns-rate-limit")
         self.rate_limit_budget: float = get("--dfns-rate-limit-budget")
+        self.list_text: bool = bool(get("--dfns-list"))
+        self.list_json: str | None = get("--dfns-list-json")
+        #: Collection only (``--co``, ``--dfns-list``): no case runs, so the target is never contacted.
+        self.collect_only: bool = bool(config.getoption("collectonly", False)) or self.listing
         # pytest-base-url's option (also PYTEST_BASE_URL), else its ini key: read here, as its own
         # pytest_configure, which copies the ini key over, may run after the suite's conftest's.
         base_url = config.getoption("base_url", None)
@@ -238,6 +249,11 @@ class Settings:
     def shown_url(self) -> str | None:
         """The base URL as outputs may show it (user info masked)."""
         return redact(self.base_url) if self.base_url else None
+
+    @property
+    def listing(self) -> bool:
+        """``--dfns-list`` or ``--dfns-list-json``: the run lists the documented errors instead of testing them."""
+        return self.list_text or bool(self.list_json)
 
     @property
     def sensitive(self) -> bool:

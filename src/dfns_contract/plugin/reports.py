@@ -30,8 +30,8 @@ class ContractReport:
         self.settings = settings
         self.conformance = conformance
         controller = not hasattr(config, "workerinput")
-        self.json_path = _output_path(settings.report_json, "--dfns-contract-report") if controller else None
-        self.html_path = _output_path(settings.report_html, "--dfns-contract-report-html") if controller else None
+        self.json_path = output_path(settings.report_json, "--dfns-contract-report") if controller else None
+        self.html_path = output_path(settings.report_html, "--dfns-contract-report-html") if controller else None
         if self.json_path and self.json_path == self.html_path:
             raise pytest.UsageError("--dfns-contract-report and --dfns-contract-report-html name the same file %s" % self.json_path)
         self.written: list[Path] = []
@@ -40,8 +40,8 @@ class ContractReport:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Last, so that the exit status includes the --dfns-require-all and --dfns-strict-drift gates."""
-        if not (self.json_path or self.html_path):
-            return
+        if not (self.json_path or self.html_path) or self.settings.collect_only:
+            return  # a collection only (--co, --dfns-list) tested nothing: no sign-off to write
         try:
             data = self._build(int(session.exitstatus))
             if self.json_path:
@@ -61,19 +61,20 @@ class ContractReport:
             settings.base_url, embedded=EMBEDDED, faults=settings.faults, profile_path=settings.profile_path,
             env_overrides=list(settings.profile.overridden) if settings.profile else [])
         return build_report(conformance.rows(), catalog=conformance.catalog, drift=conformance.drift, target=target,
-                            word=conformance.word or "INCOMPLETE", exit_status=exit_status, started=conformance.started, seconds=conformance.seconds)
+                            word=conformance.word or "INCOMPLETE", exit_status=exit_status, started=conformance.started,
+                            seconds=conformance.seconds, others=list(conformance.results.others.values()))
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """After the documented-errors table, where a person looks for the verdict."""
         out = MaskedTerminal(terminalreporter)
-        for path in self.written:
+        for path in self.written if self.config.getoption("verbose") > -2 else ():  # -qq: only what went wrong
             out.write_line("contract report: %s" % path)
         if self.problem:
             out.write_line("contract report NOT written: %s" % self.problem, red=True, bold=True)
 
 
-def _output_path(value: str | None, flag: str) -> Path | None:
+def output_path(value: str | None, flag: str) -> Path | None:
     """The option's path, its folder created now: a typo is a usage error at start, not a lost report at the end."""
     if not value:
         return None

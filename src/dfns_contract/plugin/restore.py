@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dfns_contract.contract.cleanup import NOT_RESTORED, Cleanup, not_restored, run_summary, undo_from_record
+from dfns_contract.contract.cleanup import NOT_RESTORED, Cleanup, not_restored, undo_from_record
 from dfns_contract.contract.journal import Change, Journal, read_journal
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.output import MaskedTerminal, mask
 from dfns_contract.plugin.process import interrupt_on_sigterm, restore_sigterm
 from dfns_contract.plugin.xdist import is_local_worker, stop_workers
+from dfns_contract.reporting.cleanup import PREFIX as SUMMARY_PREFIX
+from dfns_contract.reporting.cleanup import cleanup_view
 
 if TYPE_CHECKING:
     from dfns_contract.client import DfnsClient
@@ -57,6 +59,7 @@ class Restore:
         self.lines: list[str] = []
         self.finished = False
         self.interrupted = False
+        self.exit_status: int | None = None
 
     def new_cleanup(self, client: DfnsClient) -> Cleanup:
         """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it."""
@@ -158,23 +161,22 @@ class Restore:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.finish(session)
+        # After the conformance plugin's gates (the summary hook is handed the status pytest had before them).
+        self.exit_status = session.exitstatus
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
-        """The ``dfns cleanup`` section: whenever a case changed state or the run did not pass (a green run
-        that changed nothing has nothing to say)."""
-        quiet = not self.lines and exitstatus == pytest.ExitCode.OK and not self.interrupted
-        if not self.controller or self.config.option.collectonly or quiet:
+        """The ``dfns cleanup`` section whenever a case changed state or the run did not pass; one line for a
+        green run that left nothing changed, none for one that changed nothing (``reporting/cleanup.py``)."""
+        if not self.controller or self.config.option.collectonly:
             return
-        failed = self.not_restored()
+        passed = (self.exit_status if self.exit_status is not None else exitstatus) == pytest.ExitCode.OK
+        view = cleanup_view(self.lines, passed=passed and not self.interrupted,
+                            verbosity=self.config.getoption("verbose"))
         out = MaskedTerminal(terminalreporter)
-        out.section("dfns cleanup (state the run changed on the target)")
-        for line in self.lines:
-            out.write_line(line, red=NOT_RESTORED in line)
-        out.write_line("dfns cleanup: " + run_summary(self.lines), bold=True, red=bool(failed))
-        if failed:
-            out.write_line(
-                "dfns cleanup: the run fails because %d state change%s not restored; put it back by hand (see above)"
-                % (len(failed), " was" if len(failed) == 1 else "s were"), red=True, bold=True)
+        if view.title:
+            out.section(view.title)
+        for line, red in view.lines:
+            out.write_line(line, red=red, bold=line.startswith(SUMMARY_PREFIX))
 
     def pytest_unconfigure(self) -> None:
         restore_sigterm()

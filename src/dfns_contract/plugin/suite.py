@@ -26,8 +26,12 @@ from dfns_contract.contract.schemas import contract_path, published_contracts
 from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
 from dfns_contract.plugin.conformance import Conformance
+from dfns_contract.plugin.events import label_report
+from dfns_contract.plugin.failures import describe_contract_failure
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
+from dfns_contract.plugin.listing import Listing
 from dfns_contract.plugin.options import Settings, warn_unknown_variables
+from dfns_contract.plugin.ordering import PausedLast
 from dfns_contract.plugin.output import mask, mask_before_truncating, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
@@ -87,7 +91,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     try:
         settings = Settings(config)
         catalog = load_catalog(settings.catalog_path or _contract(settings.contract))
-        if settings.base_url and controller:
+        if settings.base_url and controller and not settings.collect_only:  # --co, --dfns-list: never contacted
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             if not settings.skip_preflight:
                 settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
@@ -99,6 +103,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
+    if settings.listing:
+        config.option.collectonly = True  # nothing runs, and pytest-xdist (configured after this) starts no worker
     mask_before_truncating(config)  # pytest cuts long values: it must cut a placeholder, never a secret
     if settings.base_url and settings.shown_url != settings.base_url:
         # pytest-base-url prints its option in the header ("baseurl: …"): from here on it holds the
@@ -113,12 +119,15 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(HeavyFirst(), "dfns-heavy-first")
+    manager.register(PausedLast(), "dfns-paused-last")  # registered after HeavyFirst: its trylast hook runs first
     if not settings.base_url and controller:
         manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
-    manager.register(Fuzzing(choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
+    manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
+    if settings.listing and controller:
+        manager.register(Listing(config, settings, catalog), "dfns-listing")
 
 
 def _contract(version: str) -> Path:
@@ -147,15 +156,17 @@ class Suite:
             "skipped (sensitive target; --dfns-allow-destructive to run)"
         fuzzing = self.config.pluginmanager.get_plugin("dfns-fuzzing")
         lines = ["dfns target: " + target, "dfns state-changing cases: " + mode,
-                 "dfns hypothesis profile: %s" % fuzzing.profile]
+                 "dfns hypothesis profile: " + fuzzing.describe()]
         if settings.profile is not None:
             overrides = settings.profile.overridden
             lines.append("dfns profile: %s%s" % (
                 settings.profile.source, " (env overrides: %s)" % ", ".join(overrides) if overrides else ""))
         if settings.base_url:
             checked = settings.preflight
-            lines.append("dfns preflight: " + ("skipped (--dfns-skip-preflight)" if checked is None else
-                                               "%s (%d requests)" % (", ".join(checked.checks), checked.requests)))
+            lines.append("dfns preflight: " + (
+                "not run (collection only: the target is not contacted)" if settings.collect_only else
+                "skipped (--dfns-skip-preflight)" if checked is None else
+                "%s (%d requests)" % (", ".join(checked.checks), checked.requests)))
         return mask_lines(lines)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -174,7 +185,8 @@ class Suite:
             errors = declared_errors(item, self.catalog)
             if errors:
                 mark_destructive(item, errors)
-                item.stash[NEEDS] = needs(errors)
+                case = getattr(item, "callspec", None) and item.callspec.params.get(CASE_ARGUMENT)
+                item.stash[NEEDS] = needs(errors, getattr(case, "variant", None))
             counted = item.get_closest_marker("documented_error")
             if counted:
                 collected.setdefault(counted.args[0], []).append(item.nodeid)
@@ -192,7 +204,9 @@ class Suite:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
-        """What the environment did is an *error*, not a broken contract; every text masked before anyone reads it."""
+        """What the environment did is an *error*, not a broken contract; a property's, race's or model's failure
+        reads like a case's (``failures.py``); each report names its case and verdict (``events.py``); every text
+        masked before anyone reads it."""
         report: pytest.TestReport = yield
         if report.failed:
             failure = environment_failure(call.excinfo.value if call.excinfo is not None else None)
@@ -202,6 +216,9 @@ class Suite:
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined]
             elif call.when != "call":
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined] - a set-up or teardown step broke
+            else:
+                describe_contract_failure(item, call, report, self.settings)  # a property, race or model
+        label_report(item, report)  # what an event stream (pytest-reportlog) reads on each record
         mask_report(report)
         return report
 

@@ -63,6 +63,10 @@ ul.cases li.skipped, ul.cases li.not-run { background: var(--none-bg); }
 .outcome { font-weight: 700; text-transform: uppercase; font-size: 11px; margin-right: 6px; }
 .evidence { display: block; margin-top: 3px; }
 p.legend { color: var(--muted); font-size: 12px; }
+pre.details { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #fff;
+              border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; margin: 4px 0 0;
+              white-space: pre-wrap; overflow-wrap: anywhere; }
+h2 { font-size: 16px; margin: 24px 0 8px; }
 @media print { body { background: #fff; } header.banner { color: #000; border-bottom: 4px solid; } }
 """
 
@@ -102,6 +106,7 @@ def render_html(report: dict[str, Any]) -> str:
         _meta(report),
         _table(report["errors"]),
         LEGEND,
+        _other_checks(report.get("otherChecks") or []),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -150,19 +155,61 @@ def _row(error: dict[str, Any]) -> str:
     if error["page"] and error["page"]["summary"] != error["summary"]:
         about += '<div class="muted">titled on the page: %s</div>' % _e(error["page"]["summary"])
     cases = [case for case in error["cases"] if case["outcome"] != "passed"]
-    listing = '<ul class="cases">%s</ul>' % "".join(_case(case) for case in cases) if cases else ""
+    listing = '<ul class="cases">%s</ul>' % "".join(_cases(cases, error["detail"])) if cases else ""
     return '<tr class="%s"><td class="verdict">%s</td><td class="status">%s</td><td>%s</td><td>%s%s</td></tr>' % (
         VERDICT_CLASS[error["verdict"]], _e(error["verdict"]), _e(error["status"]), about, _e(error["detail"]), listing)
+
+
+def _cases(cases: list[dict[str, Any]], detail: str) -> list[str]:
+    """Each case that did not pass; skipped cases that share a reason are one item, with their count and names
+    (the reason itself only where the row's detail does not already say it)."""
+    items, skipped = [], group_skips(cases)
+    for case in cases:
+        if case["outcome"] != "skipped" or not case["skipReason"]:
+            items.append(_case(case))
+        elif case["skipReason"] in skipped:
+            names, reason = skipped.pop(case["skipReason"]), case["skipReason"]
+            items.append('<li class="skipped"><span class="outcome">skipped ×%d</span>%s'
+                         '<span class="evidence muted">%s</span></li>' % (
+                             len(names), "" if reason in detail else _e(reason), _e(", ".join(names))))
+    return items
+
+
+def group_skips(cases: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Skip reason → the names of the cases it skipped, in the order they came."""
+    groups: dict[str, list[str]] = {}
+    for case in cases:
+        if case["outcome"] == "skipped" and case["skipReason"]:
+            groups.setdefault(case["skipReason"], []).append(_case_name(case["nodeid"]))
+    return groups
+
+
+def _other_checks(checks: list[dict[str, Any]]) -> str:
+    """The replay model and the other tests that exercise documented errors without counting towards them."""
+    if not checks:
+        return ""
+    rows = "".join(
+        '<tr class="%s"><td class="verdict">%s</td><td><code>%s</code><div class="muted">exercises %s</div></td>'
+        '<td>%s%s</td></tr>' % (
+            {"passed": "ok", "failed": "bad", "error": "bad"}.get(check["outcome"], "none"), _e(check["outcome"]),
+            _e(check["nodeid"]), _e(", ".join(check["exercises"])),
+            "" if check["details"] else _e(check["failure"] or ""),  # the details hold the failure whole
+            '<pre class="details">%s</pre>' % _e(check["details"]) if check["details"] else "")
+        for check in checks)
+    return ("<h2>Other checks: fuzzing and the replay model</h2>"
+            "<table><thead><tr><th>Outcome</th><th>Test</th><th>Failure</th></tr></thead><tbody>%s</tbody></table>" % rows)
 
 
 def _case(case: dict[str, Any]) -> str:
     lines = ['<span class="outcome">%s</span><code>%s</code>' % (_e(case["outcome"]), _e(_case_name(case["nodeid"])))]
     if case["skipReason"]:
         lines.append('<span class="evidence">%s</span>' % _e(case["skipReason"]))
-    if case["failure"]:
+    if case["failure"] and not case.get("details"):  # the details hold the failure whole
         lines.append('<span class="evidence">%s</span>' % _e(case["failure"]))
     if case["evidence"]:
         lines.append('<span class="evidence">%s</span>' % _e(describe_evidence(case["evidence"])))
+    if case.get("details"):
+        lines.append('<pre class="details">%s</pre>' % _e(case["details"]))
     return '<li class="%s">%s</li>' % (_e(case["outcome"].replace(" ", "-")), "".join(lines))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from dfns_contract import __version__
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.reporting.drift import Drift
-from dfns_contract.reporting.verdicts import CaseRecord, Row, totals
+from dfns_contract.reporting.verdicts import CaseRecord, OtherCheck, Row, totals
 
 REPORT_VERSION = 2
 SCHEMA = "report.json"
@@ -43,6 +44,7 @@ def build_report(
     exit_status: int,
     started: datetime,
     seconds: float,
+    others: Sequence[OtherCheck] = (),
 ) -> dict[str, Any]:
     """The report as data, checked against schemas/report.json (``ReportError`` if it is not)."""
     finished = datetime.now(UTC)
@@ -55,11 +57,12 @@ def build_report(
         "finishedAt": _timestamp(finished),
         "durationSeconds": round(max(seconds, 0.0), 3),
         "versions": {"python": platform.python_version(), "pytest": pytest.__version__, "dfnsContract": __version__},
-        "catalog": {"path": catalog.source if catalog else None, "sha256": _sha256(catalog.source) if catalog else None},
+        "catalog": {"path": catalog.source if catalog else None, "sha256": file_sha256(catalog.source) if catalog else None},
         "errorsPage": None if drift is None else {
             "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems)},
         "totals": totals(rows),
         "errors": [_error(row) for row in rows],
+        "otherChecks": [_other(check) for check in others],
     }
     problems = schemas.problems(SCHEMA, data)
     if problems:
@@ -114,10 +117,17 @@ def _case(case: CaseRecord) -> dict[str, Any]:
         "skipReason": case.skip_reason,
         "evidence": case.evidence,
         "failure": case.failure,
+        "details": case.details,
     }
 
 
-def _sha256(path: str) -> str | None:
+def _other(check: OtherCheck) -> dict[str, Any]:
+    return {"nodeid": check.nodeid, "exercises": check.exercises, "outcome": check.outcome,
+            "failure": check.failure, "details": check.details}
+
+
+def file_sha256(path: str) -> str | None:
+    """The file's sha256, or None when it cannot be read."""
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:

@@ -2,10 +2,21 @@
 
 Writes through any object with the terminal reporter's ``section``,
 ``write`` and ``write_line`` (the plugin hands it a masking one).
+
+The table fits the terminal it is read in, and never cuts a text short: each
+row is one line (verdict, HTTP status, the error's id, which ``-k`` takes, and
+the detail), and the summary and the message columns are shown only when the
+width leaves them room whole (``choose_columns``); the detail comes last and
+is never cut. How much is written follows pytest's verbosity, for a CI log:
+
+* default: the sections of the page, a header line, every error;
+* ``-q``: one line per documented error, the totals and the word;
+* ``-qq``: only the errors not verified (failed, error, skipped…) and the word.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from dfns_contract.reporting.drift import NOT_COVERED, STALE, Drift
@@ -21,7 +32,6 @@ from dfns_contract.reporting.verdicts import (
     RUN_FAILED,
     VERIFIED,
     Row,
-    short,
     totals,
     unverified,
 )
@@ -40,27 +50,82 @@ class Writer(Protocol):
     def write_line(self, text: str, **markup: bool) -> None: ...
 
 
+#: Room the detail column keeps at least before the summary or message column is shown.
+MIN_DETAIL = 30
+INDENT = "  "
+HEADINGS = {"verdict": "verdict", "status": "HTTP", "id": "id", "summary": "summary", "message": "message"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which optional columns the table shows, and every column's width."""
+
+    summary: bool
+    message: bool
+    widths: dict[str, int]
+
+
+def cells(row: Row) -> dict[str, str]:
+    """The texts of a row's columns, whole."""
+    return {
+        "verdict": row.verdict.upper() if row.verdict in (FAILED, ERROR) else row.verdict,
+        "status": str(row.status),
+        "id": row.id or "–",
+        "summary": row.summary,
+        "message": '"%s"' % row.message if row.message else "(no message documented)",
+    }
+
+
+def choose_columns(rows: list[Row], width: int) -> Columns:
+    """The summary, then the message column, each only if it fits whole beside the fixed ones and the detail's room."""
+    texts = [cells(row) for row in rows]
+    widths = {name: max([len(heading)] + [len(text[name]) for text in texts]) for name, heading in HEADINGS.items()}
+    used = len(INDENT) + widths["verdict"] + widths["status"] + widths["id"] + 3
+    shown = {}
+    for name in ("summary", "message"):
+        shown[name] = used + widths[name] + 1 + MIN_DETAIL <= width - 1
+        used += widths[name] + 1 if shown[name] else 0
+    return Columns(shown["summary"], shown["message"], widths)
+
+
+def row_line(row: Row, columns: Columns) -> str:
+    """One row, its detail last (a page error the catalog lacks names itself there if no summary column shows it)."""
+    text, widths = cells(row), columns.widths
+    parts = ["%-*s" % (widths["verdict"], text["verdict"]), "%-*s" % (widths["status"], text["status"]),
+             "%-*s" % (widths["id"], text["id"])]
+    parts += ["%-*s" % (widths[name], text[name]) for name in ("summary", "message") if getattr(columns, name)]
+    detail = row.detail if row.id or columns.summary else '"%s": %s' % (row.summary, row.detail)
+    return INDENT + " ".join(parts + [detail])
+
+
+def heading_line(columns: Columns) -> str:
+    widths = columns.widths
+    names = ["verdict", "status", "id"] + [name for name in ("summary", "message") if getattr(columns, name)]
+    return INDENT + " ".join(["%-*s" % (widths[name], HEADINGS[name]) for name in names] + ["detail"])
+
+
 def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_all: bool, strict_drift: bool,
-                word: str | None = None, target: str | None = None) -> None:
-    """The table, its totals, why the gates (``--dfns-require-all``, ``--dfns-strict-drift``) fail the run, and its word."""
-    out.section(TITLE)
+                word: str | None = None, target: str | None = None, width: int = 80, verbosity: int = 0) -> None:
+    """The table, its totals, why the gates (``--dfns-require-all``, ``--dfns-strict-drift``) fail the run, and its word.
+
+    ``width``: the terminal's columns; ``verbosity``: pytest's (``-q`` is -1, ``-qq`` -2).
+    """
+    shown = rows if verbosity > -2 else [row for row in rows if row.verdict not in PASSING]
+    if verbosity > -2:
+        out.section(TITLE)
+    columns = choose_columns(rows, width)
+    if verbosity >= 0:
+        out.write_line(heading_line(columns))
     section = None
-    for row in rows:
-        if row.section != section:
+    for row in shown:
+        if verbosity >= 0 and row.section != section:
             section = row.section
             out.write_line(section, bold=True)
         markup = {"green": row.verdict in PASSING, "red": row.verdict in (FAILED, ERROR),
                   "yellow": row.verdict in (NOT_VERIFIED, PARTIAL, NOT_COVERED, STALE)}
-        out.write("  %-19s" % (row.verdict.upper() if row.verdict in (FAILED, ERROR) else row.verdict), **markup)
-        message = short('"%s"' % row.message, 42) if row.message else "(no message documented)"
-        out.write_line("%d %-38s %-42s %s" % (row.status, short(row.summary, 38), message, row.detail))
-    counts = totals(rows)
-    line = "documented errors: %d verified, %d failed, %d not verified" % (
-        counts[VERIFIED], counts[FAILED], counts[NOT_VERIFIED])
-    line += "".join(", %d %s" % (counts[verdict], verdict) for verdict in (NOT_PROVOKED, ERROR, PARTIAL) if counts[verdict])
-    if drift is not None:
-        line += ", %d not covered, %d stale (against %s)" % (counts[NOT_COVERED], counts[STALE], drift.page.path)
-    out.write_line(line, bold=True)
+        out.write_line(row_line(row, columns), **markup)
+    if verbosity > -2:
+        out.write_line(totals_line(rows, drift), bold=True)
     for problem in drift.page.problems if drift is not None else ():
         out.write_line("errors page: " + problem, yellow=True)
     missing = unverified(rows)
@@ -75,6 +140,16 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
         out.write_line("--dfns-strict-drift: the run fails because the errors page and the catalog differ; %s. "
                        "Update the catalog (schemas/contracts/) and, if need be, a recipe to match the page."
                        % "; ".join(_drift_findings(drift)), red=True, bold=True)
+
+
+def totals_line(rows: list[Row], drift: Drift | None) -> str:
+    counts = totals(rows)
+    line = "documented errors: %d verified, %d failed, %d not verified" % (
+        counts[VERIFIED], counts[FAILED], counts[NOT_VERIFIED])
+    line += "".join(", %d %s" % (counts[verdict], verdict) for verdict in (NOT_PROVOKED, ERROR, PARTIAL) if counts[verdict])
+    if drift is not None:
+        line += ", %d not covered, %d stale (against %s)" % (counts[NOT_COVERED], counts[STALE], drift.page.path)
+    return line
 
 
 def _drift_findings(drift: Drift) -> list[str]:

@@ -50,6 +50,19 @@ class CaseRecord:
     skip_reason: str | None = None
     evidence: dict[str, Any] | None = None
     failure: str | None = None
+    #: A property's, race's or model's whole failure (case, doc, expected vs actual, curl, example, replay command).
+    details: str | None = None
+
+
+@dataclass
+class OtherCheck:
+    """A test outside the documented errors' cases (the replay model, the app-id fuzzing); its failure fails the run."""
+
+    nodeid: str
+    exercises: list[str]
+    outcome: str = "not run"  # passed / failed / error / skipped
+    failure: str | None = None
+    details: str | None = None
 
 
 @dataclass
@@ -115,12 +128,14 @@ class Results:
         self.verdicts: dict[str, Verdict] = {}
         #: Every case collected for each error, before ``-k`` and ``-m`` deselect (from every process).
         self.expected: dict[str, set[str]] = {}
+        #: Tests that count towards no documented error, by node id.
+        self.others: dict[str, OtherCheck] = {}
 
     def expect(self, error_id: str, nodeids: list[str]) -> None:
         self.expected.setdefault(error_id, set()).update(nodeids)
 
     def record(self, error_id: str, nodeid: str, *, when: str, outcome: str, skip_reason: str | None = None,
-               evidence: dict[str, Any] | None = None, failure: str | None = None) -> None:
+               evidence: dict[str, Any] | None = None, failure: str | None = None, details: str | None = None) -> None:
         """One phase's report of one case; a failure or an error in any phase sticks.
 
         ``outcome``: passed, failed, error (the environment failed it) or skipped.
@@ -134,6 +149,7 @@ class Results:
             if case.outcome != "failed":
                 case.outcome = outcome
             case.failure = case.failure or failure
+            case.details = case.details or details
         elif outcome == "skipped":
             case.outcome = "skipped"
             case.skip_reason = skip_reason
@@ -141,6 +157,21 @@ class Results:
                 verdict.reasons.append(skip_reason)
         elif when == "call" and case.outcome not in ("failed", "error"):
             case.outcome = "not provoked" if (case.evidence or {}).get("provoked") is False else "passed"
+
+    def record_other(self, nodeid: str, exercises: list[str], *, when: str, outcome: str,
+                     failure: str | None = None, details: str | None = None) -> None:
+        """One phase's report of a test that counts towards no documented error; a failure in any phase sticks."""
+        check = self.others.setdefault(nodeid, OtherCheck(nodeid, list(exercises)))
+        if outcome in ("failed", "error"):
+            if check.outcome != "failed":
+                check.outcome = outcome
+            check.failure = check.failure or failure
+            check.details = check.details or details
+        elif outcome == "skipped":
+            check.outcome = "skipped"
+            check.failure = check.failure or failure
+        elif when == "call" and check.outcome not in ("failed", "error"):
+            check.outcome = "passed"
 
     def rows(self, catalog: Catalog, drift: Drift | None) -> list[Row]:
         """Every catalog entry, then every page error the catalog does not cover."""

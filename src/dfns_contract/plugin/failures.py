@@ -1,0 +1,172 @@
+"""A failed property, race or replay model reads like a failed documented-error case, and says how to replay it.
+
+A replayed case fails with one paragraph (``contract/replay.py``): the case,
+the doc section, expected against actual, the request as a ``curl`` and the
+response. The fuzzing, race and replay-model tests raise the same
+``ContractViolation`` (or an ``assert`` with the same text), but pytest showed
+it inside a traceback through the test, the assertion helpers and
+Hypothesis, with the repr of every fixture in the falsifying example. Here
+such a failure becomes the paragraph, the example Hypothesis found (without
+the fixtures) and the command that replays it: the node id, the fuzzing
+budget and the run's seed (``fuzzing.py``) or, derandomized, nothing more
+(the same examples every run), and the target, never a secret (the URL
+without user info, the profile's path; the whole text is masked with the
+report). A failure that is not the contract's (a bug of a test, a Hypothesis
+health check) keeps its traceback, and so does every failure under
+``--tb=long``, ``--tb=native`` or ``--full-trace``, with the command as a
+section of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from dfns_contract.contract.catalog import Catalog
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT
+from dfns_contract.plugin.events import CASE_ARGUMENT
+from dfns_contract.plugin.options import Settings
+from dfns_contract.plugin.stash import CATALOG
+
+#: A Hypothesis note this module replaces with the command (its own advice names a decorator to add).
+SEED_ADVICE = "You can reproduce this failure by adding @seed("
+#: The report attributes this module sets (masked with the report, carried to a pytest-xdist controller).
+DETAILS, REPLAY = "dfns_details", "dfns_replay"
+#: Where a kept traceback's report shows the command.
+REPLAY_SECTION = "dfns replay"
+
+
+def describe_contract_failure(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
+                              settings: Settings) -> None:
+    """Replace the traceback of a suite test's contract failure by its paragraph, its example and its replay command."""
+    about, doc = _about(item)
+    if about is None or call.excinfo is None or _replays_a_case(item):
+        return  # outside the suite, or a replayed case: it writes its own paragraph (``contract/replay.py``)
+    failures = contract_failures(call.excinfo.value)
+    if not failures:
+        return
+    command = replay_command(item, settings)
+    error = call.excinfo.value
+    group = error.message if isinstance(error, BaseExceptionGroup) else None  # "found 2 distinct failures", "flaky"
+    text = failure_text(item.name, about, failures, set(item.fixturenames), command, doc=doc, group=group)
+    setattr(report, REPLAY, command)
+    setattr(report, DETAILS, text)  # for the reports and the event stream, whatever the terminal shows
+    if item.config.option.tbstyle in ("long", "native") or item.config.option.fulltrace:
+        report.sections.append((REPLAY_SECTION, command))
+    else:
+        report.longrepr = text
+
+
+def contract_failures(error: BaseException) -> list[AssertionError]:
+    """The contract's failures in ``error`` (several when Hypothesis found distinct ones); empty when it is not one."""
+    if isinstance(error, AssertionError):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        found = [contract_failures(inner) for inner in error.exceptions]
+        if all(found):
+            return [failure for group in found for failure in group]
+    return []
+
+
+def failure_text(name: str, about: str, failures: list[AssertionError], fixtures: set[str], command: str, *,
+                 doc: str | None = None, group: str | None = None) -> str:
+    """The case, each violation (doc, expected, problems, curl, response), the example, the replay command.
+
+    ``doc``: where the page documents the error, said once at the top when no violation says it;
+    ``group``: what Hypothesis said of several failures together (distinct failures, a flaky one).
+    """
+    violations = [_violation(failure) for failure in failures]
+    parts = ["[%s] the contract is broken (%s)" % (name, about)]
+    if group:
+        parts.append("  hypothesis: " + group)
+    if doc and not any("\n  doc:" in text for text in violations):
+        parts.append("  doc:      " + doc)
+    for number, (failure, violation) in enumerate(zip(failures, violations, strict=True), 1):
+        if len(failures) > 1:
+            parts.append("failure %d of %d:" % (number, len(failures)))
+        parts.append(violation)
+        example = [_without_fixtures(note, fixtures) for note in getattr(failure, "__notes__", [])
+                   if not note.startswith(SEED_ADVICE)]
+        if example:
+            parts.append("  example:\n" + "\n".join("    " + line for note in example for line in note.splitlines()))
+    parts.append("  replay:   " + command)
+    return "\n".join(parts)
+
+
+def replay_command(item: pytest.Item, settings: Settings) -> str:
+    """``pytest NODEID`` with the fuzzing budget, the seed and the target the run had (never a secret)."""
+    args = ["pytest", item.nodeid]
+    fuzzing = item.config.pluginmanager.get_plugin("dfns-fuzzing")
+    if fuzzing is not None and _uses_hypothesis(item):
+        args += ["--dfns-hypothesis-profile", fuzzing.profile]
+        if fuzzing.seed is not None:
+            args.append("--hypothesis-seed=%s" % fuzzing.seed)
+    if settings.base_url:
+        args += ["--base-url", settings.shown_url or ""]
+    if settings.profile_path:
+        args += ["--dfns-profile", settings.profile_path]
+    for fault in settings.faults:
+        args += ["--dfns-mock-fault", fault]
+    if settings.catalog_path:
+        args += ["--dfns-catalog", settings.catalog_path]
+    elif settings.contract != DEFAULT_CONTRACT:
+        args += ["--dfns-contract", settings.contract]
+    if settings.allow_destructive:
+        args.append("--dfns-allow-destructive")
+    args.append("--dfns-allow-incomplete")  # one test leaves the run INCOMPLETE: exit 0 means it passed
+    command = " ".join(shlex.quote(arg) for arg in args)
+    overridden = settings.profile.overridden if settings.profile is not None else ()
+    if overridden:
+        command += "  (with the same DFNS_* variables: %s)" % ", ".join(overridden)
+    return command
+
+
+def _about(item: pytest.Item) -> tuple[str | None, str | None]:
+    """What the test checks (the documented error it counts towards, or those it exercises; None outside the
+    suite) and where the page documents the error it counts towards."""
+    catalog: Catalog | None = item.config.stash.get(CATALOG, None)
+    counts = item.get_closest_marker("documented_error")
+    if counts is not None and catalog is not None and counts.args[0] in catalog:
+        return "documented error %s" % counts.args[0], catalog.by_id(counts.args[0]).doc_reference
+    exercised = [error_id for marker in item.iter_markers("exercises") for error_id in marker.args]
+    return ("exercises %s" % ", ".join(exercised) if exercised else None), None
+
+
+def _replays_a_case(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and CASE_ARGUMENT in callspec.params
+
+
+def _uses_hypothesis(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    return bool(getattr(function, "is_hypothesis_test", False)) or "dfns_hypothesis_settings" in item.fixturenames
+
+
+def _violation(failure: AssertionError) -> str:
+    """The failure's own text, without pytest's explanation of a plain ``assert`` (``assert 2 == 1``, ``+ where …``)."""
+    lines = str(failure).splitlines()
+    for index, line in enumerate(lines):
+        if index and line.startswith("assert "):
+            lines = lines[:index]
+            break
+    return "\n".join(lines) if lines else failure.__class__.__name__
+
+
+_ENTRY = re.compile(r"^    (\w+)=")
+_CLOSING = re.compile(r"^    [)\]}]")
+
+
+def _without_fixtures(note: str, fixtures: set[str]) -> str:
+    """Hypothesis' example without the fixtures' reprs: only what it drew (``drawn=…``, ``pad=…``, the steps)."""
+    kept, skipping = [], False
+    for line in note.splitlines():
+        entry = _ENTRY.match(line)
+        if entry:
+            skipping = entry.group(1) in fixtures
+        elif not (line.startswith("     ") or _CLOSING.match(line)):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
