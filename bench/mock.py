@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Self
 
 READY_TIMEOUT = 30.0
@@ -72,6 +73,14 @@ def _mock_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "dfns_contract.server.cli"]
 
 
+def _file_limit(limit: int) -> Callable[[], None]:
+    """Run in the child before ``exec``: at most ``limit`` open files (the hard limit stays)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+
 class Mock:
     """``dfns-mock --port 0`` as a separate process; ready when it prints its URL.
 
@@ -79,14 +88,16 @@ class Mock:
     the constructor returns; ``stop`` (or leaving the ``with`` block) ends it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str, file_limit: int | None = None) -> None:
+        """``options``: more ``dfns-mock`` options; ``file_limit``: its open-file limit (the slow-connection check)."""
         self.dir = tempfile.mkdtemp(prefix="dfns-bench-")
         profile_path = os.path.join(self.dir, "profile.json")
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            _mock_command() + ["--port", "0", "--profile-out", profile_path],
+            [*_mock_command(), "--port", "0", "--profile-out", profile_path, *options],
             stdout=subprocess.PIPE,
             stderr=self.stderr,
+            preexec_fn=_file_limit(file_limit) if file_limit else None,
         )
         try:
             self.url = self._wait_ready()
@@ -95,6 +106,11 @@ class Mock:
         except BaseException:
             self.stop()
             raise
+
+    def stderr_text(self) -> str:
+        self.stderr.flush()
+        with open(os.path.join(self.dir, "stderr.log"), "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
 
     def _wait_ready(self) -> str:
         """The URL from the server's first line, read with a deadline (no sleep-and-poll)."""

@@ -26,19 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import selectors
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
-from mock import Mock, _mock_command
+from mock import Mock
 from project import ensure_project_python
 
 ATTACK_CONNECTIONS = 300
@@ -50,38 +46,6 @@ NORMAL_REQUESTS = 5
 #: Beyond the server's header timeout (10 s by default), how long the release may take.
 RELEASE_GRACE = 5.0
 PARTIAL = b"GET /auth/apps HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-
-
-class LimitedMock(Mock):
-    """``dfns-mock`` with a file limit and extra options (``Mock`` runs it with none)."""
-
-    def __init__(self, *options: str, file_limit: int = SERVER_FILE_LIMIT) -> None:
-        self.dir = tempfile.mkdtemp(prefix="dfns-bench-slow-")
-        profile_path = os.path.join(self.dir, "profile.json")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")  # noqa: SIM115 - closed in stop()
-        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-
-        def limit_files() -> None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, hard))
-
-        self.proc = subprocess.Popen(
-            [*_mock_command(), "--port", "0", "--profile-out", profile_path, *options],
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            preexec_fn=limit_files,
-        )
-        try:
-            self.url = self._wait_ready()
-            with open(profile_path) as handle:
-                self.profile: dict[str, Any] = json.load(handle)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stderr_text(self) -> str:
-        self.stderr.flush()
-        with open(os.path.join(self.dir, "stderr.log"), "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
 
 
 def address(url: str) -> tuple[str, int]:
@@ -159,7 +123,7 @@ def normal_request(url: str, profile: dict[str, Any]) -> float | None:
     return time.monotonic() - started if answer.startswith(b"HTTP/1.1 200") else None
 
 
-def run_attack(mock: LimitedMock, wait_for_release: bool) -> dict[str, Any]:
+def run_attack(mock: Mock, wait_for_release: bool) -> dict[str, Any]:
     with ExitStack() as stack:
         connected = attack(mock.url, stack)
         held = still_open(connected, 0.5)
@@ -184,10 +148,10 @@ def bench_slow_connections() -> dict[str, Any]:
     """The attack on a server with the defaults, then the control without a per-client limit."""
     if not _attacker_address_available():
         return {"skipped": "%s is not routed to loopback on this system" % ATTACKER}
-    with LimitedMock() as mock:
+    with Mock(file_limit=SERVER_FILE_LIMIT) as mock:
         guarded = run_attack(mock, wait_for_release=True)
         guarded["server_log_lines"] = len(mock.stderr_text().splitlines())
-    with LimitedMock("--max-connections-per-client", "100000") as mock:
+    with Mock("--max-connections-per-client", "100000", file_limit=SERVER_FILE_LIMIT) as mock:
         control = run_attack(mock, wait_for_release=False)
     guarded["pass"] = guarded["normal_answered"] == NORMAL_REQUESTS
     return {"guarded": guarded, "control_no_client_limit": control,
