@@ -27,9 +27,14 @@ def suite_command(*args: str, allow_incomplete: bool = True) -> list[str]:
             *(["--dfns-allow-incomplete"] if allow_incomplete else []), *args]
 
 
+#: Variables by which pytest and the suite tell a CI machine (pytest then never shortens its summary lines,
+#: the suite picks the ``ci`` fuzzing budget): a selftest's run must read the same on a laptop and in CI.
+CI_MARKERS = ("CI", "BUILD_NUMBER")
+
+
 def suite_environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without its DFNS_* and PYTEST_* variables, plus ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DFNS_", "PYTEST_"))}
+    """The caller's environment without its DFNS_*, PYTEST_* and CI variables, plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DFNS_", "PYTEST_")) and k not in CI_MARKERS}
     clean.update(env or {})
     return clean
 

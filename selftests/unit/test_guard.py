@@ -146,3 +146,27 @@ def test_a_target_answering_in_100_ms_is_not_cut_short(timeout, examples):
     """A serial run of the whole suite at 100 ms a request takes well under its deadline."""
     serial_run = SUITE_REQUESTS[examples] * 0.1
     assert run_deadline(timeout, SUITE_CASES, SUITE_HEAVY, examples) >= 2 * serial_run
+
+
+def test_an_error_hypothesis_raises_because_the_target_died_is_the_environments():
+    """Hypothesis replays a failing example; if the target died meanwhile the replay stops sooner, and it raises
+    FlakyStrategyDefinition while handling the transport failure: still the environment's failure."""
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    from dfns_contract.plugin.suite import environment_failure
+
+    transport = TransportError("GET", "http://127.0.0.1:9/auth/apps", {}, None, ConnectionRefusedError("refused"))
+    try:
+        try:
+            raise transport
+        except TransportError:
+            raise FlakyStrategyDefinition("Inconsistent data generation!")
+    except FlakyStrategyDefinition as flaky:
+        assert environment_failure(flaky) is transport
+    try:
+        try:
+            raise ValueError("a contract check")
+        except ValueError:
+            raise FlakyStrategyDefinition("Inconsistent data generation!")
+    except FlakyStrategyDefinition as flaky:
+        assert environment_failure(flaky) is None  # the control: not every Hypothesis error is the environment's

@@ -51,7 +51,13 @@ from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
 from dfns_contract.plugin.xdist import HeavyFirst, SharedServer
 
 def environment_failure(error: BaseException | None) -> BaseException | None:
-    """The environment's failure behind an exception (also inside a group), if it is one."""
+    """The environment's failure behind an exception (also inside a group), if it is one.
+
+    Also behind an error Hypothesis raised because of it: when the target dies
+    during an example, Hypothesis' run of that example again stops sooner and it
+    reports ``FlakyStrategyDefinition`` ("inconsistent data generation") while
+    handling the environment's failure.
+    """
     exchange = sys.modules.get("dfns_contract.client.exchange")  # no client imported, no such failure raised
     if exchange is None or error is None:
         return None
@@ -59,6 +65,8 @@ def environment_failure(error: BaseException | None) -> BaseException | None:
         return error
     if isinstance(error, BaseExceptionGroup):
         return next((found for inner in error.exceptions if (found := environment_failure(inner))), None)
+    if type(error).__module__.startswith("hypothesis"):
+        return environment_failure(error.__cause__ or error.__context__)
     return None
 
 
