@@ -160,13 +160,13 @@ def test_an_error_hypothesis_raises_because_the_target_died_is_the_environments(
         try:
             raise transport
         except TransportError:
-            raise FlakyStrategyDefinition("Inconsistent data generation!")
+            raise FlakyStrategyDefinition("Inconsistent data generation!")  # noqa: B904 - as Hypothesis raises it
     except FlakyStrategyDefinition as flaky:
         assert environment_failure(flaky) is transport
     try:
         try:
             raise ValueError("a contract check")
         except ValueError:
-            raise FlakyStrategyDefinition("Inconsistent data generation!")
+            raise FlakyStrategyDefinition("Inconsistent data generation!")  # noqa: B904 - as Hypothesis raises it
     except FlakyStrategyDefinition as flaky:
         assert environment_failure(flaky) is None  # the control: not every Hypothesis error is the environment's
