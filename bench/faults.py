@@ -127,11 +127,11 @@ def _text(captured: bytes | str | None) -> str:
 def bench_faults() -> dict[str, Any]:
     """Every scenario, one after the other, against one reference server."""
     from dfns_contract.client.guard import run_deadline
-    from dfns_contract.contract.fuzzing import BUDGETS
+    from dfns_contract.contract.fuzzing import VALUES
     from dfns_contract.server.runner import start_server
 
     cases, heavy = count_cases()
-    examples = BUDGETS[BUDGET]["max_examples"]
+    examples = VALUES[BUDGET]
     results: dict[str, Any] = {"cases": cases, "heavy": heavy, "examples": examples, "scenarios": {}}
     with start_server() as server:
         profile = Path(os.environ.get("TMPDIR", "/tmp")) / ("dfns-bench-faults-%d.json" % os.getpid())

@@ -11,14 +11,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from dfns_contract.client import DfnsClient
+from dfns_contract.client.chains import CHAINS
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.contract.cleanup import Cleanup
+from dfns_contract.contract.concurrency import at_once, lanes_of
 from dfns_contract.contract.expectations import ContractViolation, assert_documented_error
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.strategies import PADDING, invalid_nonces
 from dfns_contract.wire.nonce import make_nonce
 
-# Many requests each: under pytest-xdist they are handed out first (see the plugin).
+# Many requests each: they run in their turn, first (see the plugin's ordering).
 pytestmark = pytest.mark.heavy
 
 #: The documented errors the model checks (their needs and safety are the test's).
@@ -97,8 +99,11 @@ class ReplayModel(RuleBasedStateMachine):
 @pytest.mark.exercises(*CHECKED)
 def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: Profile, dfns_cleanup: Cleanup,
                                         dfns_catalog: Catalog, dfns_hypothesis_settings: settings,
-                                        dfns_seed, count_examples) -> None:
+                                        dfns_walks: int, dfns_seed, count_examples) -> None:
+    """Walks of the model at once, each a chain of dependent steps: several runs of the state machine, each
+    from a seed of its own (derived from the run's, so a failure replays with --hypothesis-seed)."""
     dfns_cleanup.keep_other_app_active(dfns_profile["otherAppId"])
+    streams = max(1, min(lanes_of(dfns_client), dfns_walks))
 
     class Bound(ReplayModel):
         client = dfns_client
@@ -108,9 +113,19 @@ def test_replay_rules_hold_in_any_order(dfns_client: DfnsClient, dfns_profile: P
         def __init__(self) -> None:
             super().__init__()
             count_examples()
+            CHAINS.begin("a walk of the replay model")
+
+        def teardown(self) -> None:
+            try:
+                super().teardown()
+            finally:
+                CHAINS.end()
 
     # A bounded walk: each step is a network round trip (or a whole signing flow), so a
     # failing walk is reported as found: shrinking it would replay it hundreds of times.
-    # The run's seed (named in the header), so a failing walk replays with --hypothesis-seed.
-    run_state_machine_as_test(dfns_seed(Bound), settings=settings(
-        dfns_hypothesis_settings, max_examples=10, stateful_step_count=12, phases=[Phase.explicit, Phase.reuse, Phase.generate]))
+    # Each stream first walks the simplest path (Hypothesis tries it first), then its share of the walks.
+    walk_settings = settings(dfns_hypothesis_settings, max_examples=1 + -(-dfns_walks // streams),
+                             stateful_step_count=12, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    at_once(dfns_client, lambda stream: run_state_machine_as_test(dfns_seed(Bound, stream=stream),
+                                                                  settings=walk_settings),
+            range(streams), label=lambda stream: "replay model, stream %d" % stream)

@@ -16,7 +16,7 @@ from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.races import DEFAULT_SENDERS, send_at_once
 from dfns_contract.wire.nonce import make_nonce
 
-# Many requests each: under pytest-xdist they are handed out first (see the plugin).
+# Many requests each: they run in their turn, first (see the plugin's ordering).
 pytestmark = pytest.mark.heavy
 
 

@@ -188,6 +188,7 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway
+            disable_nagle_algorithm = True  # each answer leaves at once, as from a real gateway (TCP_NODELAY)
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -12,13 +12,12 @@ import json
 import re
 import socket
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import execnet
 import pytest
 
-from dfns_contract.plugin.xdist import HeavyFirst, is_local_worker
+from dfns_contract.plugin.xdist import is_local_worker
 
 from selftests.helpers.suite_runner import SuiteRun, run_suite
 
@@ -87,18 +86,6 @@ def test_a_server_that_cannot_start_fails_each_case_with_the_reason(workers):
 def test_only_local_workers_are_handed_the_controllers_server(spec, local):
     """A worker on another machine cannot reach the controller's loopback address: it starts its own."""
     assert is_local_worker(execnet.XSpec(spec.split("*")[-1])) is local
-
-
-def test_heavy_cases_go_first_in_workers_only():
-    def item(name, heavy):
-        return SimpleNamespace(name=name, get_closest_marker=lambda mark: object() if heavy and mark == "heavy" else None)
-
-    collected = [item("a", False), item("fuzz-1", True), item("b", False), item("fuzz-2", True)]
-    worker, serial = list(collected), list(collected)
-    HeavyFirst().pytest_collection_modifyitems(SimpleNamespace(workerinput={}), worker)
-    HeavyFirst().pytest_collection_modifyitems(SimpleNamespace(), serial)
-    assert [i.name for i in worker] == ["fuzz-1", "fuzz-2", "a", "b"]
-    assert serial == collected
 
 
 @pytest.mark.parametrize("how", ["error", "interrupt"])

@@ -88,10 +88,10 @@ def test_an_unrelated_project_gets_none_of_the_suites_fixtures(unrelated: pytest
 
 
 def test_the_suites_own_profile_applies_to_its_property_tests() -> None:
-    """The control for the two above: in the suite, its budget (dev: 30 examples) is what a property runs."""
+    """The control for the two above: in the suite, its budget (dev: 32 values) is what a property runs."""
     run = run_suite("tests/test_fuzz_headers.py", "-k", "invalid_nonce", "--dfns-hypothesis-profile", "dev")
     assert run.returncode == 0, run.output[-3000:]
-    assert re.search(r"^\s+30 examples  tests/test_fuzz_headers.py::test_fuzz_invalid_nonce$", run.stdout, re.MULTILINE), run.stdout
+    assert re.search(r"^\s+32 examples  tests/test_fuzz_headers.py::test_fuzz_invalid_nonce$", run.stdout, re.MULTILINE), run.stdout
 
 
 OLD_NAMES = {

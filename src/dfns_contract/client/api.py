@@ -12,6 +12,7 @@ from __future__ import annotations
 import json as jsonlib
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 import requests
 
 from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, RateLimited, TransportError, is_rate_limit
+from dfns_contract.client.chains import CHAINS
 from dfns_contract.client.guard import TargetGuard
-from dfns_contract.client.pacing import Pacer
+from dfns_contract.client.pacing import InFlight, Pacer
 from dfns_contract.client.secrets import SECRETS
 from dfns_contract.client.transport import mount_adapter, prepare, send_settings
 from dfns_contract.wire import keys
@@ -70,6 +72,7 @@ class DfnsClient:
         observers: Iterable[Observer] = (),
         retry_transport: int = 0,
         pacer: Pacer | None = None,
+        in_flight: InFlight | None = None,
         guard: TargetGuard | None = None,
         spelling: Spelling = AS_DOCUMENTED,
     ) -> None:
@@ -85,6 +88,10 @@ class DfnsClient:
         self.retry_transport = retry_transport
         #: ``--dfns-rate-limit``: shared by every client of the process, copied to each new identity.
         self.pacer = pacer
+        #: ``--dfns-concurrency``: at most so many requests of the process at once; None: unbounded.
+        self.in_flight = in_flight
+        #: A race's sender: takes no ``in_flight`` slot (``contract/races.py``).
+        self.bursting = False
         #: The run's breaker and deadline (``guard.py``), shared by every client of the process; None: unguarded.
         self.guard = guard
         #: How header names are spelled (``wire/headers.py``): the same request must work under any case.
@@ -107,6 +114,7 @@ class DfnsClient:
             observers=self.observers,
             retry_transport=self.retry_transport,
             pacer=self.pacer,
+            in_flight=self.in_flight,
             guard=self.guard,
             spelling=self.spelling,
         )
@@ -186,23 +194,25 @@ class DfnsClient:
         prepared.headers.update(headers)
         settings = send_settings(self.session, self.base_url)
         settings["stream"] = True  # the body is read below, where a cut inside it is a transport failure
-        if self.pacer is not None:
-            self.pacer.wait_for_slot()
-        if self.guard is not None:
-            self.guard.before_send(method, url, headers, body)
-        started = time.monotonic()
-        try:
-            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
-        except requests.RequestException as exc:
-            failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started)
-            raise self._failed(failure) from None
-        try:
-            response.content  # noqa: B018 - reads the body
-        except requests.RequestException as exc:
-            response.close()
-            failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started,
-                                     answer=response)
-            raise self._failed(failure) from None
+        with self.in_flight.slot(burst=self.bursting) if self.in_flight is not None else nullcontext():
+            if self.pacer is not None:
+                self.pacer.wait_for_slot()
+            if self.guard is not None:
+                self.guard.before_send(method, url, headers, body)
+            CHAINS.sent()
+            started = time.monotonic()
+            try:
+                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            except requests.RequestException as exc:
+                failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started)
+                raise self._failed(failure) from None
+            try:
+                response.content  # noqa: B018 - reads the body
+            except requests.RequestException as exc:
+                response.close()
+                failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started,
+                                         answer=response)
+                raise self._failed(failure) from None
         exchange = Exchange(method, url, dict(headers), body, response)
         if is_rate_limit(response.status_code, response.headers):
             raise RateLimited(exchange)  # before any observer: a rate limiter's answer is not the contract's

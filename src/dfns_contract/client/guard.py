@@ -41,7 +41,7 @@ def run_deadline(timeout: float, cases: int, heavy: int, examples: int) -> float
 
     ``cases`` are the selected tests, ``heavy`` those among them marked
     ``heavy`` (the fuzzing, race and replay-model tests: many requests each),
-    ``examples`` the fuzzing budget's (dev 30, ci 60, thorough 1000). It lets
+    ``examples`` the values the fuzzing budget checks per property (dev 32, ci 64, thorough 1000). It lets
     the run average about a quarter of the timeout per request (the suite
     sends about 4 per case and 1 to 2 per example), so a slow but answering
     target on a remote network (100 ms a request) is never cut short, even at

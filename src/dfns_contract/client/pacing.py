@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class Pacer:
@@ -33,3 +34,61 @@ class Pacer:
         if delay > 0:
             self._pause(delay)
         return delay
+
+
+class InFlight:
+    """At most ``limit`` requests of this process on their way at once: ``--dfns-concurrency``.
+
+    Shared by every client of a process, like the pacer; the independent work
+    of the run (tests run ahead, a property's batch, the replay model's walks)
+    may ask for more, and waits here for a free slot. A request holds its slot
+    only for its own round trip, never while it waits for another, so no
+    request waits for one that waits for it.
+
+    * ``slot(burst=True)``: a race's sender takes no slot: a race is a burst by
+      design (``contract/races.py``; sent a few at a time, a racy server would
+      pass); the rate still paces it.
+    * ``alone()``: a request that, on a broken server, could change what every
+      other request sees (an app that deactivates itself) is sent when no other
+      is on its way, and none leaves until the block ends; the thread in the
+      block sends as it likes.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("at least one request must be allowed in flight, not %d" % limit)
+        self.limit = limit
+        self._changed = threading.Condition()
+        self._busy = 0
+        self._alone: int | None = None  # the thread sending alone
+        self._waiting_alone = 0
+
+    @contextmanager
+    def slot(self, *, burst: bool = False) -> Iterator[None]:
+        """Wait for a slot (a burst: only for no one to be alone), hold it for the round trip."""
+        me = threading.get_ident()
+        with self._changed:
+            self._changed.wait_for(lambda: self._alone == me or (
+                self._alone is None and not self._waiting_alone and (burst or self._busy < self.limit)))
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        """The block's requests are the only ones on their way (new ones wait; those on their way end first)."""
+        with self._changed:
+            self._waiting_alone += 1
+            self._changed.wait_for(lambda: self._alone is None and self._busy == 0)
+            self._waiting_alone -= 1
+            self._alone = threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._alone = None
+                self._changed.notify_all()

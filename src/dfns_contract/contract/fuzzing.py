@@ -1,7 +1,15 @@
 """How much the suite fuzzes a network API: its Hypothesis budgets, as data.
 
-``ci`` is derandomized with a fixed budget (the same examples every run, so a
-gate is reproducible), ``dev`` random and small, ``thorough`` random and large.
+A budget is the number of values each property checks. Against a remote
+target every value is a round trip, so a property sends them in batches of
+``strategies.BATCH`` at once (bounded by ``--dfns-concurrency``): one
+Hypothesis example is one batch, and a property costs its budget divided by
+the batch in round trips, one after another (dev: 4, ci: 8). The replay model
+has a budget of walks (``WALKS``), walked at once, each a chain of dependent
+steps (``tests/test_fuzz_replay_model.py``).
+
+``ci`` is derandomized (the same values every run, so a gate is
+reproducible), ``dev`` random and small, ``thorough`` random and large.
 Network calls have no fixed duration, so deadlines are off; each example is a
 round trip (or several), so the health checks that assume cheap examples are
 too. The plugin applies a budget to the suite's own tests only
@@ -12,10 +20,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from dfns_contract.contract.strategies import BATCH
+
+#: Values each property checks, per budget (a multiple of the batch).
+VALUES: dict[str, int] = {"ci": 64, "dev": 32, "thorough": 1000}
+#: Walks of the replay model per budget: each a chain of about a dozen dependent steps, walked at once.
+WALKS: dict[str, int] = {"ci": 8, "dev": 4, "thorough": 40}
+#: What else a budget sets.
+OTHER_SETTINGS: dict[str, dict[str, Any]] = {"ci": {"derandomize": True, "print_blob": True}, "dev": {}, "thorough": {}}
+
 BUDGETS: dict[str, dict[str, Any]] = {
-    "ci": {"derandomize": True, "max_examples": 60, "print_blob": True},
-    "dev": {"max_examples": 30},
-    "thorough": {"max_examples": 1000},
+    name: {"max_examples": -(-values // BATCH), **OTHER_SETTINGS[name]} for name, values in VALUES.items()
 }
 
 

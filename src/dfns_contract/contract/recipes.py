@@ -19,6 +19,7 @@ import secrets as random_source
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from dfns_contract.contract.cleanup import Cleanup
@@ -78,6 +79,10 @@ class RecipeContext:
 
     def anonymous(self) -> DfnsClient:
         return self.client.with_identity(None)
+
+    def alone(self) -> AbstractContextManager[None]:
+        """Send the block's requests when no other request of the process is on its way (``InFlight.alone``)."""
+        return self.client.in_flight.alone() if self.client.in_flight is not None else nullcontext()
 
     def path(self, template: str) -> str:
         return template.format(**self.profile.values)
@@ -354,7 +359,8 @@ def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
 
     The other app is switched on again before the fault is sent: if a broken
     server lets the calling app switch itself off, the other app is the only
-    way left to switch it back on.
+    way left to switch it back on, at once. Until then every other request of
+    the run would be refused, so the fault and that rescue are sent alone.
     """
     admin, action = ctx.principal(), variant or "deactivate"
     ctx.changes_other_app()
@@ -363,11 +369,14 @@ def own_app_state(ctx: RecipeContext, variant: str | None) -> Trial:
     control = admin.request("PUT", ctx.path(OTHER_APP + "/" + action), sign=True)
     if 200 <= control.status < 300:
         admin.request("PUT", ctx.path(OTHER_APP + "/activate"), sign=True)
-    fault = admin.request("PUT", ctx.path("/auth/apps/{appId}/" + action), sign=True)
-    if 200 <= fault.status < 300:
-        rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
-        rescuer.app_origin = None  # the other app's origin is unknown; origin is optional in client data
-        ctx.cleanups.append(lambda: rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True))
+    path = ctx.path("/auth/apps/{appId}/" + action)
+    token = admin.user_action("PUT", path, b"{}")
+    with ctx.alone():
+        fault = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
+        if 200 <= fault.status < 300:
+            rescuer = admin.with_identity(admin.auth_token, admin.signer, app_id=ctx.profile["otherAppId"])
+            rescuer.app_origin = None  # the other app's origin is unknown; origin is optional in client data
+            rescuer.request("PUT", ctx.path("/auth/apps/{appId}/activate"), sign=True)
     return Trial(fault, [control])
 
 

@@ -201,3 +201,16 @@ def header_spellings() -> st.SearchStrategy[Spelling]:
     """How an example spells its header names: as documented, lower case (HTTP/2), or any mix of cases."""
     return st.one_of(st.sampled_from(list(SPELLINGS)),
                      st.lists(st.booleans(), min_size=1, max_size=12).map(spelled_by_mask))
+
+
+#: Values a property sends at once: one Hypothesis example is a batch of them (``contract/fuzzing.py``).
+BATCH = 8
+
+
+def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
+    """``BATCH`` values of ``values``, sent at once: against a remote target a batch costs one round trip, not eight.
+
+    Of fixed size, so every example fuzzes as many values; a failing batch is
+    shrunk value by value, and the failure names the value that broke the contract.
+    """
+    return st.lists(values, min_size=BATCH, max_size=BATCH)

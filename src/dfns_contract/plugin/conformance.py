@@ -177,8 +177,13 @@ class Conformance:
 @pytest.fixture
 def dfns_evidence(request: pytest.FixtureRequest) -> Callable[..., None]:
     """A ``replay.Recorder``: what the running case's fault request got, kept for the reports, passed or failed."""
+    return evidence_recorder(request.node)
+
+
+def evidence_recorder(node: pytest.Item) -> Callable[..., None]:
+    """A ``replay.Recorder`` into ``node``'s stash (also from the thread that replays its case ahead)."""
     def record(*args: Any, **kwargs: Any) -> None:
-        request.node.stash[EVIDENCE_KEY] = evidence(*args, **kwargs)
+        node.stash[EVIDENCE_KEY] = evidence(*args, **kwargs)
 
     return record
 

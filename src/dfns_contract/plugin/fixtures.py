@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,7 +21,12 @@ from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.profile import Profile, load_profile
 from dfns_contract.contract.target import Target
 from dfns_contract.plugin.conformance import dfns_evidence  # noqa: F401 - a fixture
-from dfns_contract.plugin.fuzzing import count_examples, dfns_hypothesis_settings, dfns_seed  # noqa: F401 - fixtures
+from dfns_contract.plugin.fuzzing import (  # noqa: F401 - fixtures
+    count_examples,
+    dfns_hypothesis_settings,
+    dfns_seed,
+    dfns_walks,
+)
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
 from dfns_contract.plugin.xdist import SharedServerError, shared_server
@@ -31,9 +36,10 @@ if TYPE_CHECKING:
 
     from dfns_contract.client import DfnsClient
     from dfns_contract.client.guard import TargetGuard
-    from dfns_contract.client.pacing import Pacer
+    from dfns_contract.client.pacing import InFlight, Pacer
     from dfns_contract.contract.pauses import Pauses
     from dfns_contract.contract.recipes import RecipeContext
+    from dfns_contract.plugin.ahead import RunAhead
 
 
 @pytest.fixture(scope="session")
@@ -88,10 +94,14 @@ def dfns_catalog(request: pytest.FixtureRequest) -> Catalog:
 @pytest.fixture
 def dfns_error(request: pytest.FixtureRequest, dfns_catalog: Catalog) -> DocumentedError:
     """The documented error the running test is a case of (its ``documented_error`` marker)."""
-    marker = request.node.get_closest_marker("documented_error")
+    return documented_error_of(request.node, dfns_catalog)
+
+
+def documented_error_of(item: pytest.Item, catalog: Catalog) -> DocumentedError:
+    marker = item.get_closest_marker("documented_error")
     if marker is None:
-        raise pytest.UsageError("%s uses dfns_error without a documented_error marker" % request.node.nodeid)
-    return dfns_catalog.by_id(marker.args[0])
+        raise pytest.UsageError("%s uses dfns_error without a documented_error marker" % item.nodeid)
+    return catalog.by_id(marker.args[0])
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +143,7 @@ def run_guard(request: pytest.FixtureRequest) -> TargetGuard:
     cases, the heavy ones among them and the fuzzing budget's examples.
     """
     from dfns_contract.client.guard import TargetGuard, run_deadline
-    from dfns_contract.contract.fuzzing import BUDGETS
+    from dfns_contract.contract.fuzzing import VALUES
 
     settings = request.config.stash[SETTINGS]
     deadline = settings.deadline
@@ -141,7 +151,7 @@ def run_guard(request: pytest.FixtureRequest) -> TargetGuard:
         items = request.session.items
         heavy = sum(1 for item in items if item.get_closest_marker("heavy") is not None)
         budget = request.config.pluginmanager.get_plugin("dfns-fuzzing").profile
-        deadline = run_deadline(settings.timeout, len(items), heavy, BUDGETS[budget]["max_examples"])
+        deadline = run_deadline(settings.timeout, len(items), heavy, VALUES[budget])
     return TargetGuard(deadline)
 
 
@@ -163,6 +173,7 @@ def principal_client(base_url: str, profile: Profile, settings: Settings, *,
         session=session,
         observers=observers if observers is not None else [remember_received],
         pacer=_pacer(settings.rate_limit),
+        in_flight=_in_flight(settings.concurrency),
     )
 
 
@@ -172,8 +183,18 @@ def _pacer(per_second: float | None) -> Pacer | None:
         return None
     from dfns_contract.client.pacing import Pacer
 
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    return Pacer(per_second / max(workers, 1))
+    return Pacer(per_second / _workers())
+
+
+def _in_flight(concurrency: int) -> InFlight:
+    """``--dfns-concurrency``, split between the pytest-xdist workers (each at least one request at a time)."""
+    from dfns_contract.client.pacing import InFlight
+
+    return InFlight(max(1, concurrency // _workers()))
+
+
+def _workers() -> int:
+    return max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
 
 
 @pytest.fixture(scope="session")
@@ -206,6 +227,7 @@ def dfns_pauses(request: pytest.FixtureRequest) -> Pauses:
     run on this target (a user action's first use changes state). Under
     pytest-xdist every worker sends them, not knowing which will run the case.
     """
+    from dfns_contract.contract.concurrency import at_once
     from dfns_contract.contract.pauses import Pauses, pause_from
     from dfns_contract.contract.recipes import FIRST_USES
 
@@ -215,10 +237,94 @@ def dfns_pauses(request: pytest.FixtureRequest) -> Pauses:
         return Pauses()
     ctx = _session_context(request)
     pauses = Pauses(pause_from(ctx.profile.get("replayPauseSeconds")))
-    for item in due:
-        if not ctx.profile.missing(item.stash.get(NEEDS, [])):
-            pauses.use_now(_case_id(item), FIRST_USES[_case_id(item)](ctx))
+    due = [item for item in due if not ctx.profile.missing(item.stash.get(NEEDS, []))]
+    at_once(ctx.client, lambda item: pauses.use_now(_case_id(item), FIRST_USES[_case_id(item)](ctx)), due,
+            label=lambda index: "first use of %s" % _case_id(due[index]))
     return pauses
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dfns_run_ahead(request: pytest.FixtureRequest, dfns_pauses: Pauses) -> Iterator[RunAhead]:
+    """This process's tests, started at once when its first test starts (``ahead.py``); stopped before the cleanup.
+
+    Only in a process that runs its tests itself (not a pytest-xdist worker),
+    with ``--dfns-concurrency`` above 1, for the tests selected that will not
+    be skipped and whose fixtures ``ahead.py`` knows.
+    """
+    from dfns_contract.contract.concurrency import lanes_of
+    from dfns_contract.plugin.ahead import fixtures_known
+
+    ahead: RunAhead = request.config.pluginmanager.get_plugin("dfns-ahead")
+    settings = request.config.stash[SETTINGS]
+    if not hasattr(request.config, "workerinput") and settings.concurrency > 1 and not _hypothesis_talks(request.config):
+        due = [item for item in request.session.items if _in_suite(item, request) and _may_run(item, settings)
+               and fixtures_known(item, PER_TEST)]
+        if due:
+            profile = request.getfixturevalue("dfns_target").profile
+            due = [item for item in due if not profile.missing(item.stash.get(NEEDS, []))]
+        if due:
+            ctx = _session_context(request)
+            ahead.start(due, lambda item: _call_ahead(item, request, ctx, dfns_pauses), lanes_of(ctx.client))
+    yield ahead
+    ahead.stop()
+
+
+def _call_ahead(item: pytest.Item, request: pytest.FixtureRequest, session: RecipeContext, pauses: Pauses) -> None:
+    """Call ``item``'s function as its turn would: session fixtures as they are, per-test ones made here."""
+    from dfns_contract.client.chains import CHAINS
+
+    made = {"session": session, "pauses": pauses, "catalog": request.config.stash[CATALOG]}
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    kwargs = {}
+    for name in item._fixtureinfo.argnames:  # noqa: SLF001 - what pytest passes the function
+        if name in PER_TEST:
+            kwargs[name] = PER_TEST[name](item, made)
+        elif name in params:
+            kwargs[name] = params[name]
+        else:
+            kwargs[name] = request.getfixturevalue(name)  # session-scoped, set up by the first test already
+    case = params.get("dfns_case")
+    with CHAINS.chain(case.id if case is not None else item.name):
+        item.obj(**kwargs)
+
+
+def _recipe_context_of(item: pytest.Item, made: Mapping[str, Any]) -> RecipeContext:
+    return case_context(item.name, made["session"], made["pauses"])
+
+
+def _evidence_of(item: pytest.Item, made: Mapping[str, Any]) -> Callable[..., None]:
+    from dfns_contract.plugin.conformance import evidence_recorder
+
+    return evidence_recorder(item)
+
+
+def _error_of(item: pytest.Item, made: Mapping[str, Any]) -> DocumentedError:
+    return documented_error_of(item, made["catalog"])
+
+
+def _counter_of(item: pytest.Item, made: Mapping[str, Any]) -> Callable[[], None]:
+    from dfns_contract.plugin.ahead import counter_of
+
+    return counter_of(item).tick
+
+
+#: The per-test fixtures a test run ahead gets (``ahead.py``), each made as its fixture makes it.
+PER_TEST: dict[str, Callable[[pytest.Item, Mapping[str, Any]], Any]] = {
+    "recipe_context": _recipe_context_of,
+    "dfns_evidence": _evidence_of,
+    "dfns_error": _error_of,
+    "count_examples": _counter_of,
+}
+
+
+def _hypothesis_talks(config: pytest.Config) -> bool:
+    """Hypothesis' own output was asked for: its properties show it only in their turn."""
+    verbosity = config.getoption("hypothesis_verbosity", None)
+    return bool(config.getoption("hypothesis_show_statistics", False)) or verbosity not in (None, "normal")
+
+
+def _in_suite(item: pytest.Item, request: pytest.FixtureRequest) -> bool:
+    return item.path.is_relative_to(request.config.pluginmanager.get_plugin("dfns-fuzzing").suite_dir)
 
 
 def _case_id(item: pytest.Item) -> str | None:
@@ -243,8 +349,16 @@ def recipe_context(request: pytest.FixtureRequest, dfns_target: Target, dfns_cli
                    dfns_cleanup: Cleanup, dfns_pauses: Pauses) -> RecipeContext:
     """A case's context; its requests spell header names one way, fixed by the case id (``wire/headers.py``)."""
     from dfns_contract.contract.recipes import RecipeContext
+
+    session = RecipeContext(profile=dfns_target.profile, client=dfns_client, run_id=dfns_run_id, cleanup=dfns_cleanup)
+    return case_context(request.node.name, session, dfns_pauses)
+
+
+def case_context(name: str, session: RecipeContext, pauses: Pauses) -> RecipeContext:
+    """The context of the case whose test is ``name``: the session's, its header names spelled one way (by name)."""
+    from dfns_contract.contract.recipes import RecipeContext
     from dfns_contract.wire.headers import spelling_for
 
-    client = dfns_client.spelled(spelling_for(request.node.name))
-    return RecipeContext(profile=dfns_target.profile, client=client, run_id=dfns_run_id, cleanup=dfns_cleanup,
-                         pauses=dfns_pauses)
+    client = session.client.spelled(spelling_for(name))
+    return RecipeContext(profile=session.profile, client=client, run_id=session.run_id, cleanup=session.cleanup,
+                         pauses=pauses)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from dfns_contract.contract.fuzzing import BUDGETS, budget
+from dfns_contract.contract.fuzzing import BUDGETS, WALKS, budget
 from dfns_contract.plugin.output import MaskedTerminal
 
 PROPERTY = "fuzz_examples"
@@ -93,13 +94,25 @@ class Fuzzing:
         if self.applied is not None:
             node.workerinput[WORKERINPUT_KEY] = self.applied
 
-    def seeded(self, target: Any) -> Any:
-        """``target`` (a ``@given`` test, a state machine) with the run's seed, unless Hypothesis applies one."""
-        if self.applied is None:
-            return target
+    def seeded(self, target: Any, stream: int = 0) -> Any:
+        """``target`` (a ``@given`` test, a state machine) with the run's seed, unless Hypothesis applies one.
+
+        ``stream`` > 0: one of several runs of the same state machine at once,
+        each from a seed of its own, derived from the run's (or from the stream
+        number when derandomized), so that they walk different paths and a
+        failing one replays with the same ``--hypothesis-seed``.
+        """
         from hypothesis import seed
 
+        if stream:
+            return seed(self._base_seed() + stream)(target)
+        if self.applied is None:
+            return target
         return seed(self.applied)(target)
+
+    def _base_seed(self) -> int:
+        chosen = self.seed if self.seed is not None else "0"
+        return int(chosen) if chosen.lstrip("-").isdigit() else zlib.crc32(chosen.encode())
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -148,20 +161,26 @@ def count_examples(request: pytest.FixtureRequest) -> Iterator[Callable[[], None
     It appends to ``user_properties`` itself rather than using ``record_property``,
     which warns under ``--junitxml`` with pytest's default junit family (xunit2).
     """
-    counter = {"n": 0}
+    from dfns_contract.plugin.ahead import counter_of
 
-    def tick() -> None:
-        counter["n"] += 1
-
-    yield tick
-    request.node.user_properties.append((PROPERTY, counter["n"]))
+    counter = counter_of(request.node)  # the same counter when the test ran ahead (ahead.py)
+    yield counter.tick
+    request.node.user_properties.append((PROPERTY, counter.value))
 
 
 @pytest.fixture(scope="session")
 def dfns_seed(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
-    """Gives a state machine run by hand (``run_state_machine_as_test(dfns_seed(Machine), ...)``) the run's seed."""
+    """Gives a state machine run by hand (``run_state_machine_as_test(dfns_seed(Machine), ...)``) the run's seed;
+    ``dfns_seed(Machine, stream=i)`` a seed of its own for the i-th of several runs at once."""
     fuzzing: Fuzzing = request.config.pluginmanager.get_plugin("dfns-fuzzing")
     return fuzzing.seeded
+
+
+@pytest.fixture(scope="session")
+def dfns_walks(request: pytest.FixtureRequest) -> int:
+    """Walks of the replay model the budget asks for (``contract/fuzzing.WALKS``)."""
+    fuzzing: Fuzzing = request.config.pluginmanager.get_plugin("dfns-fuzzing")
+    return WALKS[fuzzing.profile]
 
 
 @pytest.fixture(scope="session")

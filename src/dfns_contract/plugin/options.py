@@ -68,6 +68,10 @@ seconds = _number(float, "a number of seconds", 0, inclusive=False)
 rate = _number(float, "a number of requests per second", 0, inclusive=False)
 #: ``--dfns-rate-limit-budget``: seconds, 0 or more.
 budget_seconds = _number(float, "a number of seconds", 0, inclusive=True)
+#: ``--dfns-concurrency``: requests at once, 1 or more.
+request_count = _number(int, "a whole number", 1, inclusive=True)
+#: ``--dfns-concurrency`` unless told: a few connections, as a browser opens to one host.
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ OPTIONS: tuple[Option, ...] = (
            "Dfns API, accepts the token, the key signs a user action)", flag_only=True),
     Option("--dfns-rate-limit", "send at most this many requests per second (across the run's connections; split "
            "between pytest-xdist workers), for an environment with a known quota", "PER_SECOND", type=rate),
+    Option("--dfns-concurrency", "independent work at once against the target: at most N requests of the run on "
+           "their way at once (split between pytest-xdist workers; a race's burst excepted); 1 sends one request "
+           "after another (default %d)" % DEFAULT_CONCURRENCY, "N", DEFAULT_CONCURRENCY, request_count),
     Option("--dfns-rate-limit-budget", "seconds the run may spend waiting on 429 / 503 Retry-After answers before a "
            "rate-limited case is an error (default 60)", "SECONDS", 60.0, budget_seconds),
     Option("--dfns-require-all", "fail the run when any documented error was not verified (CI gate)",
@@ -219,6 +226,7 @@ class Settings:
         self.skip_preflight: bool = bool(get("--dfns-skip-preflight"))
         self.rate_limit: float | None = get("--dfns-rate-limit")
         self.rate_limit_budget: float = get("--dfns-rate-limit-budget")
+        self.concurrency: int = get("--dfns-concurrency")
         self.list_text: bool = bool(get("--dfns-list"))
         self.list_json: str | None = get("--dfns-list-json")
         #: Collection only (``--co``, ``--dfns-list``): no case runs, so the target is never contacted.

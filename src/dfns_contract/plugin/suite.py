@@ -31,7 +31,9 @@ from dfns_contract.plugin.failures import describe_contract_failure
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
 from dfns_contract.plugin.listing import Listing
 from dfns_contract.plugin.options import Settings, warn_unknown_variables
-from dfns_contract.plugin.ordering import PausedLast
+from dfns_contract.plugin.ahead import RunAhead
+from dfns_contract.plugin.network import Network
+from dfns_contract.plugin.ordering import RunOrder
 from dfns_contract.plugin.output import mask, mask_before_truncating, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
@@ -48,7 +50,7 @@ from dfns_contract.plugin.ratelimit import RateLimits
 from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
-from dfns_contract.plugin.xdist import HeavyFirst, SharedServer
+from dfns_contract.plugin.xdist import SharedServer
 
 def environment_failure(error: BaseException | None) -> BaseException | None:
     """The environment's failure behind an exception (also inside a group), if it is one.
@@ -126,8 +128,9 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
-    manager.register(HeavyFirst(), "dfns-heavy-first")
-    manager.register(PausedLast(), "dfns-paused-last")  # registered after HeavyFirst: its trylast hook runs first
+    manager.register(RunOrder(), "dfns-run-order")
+    manager.register(RunAhead(), "dfns-ahead")
+    manager.register(Network(config, settings.concurrency), "dfns-network")
     if not settings.base_url and controller:
         manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)

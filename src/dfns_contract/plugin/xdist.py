@@ -137,21 +137,6 @@ class SharedServer:
             self._server = None
 
 
-class HeavyFirst:
-    """In pytest-xdist workers, heavy cases first (each keeps its place among its kind).
-
-    xdist hands cases out in collection order, so a heavy case collected last
-    kept one worker busy for up to 0.3 s while the other idled. Run after any
-    shuffle (pytest-randomly), the same in every worker (xdist requires equal
-    collections); a serial run keeps its order.
-    """
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        if hasattr(config, "workerinput"):
-            items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
-
-
 def shared_server(config: pytest.Config) -> dict[str, Any] | None:
     """In a worker: the URL and profile of the controller's server, if it shares one.
 
