@@ -3,6 +3,7 @@
 
     python bench/run.py [--quick] [--runs N] [--seconds S] [--json PATH] [--no-wrk]
     python bench/run.py --faults [--json PATH]
+    python bench/run.py --remote [--json PATH]
 
 Measures, all on loopback, every loop bounded in time or count:
 
@@ -17,6 +18,9 @@ Measures, all on loopback, every loop bounded in time or count:
    while 300 slow connections are open (slow_connections.py; in the JSON).
 
 Prints a table (target, PASS/MISS) and the same numbers as JSON (``--json``).
+``--remote`` measures a remote target (remote.py): the whole suite through a
+proxy that delays each request 0, 20 and 100 ms, at the default concurrency,
+one request at a time and under ``-n 4``; with requests and the longest chain.
 ``--faults`` measures instead a slow or dead target (faults.py): the whole
 suite through a loopback fault proxy, its wall time next to its bound.
 See bench/README.md. This file is the command line only: measure.py (1, 2,
@@ -65,6 +69,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure a slow or dead target instead (faults.py: the suite through a fault proxy, ~2 min)",
     )
     parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="measure a remote target instead (remote.py: the suite through a delaying proxy, ~2 min)",
+    )
+    parser.add_argument(
         "--no-wrk",
         action="store_true",
         help="use the Python load generator even if wrk is installed",
@@ -104,6 +113,10 @@ def measure_all(runs: int, seconds: float, use_wrk: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """1 if a suite run failed: its times would not be the suite's."""
     args = parse_args(argv)
+    if args.remote:
+        from remote import main as remote_main
+
+        return remote_main(["--json", args.json] if args.json else [])
     if args.faults:
         from faults import main as faults_main
 

@@ -30,6 +30,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -126,6 +127,11 @@ class FaultProxy:
         self.stopping = threading.Event()
         self._numbers = 0
         self._lock = threading.Lock()
+        #: Requests on their way through the proxy now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
+        #: When each request arrived (``time.monotonic``), in arrival order: what a rate limiter sees.
+        self.arrivals: list[float] = []
         self._connections: set[socket.socket] = set()
         self.server = _Server(("127.0.0.1", 0), self._handler(), self)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
@@ -177,6 +183,22 @@ class FaultProxy:
             self._numbers += 1
             return self._numbers
 
+    def _arrived(self, coming: bool) -> None:
+        with self._lock:
+            self.in_flight += 1 if coming else -1
+            if coming:
+                self.arrivals.append(time.monotonic())
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def most_in_any_second(self) -> int:
+        """The most requests that arrived within any one second: what a rate limiter counts."""
+        times, most, start = sorted(self.arrivals), 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
     def _track(self, connection: socket.socket, open_: bool) -> None:
         with self._lock:
             (self._connections.add if open_ else self._connections.discard)(connection)
@@ -194,7 +216,11 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 request = Request(proxy._number(), self.command, self.path)
-                proxy.act(proxy.policy(request), request, self, body)
+                proxy._arrived(True)
+                try:
+                    proxy.act(proxy.policy(request), request, self, body)
+                finally:
+                    proxy._arrived(False)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _any  # noqa: N815
 

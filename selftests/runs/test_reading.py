@@ -158,7 +158,7 @@ def test_a_failed_property_reads_like_a_case_and_ends_with_its_replay(failed_pro
     for expected in ("the contract is broken (documented error nonce-reused)\n",
                      "  doc:      getting-started/errors.md › Common Errors › 400", "  expected: HTTP 400",
                      '- message is "request nonce has already been used.", expected', "curl -sS -i -X GET",
-                     "Bearer <masked:authToken>", "  example:", "drawn=Drawn("):
+                     "Bearer <masked:authToken>", "  example:", "batch=[("):
         assert expected in failure, expected
     for noise in TRACEBACK_NOISE:
         assert noise not in run.output, noise
@@ -205,13 +205,13 @@ def test_a_failed_race_and_replay_model_read_like_cases_and_reach_the_html(tmp_p
     for noise in TRACEBACK_NOISE:
         assert noise not in run.output, noise
     model = run.stdout[run.stdout.index("[test_replay_rules_hold_in_any_order] the contract is broken (exercises"):]
-    assert "state = Bound()" in model and "@reproduce_failure(" in model and "Bearer <masked:authToken>" in model
+    assert "\nwalk:\n  1. " in model and "@reproduce_failure(" in model and "Bearer <masked:authToken>" in model
     args = replay_args(run.stdout, "test_replay_rules_hold_in_any_order")
     assert "ci" in args and not any(arg.startswith("--hypothesis-seed") for arg in args)
     race = run.stdout[run.stdout.index("[test_one_nonce_sent_at_once_passes_once] the contract is broken"):]
     assert "[nonce-reused-race] a concurrent reuse" in race and "curl -sS -i" in race
     [check] = json.loads(report.read_text())["otherChecks"]
-    assert check["outcome"] == "failed" and "state = Bound()" in check["details"]
+    assert check["outcome"] == "failed" and "\nwalk:\n  1. " in check["details"]
     page = html.read_text()
-    assert "Other checks: fuzzing and the replay model" in page and "state = Bound()" in page
+    assert "Other checks: fuzzing and the replay model" in page and "walk:" in page
     assert "[test_one_nonce_sent_at_once_passes_once] the contract is broken" in page

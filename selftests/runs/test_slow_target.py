@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from dfns_contract.contract.strategies import BATCH
 from dfns_contract.server.runner import RunningServer, start_server
 from selftests.helpers.proxy import (
     FORWARD,
@@ -125,12 +126,32 @@ def test_the_proxy_calls_back_counts_and_leaves_no_thread(server):
     ("2s-per-request", after_request(START_UP, Delay(2.0)), "delayed"),
 ], ids=["stops-answering", "2s-per-request"])
 def test_a_dead_or_slow_target_costs_one_timeout_and_every_output_is_written(through, target, policy, held):
-    """The whole suite, ``--dfns-timeout 1``: one case waits a timeout, the cleanup another, nothing else."""
-    run, proxy, wall = through(policy, "--dfns-timeout", "1")
+    """The whole suite one request at a time, ``--dfns-timeout 1``: one case waits a timeout, the cleanup another."""
+    run, proxy, wall = through(policy, "--dfns-timeout", "1", "--dfns-concurrency", "1")
     assert_environment_errors_only(run, through)
     assert proxy.counts[held] <= 2, dict(proxy.counts)  # one request of the cases, one of the cleanup
     assert "not sent: the target already failed earlier in this run" in run.output
-    assert all(count <= 1 for count in examples_run(run).values()), examples_run(run)  # no property went on
+    assert examples_run(run), run.stdout[-3000:]  # the fuzzing section was written; what went on is counted above
+    assert wall < 2 * 1.0 + OVERHEAD, wall
+
+
+#: The requests on their way when the first one fails, at most: --dfns-concurrency's, each race's burst
+#: (its senders take no slot), and the cleanup's one.
+ON_THEIR_WAY = 8 + 2 * 20 + 1
+
+
+@pytest.mark.parametrize("target, policy, held", [
+    ("stops-answering", after_request(60, HANG), "hung"),
+    ("2s-per-request", after_request(START_UP, Delay(2.0)), "delayed"),
+], ids=["stops-answering", "2s-per-request"])
+def test_at_once_a_dead_target_still_costs_one_timeout(through, target, policy, held):
+    """The default concurrency (8): the requests already on their way wait the one timeout together; nothing
+    is sent after the first failure (the proxy counts every request that reached it)."""
+    run, proxy, wall = through(policy, "--dfns-timeout", "1")
+    assert_environment_errors_only(run, through)
+    assert proxy.counts[held] <= ON_THEIR_WAY, dict(proxy.counts)
+    assert "not sent: the target already failed earlier in this run" in run.output
+    assert examples_run(run), run.stdout[-3000:]
     assert wall < 2 * 1.0 + OVERHEAD, wall
 
 
@@ -141,8 +162,9 @@ SEQUENTIAL = ("tests/test_documented_errors.py", "tests/test_fuzz_headers.py", "
 def test_under_xdist_each_worker_waits_one_timeout_at_most(through):
     run, proxy, wall = through(after_request(60, HANG), *SEQUENTIAL, "--dfns-timeout", "1", "-n", "2")
     assert_environment_errors_only(run, through)
-    # Per worker one case and one cleanup request; the controller retries each change its workers left (2).
-    assert proxy.counts["hung"] <= 6, dict(proxy.counts)
+    # Per worker its share of --dfns-concurrency (8 / 2) and one cleanup request; the controller retries each
+    # change its workers left (2).
+    assert proxy.counts["hung"] <= 2 * (4 + 1) + 2, dict(proxy.counts)
     assert wall < 6 * 1.0 + OVERHEAD, wall
 
 
@@ -153,9 +175,11 @@ def test_the_whole_suite_through_the_proxy_passes(through):
     assert proxy.forwarded > 400 and set(proxy.counts) == {"forwarded"}
 
 
-#: A state-changing error's cases (about 1 s at 20 ms a request), then two properties (about 3 s).
+#: A state-changing error's cases (about 1 s at 20 ms a request), then two properties (about 3 s), one request
+#: at a time (at once, they would fit in the deadline).
 SLOW_CASES = ("tests/test_documented_errors.py", "tests/test_fuzz_headers.py", "-k",
-              "useraction-missing-or-invalid or fuzz_invalid_nonce or fuzz_valid_nonce", "--dfns-skip-preflight")
+              "useraction-missing-or-invalid or fuzz_invalid_nonce or fuzz_valid_nonce", "--dfns-skip-preflight",
+              "--dfns-concurrency", "1")
 
 
 def test_past_the_deadline_the_remaining_cases_are_errors_and_the_cleanup_still_runs(through):
@@ -220,7 +244,8 @@ def test_the_same_case_through_the_proxy_is_verified(through):
     assert proxy.forwarded == 3
 
 
-PROPERTY = ("tests/test_fuzz_headers.py", "-k", "fuzz_invalid_nonce", "--dfns-skip-preflight")
+#: One request at a time: which request of a batch the proxy breaks is then the same every run.
+PROPERTY = ("tests/test_fuzz_headers.py", "-k", "fuzz_invalid_nonce", "--dfns-skip-preflight", "--dfns-concurrency", "1")
 
 
 def test_a_transport_failure_inside_a_property_stops_it_and_is_one_error(through):
@@ -232,6 +257,14 @@ def test_a_transport_failure_inside_a_property_stops_it_and_is_one_error(through
 
 
 def test_the_same_property_through_the_proxy_runs_its_budget(through):
-    """The control: every example runs (the dev budget, 30)."""
+    """The control: every example runs (the dev budget, 32 values)."""
     run, _, _ = through(forward_all, *PROPERTY)
-    assert run.returncode == 0 and examples_run(run) == {"test_fuzz_invalid_nonce": 30}, run.output[-3000:]
+    assert run.returncode == 0 and examples_run(run) == {"test_fuzz_invalid_nonce": 32}, run.output[-3000:]
+
+
+def test_at_once_a_transport_failure_inside_a_property_is_one_error_too(through):
+    """The default concurrency: the batch with the broken request ends, and nothing is sent after it."""
+    run, proxy, _ = through(lambda request: RESET if request.number == 10 else FORWARD, *PROPERTY[:-2])
+    assert_environment_errors_only(run, through)
+    assert run.output.count("environment error, the contract was not checked") == 1, run.output[-3000:]
+    assert examples_run(run)["test_fuzz_invalid_nonce"] <= 2 * BATCH and proxy.requests <= 1 + 2 * BATCH

@@ -76,6 +76,10 @@ class DeadlinePassed(NotSent):
     """Not sent: the run's deadline (``--dfns-deadline``) has passed."""
 
 
+class RunStopped(NotSent):
+    """Not sent: the run is ending (Ctrl-C, ``-x``) while work started ahead was still on its way."""
+
+
 def describe_transport_failure(cause: BaseException, *, waited: float | None = None,
                                answer: requests.Response | None = None) -> tuple[str, str]:
     """What happened to a request, as (kind, one line): refused, reset, timed out after S s, cut after N bytes…"""

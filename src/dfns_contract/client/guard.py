@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from dfns_contract.client.exchange import DeadlinePassed, TargetDown, TransportError
+from dfns_contract.client.exchange import DeadlinePassed, RunStopped, TargetDown, TransportError
 
 #: Seconds every run may take on top of the per-case part of the deadline (start-up of the cases, fixtures).
 DEADLINE_BASE = 60.0
@@ -64,6 +64,8 @@ class TargetGuard:
         self.first_failure: TransportError | None = None
         #: Requests refused by the breaker and by the deadline.
         self.refused = {"target down": 0, "deadline": 0}
+        #: Why the run stopped sending (``halt``); None while it runs.
+        self.halted: str | None = None
 
     @property
     def tripped(self) -> bool:
@@ -74,7 +76,9 @@ class TargetGuard:
         return None if self.deadline is None else self.deadline - (self._clock() - self.started)
 
     def before_send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> None:
-        """Raise ``TargetDown`` or ``DeadlinePassed`` when this request must not be sent."""
+        """Raise ``TargetDown``, ``DeadlinePassed`` or ``RunStopped`` when this request must not be sent."""
+        if self.halted is not None:
+            raise RunStopped(method, url, headers, body, self.halted)
         first = self.first_failure
         if first is not None:
             self._count("target down")
@@ -91,6 +95,10 @@ class TargetGuard:
         with self._lock:
             if self.first_failure is None:
                 self.first_failure = error
+
+    def halt(self, why: str) -> None:
+        """Send nothing more: the run is ending, and work started ahead must end now, not when it is done."""
+        self.halted = why
 
     def for_cleanup(self) -> TargetGuard:
         """A guard for the session cleanup: not stopped by this run's breaker or deadline, only by its own breaker."""

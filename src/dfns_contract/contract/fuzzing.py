@@ -5,11 +5,16 @@ target every value is a round trip, so a property sends them in batches of
 ``strategies.BATCH`` at once (bounded by ``--dfns-concurrency``): one
 Hypothesis example is one batch, and a property costs its budget divided by
 the batch in round trips, one after another (dev: 4, ci: 8). The replay model
-has a budget of walks (``WALKS``), walked at once, each a chain of dependent
-steps (``tests/test_fuzz_replay_model.py``).
+(a test marked ``walks``) has a budget of walks (``WALKS``), a batch of them
+at once per example, each a chain of dependent steps
+(``tests/test_fuzz_replay_model.py``); Hypothesis' first example is its
+simplest (one-step walks), so it runs one example more than its walks need.
 
-``ci`` is derandomized (the same values every run, so a gate is
-reproducible), ``dev`` random and small, ``thorough`` random and large.
+A failing example is reported as found, not shrunk: the failure names the
+value that broke the contract first, and shrinking a batch would send it again
+hundreds of times, each a round trip. ``ci`` is derandomized (the same values
+every run, so a gate is reproducible), ``dev`` random and small, ``thorough``
+random and large.
 Network calls have no fixed duration, so deadlines are off; each example is a
 round trip (or several), so the health checks that assume cheap examples are
 too. The plugin applies a budget to the suite's own tests only
@@ -24,8 +29,8 @@ from dfns_contract.contract.strategies import BATCH
 
 #: Values each property checks, per budget (a multiple of the batch).
 VALUES: dict[str, int] = {"ci": 64, "dev": 32, "thorough": 1000}
-#: Walks of the replay model per budget: each a chain of about a dozen dependent steps, walked at once.
-WALKS: dict[str, int] = {"ci": 8, "dev": 4, "thorough": 40}
+#: Walks of the replay model per budget: each a chain of up to a dozen dependent steps, a batch walked at once.
+WALKS: dict[str, int] = {"ci": 16, "dev": 8, "thorough": 80}
 #: What else a budget sets.
 OTHER_SETTINGS: dict[str, dict[str, Any]] = {"ci": {"derandomize": True, "print_blob": True}, "dev": {}, "thorough": {}}
 
@@ -34,9 +39,14 @@ BUDGETS: dict[str, dict[str, Any]] = {
 }
 
 
-def budget(name: str) -> dict[str, Any]:
-    """Hypothesis settings of the budget ``name`` (importing Hypothesis)."""
-    from hypothesis import HealthCheck
+def budget(name: str, *, walks: bool = False) -> dict[str, Any]:
+    """Hypothesis settings of the budget ``name`` (importing Hypothesis); ``walks``: of the replay model."""
+    from hypothesis import HealthCheck, Phase
+
+    NOT_SHRUNK = [Phase.explicit, Phase.reuse, Phase.generate]  # noqa: N806 - a constant, of an import done here
 
     checks = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much]
-    return {**BUDGETS[name], "deadline": None, "suppress_health_check": checks}
+    settings = {**BUDGETS[name], "deadline": None, "suppress_health_check": checks, "phases": NOT_SHRUNK}
+    if walks:
+        settings.update(max_examples=1 + -(-WALKS[name] // BATCH))
+    return settings

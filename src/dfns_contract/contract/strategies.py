@@ -210,7 +210,7 @@ BATCH = 8
 def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
     """``BATCH`` values of ``values``, sent at once: against a remote target a batch costs one round trip, not eight.
 
-    Of fixed size, so every example fuzzes as many values; a failing batch is
-    shrunk value by value, and the failure names the value that broke the contract.
+    Of fixed size, so every example fuzzes as many values; the failure names the
+    value that broke the contract (batches are not shrunk: ``contract/fuzzing.py``).
     """
     return st.lists(values, min_size=BATCH, max_size=BATCH)

@@ -89,9 +89,17 @@ class RunAhead:
     def __init__(self) -> None:
         self._futures: dict[str, Future] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._halt: Callable[[str], None] | None = None
 
-    def start(self, items: Iterable[pytest.Item], call: Callable[[pytest.Item], None], lanes: int) -> int:
-        """Call each item in a pool of ``lanes`` threads, in the items' order; returns how many."""
+    def start(self, items: Iterable[pytest.Item], call: Callable[[pytest.Item], None], lanes: int,
+              halt: Callable[[str], None] | None = None) -> int:
+        """Call each item in a pool of ``lanes`` threads, in the items' order; returns how many.
+
+        ``halt(why)`` makes every later request of the run fail at once without
+        being sent (``TargetGuard.halt``): called by ``stop`` when tests are
+        still running, so that a Ctrl-C ends the run now.
+        """
+        self._halt = halt
         items = list(items)
         if not items or lanes <= 1:
             return 0
@@ -113,8 +121,10 @@ class RunAhead:
         return True
 
     def stop(self) -> None:
-        """At the session's end, also on Ctrl-C or ``-x``: what has not started never starts; what has ends
-        within its timeout, before the session's cleanup runs."""
+        """At the session's end, also on Ctrl-C or ``-x``: what has not started never starts; what is running
+        sends nothing more and ends (each request on its way within its timeout), before the session's cleanup."""
         if self._pool is not None:
+            if self._halt is not None and any(not future.done() for future in self._futures.values()):
+                self._halt("the run is ending (Ctrl-C, -x or a failure) before this test's turn")
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._futures.clear()

@@ -90,7 +90,8 @@ def failure_text(name: str, about: str, failures: list[AssertionError], fixtures
         example = [_without_fixtures(note, fixtures) for note in getattr(failure, "__notes__", [])
                    if not note.startswith(SEED_ADVICE)]
         if example:
-            parts.append("  example:\n" + "\n".join("    " + line for note in example for line in note.splitlines()))
+            parts.append("  example:\n" + _at_most(EXAMPLE_LIMIT, "\n".join(
+                "    " + line for note in example for line in note.splitlines())))
     parts.append("  replay:   " + command)
     return "\n".join(parts)
 
@@ -152,6 +153,20 @@ def _violation(failure: AssertionError) -> str:
             lines = lines[:index]
             break
     return "\n".join(lines) if lines else failure.__class__.__name__
+
+
+#: Characters of Hypothesis' example a failure shows: a batch of 8 values, some of them 8 KB long, is not
+#: read by anyone; the failing value is named above it, and the replay command draws the same batch again.
+EXAMPLE_LIMIT = 3000
+
+
+def _at_most(limit: int, text: str) -> str:
+    """``text``, its middle left out (saying how much) when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-limit // 3:]
+    return "%s\n    … (%d characters of the example left out: the replay command below draws it again)\n%s" % (
+        head, len(text) - len(head) - len(tail), tail)
 
 
 _ENTRY = re.compile(r"^    (\w+)=")

@@ -25,7 +25,6 @@ from dfns_contract.plugin.fuzzing import (  # noqa: F401 - fixtures
     count_examples,
     dfns_hypothesis_settings,
     dfns_seed,
-    dfns_walks,
 )
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
@@ -264,7 +263,9 @@ def dfns_run_ahead(request: pytest.FixtureRequest, dfns_pauses: Pauses) -> Itera
             due = [item for item in due if not profile.missing(item.stash.get(NEEDS, []))]
         if due:
             ctx = _session_context(request)
-            ahead.start(due, lambda item: _call_ahead(item, request, ctx, dfns_pauses), lanes_of(ctx.client))
+            guard = ctx.client.guard
+            ahead.start(due, lambda item: _call_ahead(item, request, ctx, dfns_pauses), lanes_of(ctx.client),
+                        halt=guard.halt if guard is not None else None)
     yield ahead
     ahead.stop()
 

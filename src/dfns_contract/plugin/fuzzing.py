@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from dfns_contract.contract.fuzzing import BUDGETS, WALKS, budget
+from dfns_contract.contract.fuzzing import BUDGETS, budget
 from dfns_contract.plugin.output import MaskedTerminal
 
 PROPERTY = "fuzz_examples"
@@ -52,11 +51,11 @@ def choose_budget(chosen: str | None) -> str:
     return name
 
 
-def suite_settings(name: str) -> Any:
+def suite_settings(name: str, *, walks: bool = False) -> Any:
     """The settings of the suite's property tests: the loaded profile with the budget ``name`` on top."""
     from hypothesis import settings
 
-    return settings(settings.default, **budget(name))
+    return settings(settings.default, **budget(name, walks=walks))
 
 
 def given_seed(config: pytest.Config) -> str | None:
@@ -69,6 +68,9 @@ class Fuzzing:
     """Applies the budget and the run's seed to the suite's ``@given`` tests; counts their examples (also from xdist workers)."""
 
     def __init__(self, config: pytest.Config, budget_name: str, suite_dir: Path) -> None:
+        # A batch of 8 values, some 8 KB long, makes a large repr: the failure names the value and shortens the
+        # example itself (failures.py), so Hypothesis' warning about its size is noise in every failing run.
+        config.addinivalue_line("filterwarnings", "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
         self.profile = budget_name
         self.suite_dir = suite_dir
         self.counts: Counter[str] = Counter()
@@ -94,25 +96,13 @@ class Fuzzing:
         if self.applied is not None:
             node.workerinput[WORKERINPUT_KEY] = self.applied
 
-    def seeded(self, target: Any, stream: int = 0) -> Any:
-        """``target`` (a ``@given`` test, a state machine) with the run's seed, unless Hypothesis applies one.
-
-        ``stream`` > 0: one of several runs of the same state machine at once,
-        each from a seed of its own, derived from the run's (or from the stream
-        number when derandomized), so that they walk different paths and a
-        failing one replays with the same ``--hypothesis-seed``.
-        """
-        from hypothesis import seed
-
-        if stream:
-            return seed(self._base_seed() + stream)(target)
+    def seeded(self, target: Any) -> Any:
+        """``target`` (a ``@given`` test, a state machine) with the run's seed, unless Hypothesis applies one."""
         if self.applied is None:
             return target
-        return seed(self.applied)(target)
+        from hypothesis import seed
 
-    def _base_seed(self) -> int:
-        chosen = self.seed if self.seed is not None else "0"
-        return int(chosen) if chosen.lstrip("-").isdigit() else zlib.crc32(chosen.encode())
+        return seed(self.applied)(target)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -125,7 +115,7 @@ class Fuzzing:
             if not getattr(function, "is_hypothesis_test", False):
                 continue
             if not hasattr(function, "_hypothesis_internal_settings_applied"):
-                suite_settings(self.profile)(function)
+                suite_settings(self.profile, walks=item.get_closest_marker("walks") is not None)(function)
             own = getattr(function, "_hypothesis_internal_use_settings", None)
             if getattr(function, "_hypothesis_internal_use_seed", None) is None and not getattr(own, "derandomize", False):
                 self.seeded(function)
@@ -170,17 +160,9 @@ def count_examples(request: pytest.FixtureRequest) -> Iterator[Callable[[], None
 
 @pytest.fixture(scope="session")
 def dfns_seed(request: pytest.FixtureRequest) -> Callable[[Any], Any]:
-    """Gives a state machine run by hand (``run_state_machine_as_test(dfns_seed(Machine), ...)``) the run's seed;
-    ``dfns_seed(Machine, stream=i)`` a seed of its own for the i-th of several runs at once."""
+    """Gives a state machine run by hand (``run_state_machine_as_test(dfns_seed(Machine), ...)``) the run's seed."""
     fuzzing: Fuzzing = request.config.pluginmanager.get_plugin("dfns-fuzzing")
     return fuzzing.seeded
-
-
-@pytest.fixture(scope="session")
-def dfns_walks(request: pytest.FixtureRequest) -> int:
-    """Walks of the replay model the budget asks for (``contract/fuzzing.WALKS``)."""
-    fuzzing: Fuzzing = request.config.pluginmanager.get_plugin("dfns-fuzzing")
-    return WALKS[fuzzing.profile]
 
 
 @pytest.fixture(scope="session")

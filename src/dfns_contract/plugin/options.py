@@ -134,8 +134,9 @@ OPTIONS: tuple[Option, ...] = (
            "cover, and catalog entries the page no longer documents", "PATH", is_path=True, old="--errors-doc"),
     Option("--dfns-strict-drift", "fail the run when --dfns-errors-doc and the catalog differ",
            flag_only=True, old="--strict-drift"),
-    Option("--dfns-hypothesis-profile", "the suite's fuzzing budget: ci (derandomized, 60 examples), dev (30) or "
-           "thorough (1000); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+    Option("--dfns-hypothesis-profile", "the suite's fuzzing budget, values per property and walks of the replay "
+           "model: ci (derandomized, 64 values, 8 walks), dev (32, 4) or "
+           "thorough (1000, 40); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
     Option("--dfns-list", "list the documented errors of the contract with their cases, profile keys and safety "
            "class, and run nothing (a collection only, like --co: the target is never contacted)",
            flag_only=True, ini=False),

@@ -38,6 +38,7 @@ LINES = (
     "exercises(*ids): the test exercises these documented errors (their needs and safety) without counting towards them",
     "destructive: the case may change state on the target",
     "heavy: the case sends many requests; pytest-xdist hands it out first",
+    "walks: a property whose budget is in walks of the replay model (contract/fuzzing.py WALKS)",
 )
 
 
