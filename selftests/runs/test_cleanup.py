@@ -72,7 +72,9 @@ def assert_restored_other_app(server: RunningServer, run: SuiteRun) -> None:
 
 @pytest.mark.parametrize("how, args", [
     ("error", OWN_STATE),
-    ("error", ("-x",)),  # the whole suite, stopped at the first failure
+    # Every case, one at a time, stopped at the first failure (a property would run its failing example again,
+    # switching the app on itself; the whole suite at once is the test below).
+    ("error", ("-x", "-k", "test_documented_error", "--dfns-concurrency", "1")),
     ("interrupt", OWN_STATE),
     ("error", (*OWN_STATE, "-n", "2")),
     ("interrupt", (*OWN_STATE, "-n", "2")),
@@ -89,6 +91,18 @@ def test_a_run_broken_after_it_changed_state_puts_it_back(tmp_path, how, args):
         assert_restored_other_app(server, run)
         if how == "crash":
             assert re.search(r"\[controller, for gw\d+\] otherAppId", run.output), run.output[-3000:]
+
+
+def test_a_run_at_once_stopped_at_its_first_failure_leaves_the_app_active(tmp_path):
+    """The whole suite at once (the default concurrency), ``-x``, broken right after its first deactivation: the
+    work already started ends (another test may switch the app on again first), and the app ends active."""
+    with start_server() as server:
+        run = run_against(server, tmp_path, *BREAK, "-x", env={"SELFTEST_BREAK": "error"})
+        assert run.returncode != 0 and "right after PUT" in run.output, run.output[-3000:]
+        other = server.profile["otherAppId"]
+        assert other_app_active(server), "otherAppId left deactivated:\n" + run.output[-3000:]
+        assert re.search(r"otherAppId %s: (re-activated|already active)" % other, run.output), run.output[-3000:]
+        assert ", 0 not restored" in run.output, run.output[-3000:]
 
 
 #: How long each request takes once the signal was sent: what made a worker's own cleanup too slow for

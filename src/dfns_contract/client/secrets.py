@@ -287,6 +287,8 @@ SECRET_FIELDS = {
     "registrationCode": "registrationCode",
     "accessToken": "authToken",
     "privateKey": "privateKey",
+    # A recovery's init answers with the user's recovery key, encrypted (User Recovery › Create Recovery Challenge).
+    "encryptedRecoveryKey": "encryptedRecoveryKey",
 }
 
 
