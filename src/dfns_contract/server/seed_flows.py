@@ -43,6 +43,9 @@ class SeededFlows:
     recovery_cred_id: str
     recovery_user_cred_id: str
     recovery_code: str
+    #: The recovery credential's private key: the user's alone (encrypted in their kit), never in the
+    #: profile; kept for the server's own tests of the whole recovery.
+    recovery_private_key: str
 
     def profile(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ def seed_flows(
         recovery_cred_id=recovery.cred_id,
         recovery_user_cred_id=recovering_cred,
         recovery_code=world.send_recovery_code(recovering, now + lasting).code,
+        recovery_private_key=keys.private_pem(recovery_key),
     )
 
 
