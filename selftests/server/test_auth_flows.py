@@ -8,15 +8,18 @@ same request on a server of the first edit (the common 401) and of 2025-02-07.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange, KeySigner
+from dfns_contract.contract.auth_recipes import assertion
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import b64url_encode
 
+from selftests.helpers.server_checks import RACERS, race
 from selftests.server.conftest import Principals
 
 EXTENDED, FIRST, LATEST = "2024-08-19-extended", "2024-08-19", "2025-02-07"
@@ -279,3 +282,46 @@ def test_only_the_401_message_differs_in_2025(servers):
                              (LATEST, "user token is missing or invalid")):
         got = Principals.client(servers[version]).request("GET", "/auth/apps")
         assert answer(got) == (401, message), version
+
+
+# -- single use under a race ---------------------------------------------------------
+
+
+def _login_code_race(principals, faults: list[str]) -> Counter[int]:
+    with start_server(contract=EXTENDED, faults=faults) as fresh:
+        p = fresh.profile
+        body = {"username": p["registeredUsername"], "orgId": p["orgId"], "loginCode": p["loginCode"]}
+        clients = [principals.admin(fresh) for _ in range(RACERS)]
+        return race(clients, lambda c: c.request("POST", "/auth/login/init", body, auth=False).status)
+
+
+def _action_challenge_race(principals, faults: list[str]) -> Counter[int]:
+    with start_server(contract=EXTENDED, faults=faults) as fresh:
+        admin = principals.admin(fresh)
+        init = action_init(admin)
+        body = {"challengeIdentifier": init.json["challengeIdentifier"],
+                "firstFactor": assertion(admin, init.json["challenge"])}
+        clients = [principals.admin(fresh) for _ in range(RACERS)]
+        return race(clients, lambda c: c.request("POST", "/auth/action", body).status)
+
+
+@pytest.mark.parametrize("run, refused", [(_login_code_race, 403), (_action_challenge_race, 400)],
+                         ids=["login-code", "action-challenge"])
+def test_a_one_time_value_passes_once_under_a_race(principals, run, refused):
+    assert run(principals, []) == Counter({200: 1, refused: RACERS - 1})
+
+
+@pytest.mark.parametrize("run, fault", [(_login_code_race, "login-code-reusable"),
+                                        (_action_challenge_race, "action-challenge-reusable")],
+                         ids=["login-code", "action-challenge"])
+def test_the_race_can_fail(principals, run, fault):
+    """The control of the race: a server that does not spend the value lets every racer through."""
+    assert run(principals, [fault]) == Counter({200: RACERS})
+
+
+def test_the_sandbox_shows_only_login_and_recovery_codes(server):
+    client = Principals.client(server)
+    username = server.profile["registeredUsername"]
+    assert client.session.get("%s/sandbox/mailbox/%s/login-code" % (server.url, username)).status_code == 200
+    other = client.session.get("%s/sandbox/mailbox/%s/password" % (server.url, username))
+    assert other.status_code == 404 and set(other.json()) == {"error"}
