@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dfns_contract.server.faults import describe_faults
+from dfns_contract.server.contracts import faults_judged_by
+from dfns_contract.server.faults import FIRST_CONTRACT, describe_faults
 
 from selftests.helpers.suite_runner import run_suite
 
@@ -38,8 +39,11 @@ class MatrixRow:
         return json.dumps(asdict(self))
 
 
-def switches(kind: str) -> list[str]:
-    return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind]
+def switches(kind: str, contract: str = FIRST_CONTRACT) -> list[str]:
+    """The switches of ``kind`` a suite of ``contract`` judges: a fault of an error only a later
+    edit of the page documents (``Fault.since``) rightly survives an earlier edit's suite."""
+    judged = set(faults_judged_by(contract))
+    return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind and name in judged]
 
 
 def case_name(testcase: ElementTree.Element) -> str:

@@ -36,6 +36,8 @@ class DocumentedError:
     variants: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
     invariant: bool = False
+    #: Why the recipe's request provokes the error, where the page leaves it open (not shown in reports).
+    why: str = ""
 
     @property
     def doc_reference(self) -> str:

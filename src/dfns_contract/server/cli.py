@@ -1,6 +1,6 @@
 """``dfns-mock``: run the reference server from a shell.
 
-    dfns-mock --port 0 --profile-out profile.json [--fault NAME ...]
+    dfns-mock --port 0 --profile-out profile.json [--fault NAME ...] [--contract VERSION]
     dfns-mock --access-log --max-connections-per-client 64 ...
     dfns-mock --list-faults
 
@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from .contracts import CONTRACTS, DEFAULT_CONTRACT
 from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
 from .settings import Settings
@@ -48,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = describe_faults()
         width = max(len(name) for name, _, _ in rows)
         for name, kind, description in rows:
-            print("%-*s  %-6s  %s" % (width, name, kind, description))
+            since = FAULTS[name].since
+            version = "" if since == DEFAULT_CONTRACT else " (errors documented since %s)" % since
+            print("%-*s  %-6s  %s%s" % (width, name, kind, description, version))
         return 0
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -60,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         server = start_server(
-            faults=args.faults, host=args.host, port=args.port, settings=settings_from(args)
+            faults=args.faults,
+            host=args.host,
+            port=args.port,
+            settings=settings_from(args),
+            contract=args.contract,
         )
     except ServerStartError as exc:
         print("dfns-mock: %s" % exc, file=sys.stderr)
@@ -85,8 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dfns-mock",
         description="Reference server for the documented errors of the Dfns API (a local sandbox). "
-        "Sandbox-only route, not part of the Dfns API: GET /sandbox/mailbox/{username} "
-        "returns the registration code a new user would receive by email.",
+        "Sandbox-only routes, not part of the Dfns API: GET /sandbox/mailbox/{username} "
+        "returns the registration code a new user would receive by email, "
+        "GET /sandbox/mailbox/{username}/login-code and .../recovery-code the last login or "
+        "recovery verification code sent.",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
@@ -108,6 +117,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--list-faults", action="store_true", help="list the fault switches and exit"
+    )
+    parser.add_argument(
+        "--contract",
+        default=DEFAULT_CONTRACT,
+        metavar="VERSION",
+        type=_contract_name,
+        help="the published version of the errors page to answer as: %s (default %s)"
+        % (", ".join(CONTRACTS), DEFAULT_CONTRACT),
     )
     limits = parser.add_argument_group("limits (what one request and one client may cost)")
     defaults = Settings()
@@ -156,6 +173,14 @@ def _positive(kind: type) -> Callable[[str], Any]:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _contract_name(name: str) -> str:
+    if name not in CONTRACTS:
+        raise argparse.ArgumentTypeError(
+            "unknown contract version %r (known: %s)" % (name, ", ".join(CONTRACTS))
+        )
+    return name
 
 
 def _fault_name(name: str) -> str:

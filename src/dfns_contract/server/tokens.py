@@ -35,6 +35,8 @@ class TokenKind(str, enum.Enum):
     LOGIN_CHALLENGE = "login-challenge"
     ACTION_CHALLENGE = "action-challenge"
     USER_ACTION = "user-action"
+    RECOVERY = "recovery"
+    CREDENTIAL_CHALLENGE = "credential-challenge"
 
 
 class Verification(enum.Enum):
