@@ -61,7 +61,7 @@ class TestCatalog:
 
     def test_invalid_catalog_is_refused(self, tmp_path):
         path = tmp_path / "c.json"
-        path.write_text(json.dumps({"doc": "x", "errors": [{"id": "Bad Id"}]}))
+        path.write_text(json.dumps({"version": "2024-08-19", "doc": "x", "page": "x.md", "errors": [{"id": "Bad Id"}]}))
         with pytest.raises(CatalogError, match="invalid catalog"):
             load_catalog(path)
 

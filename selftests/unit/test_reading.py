@@ -233,6 +233,7 @@ def report_with(cases: list[dict], others: list[dict]) -> dict:
     return {"result": "incomplete", "exitStatus": 1, "finishedAt": "t", "startedAt": "t", "durationSeconds": 1.0,
             "target": {"description": "x", "faults": [], "profile": None, "kind": "embedded", "envOverrides": []},
             "versions": {"python": "3", "pytest": "9", "dfnsContract": "0"}, "catalog": {"path": None},
+            "contract": {"version": "2024-08-19", "published": True, "doc": "getting-started/errors.md", "page": "p.md"},
             "errorsPage": None, "totals": {"not verified": 1},
             "errors": [{"id": "nonce-missing-or-invalid", "section": "s", "summary": "S", "status": 400, "message": "m",
                         "verdict": "not verified", "detail": "d", "page": None, "cases": cases}],
