@@ -128,7 +128,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(HeavyFirst(), "dfns-heavy-first")
     manager.register(PausedLast(), "dfns-paused-last")  # registered after HeavyFirst: its trylast hook runs first
     if not settings.base_url and controller:
-        manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
+        manager.register(SharedServer(settings.faults, settings.server_contract), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
@@ -157,7 +157,8 @@ class Suite:
 
     def pytest_report_header(self) -> list[str]:
         settings = self.settings
-        target = "%s (live)" % settings.shown_url if settings.base_url else EMBEDDED + " — not a live environment"
+        target = "%s (live)" % settings.shown_url if settings.base_url else \
+            "%s implementing contract %s — not a live environment" % (EMBEDDED, settings.server_contract)
         if settings.faults:
             target += " with faults: " + ", ".join(settings.faults)
         mode = "allowed" if settings.allow_destructive or not settings.sensitive else \

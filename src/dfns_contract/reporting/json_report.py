@@ -84,12 +84,14 @@ def public_url(url: str) -> str:
 
 
 def describe_target(base_url: str | None, *, embedded: str, faults: list[str], profile_path: str | None,
-                    env_overrides: list[str]) -> dict[str, Any]:
+                    env_overrides: list[str], server_contract: str | None = None) -> dict[str, Any]:
     """The report's ``target``: what was tested, never a secret (no user info in the URL)."""
+    implementing = " implementing contract %s" % server_contract if server_contract else ""
     return {
         "kind": "live" if base_url else "embedded",
         "baseUrl": public_url(base_url) if base_url else None,
-        "description": "%s (live)" % public_url(base_url) if base_url else embedded + " — not a live environment",
+        "description": "%s (live)" % public_url(base_url) if base_url else embedded + implementing + " — not a live environment",
+        "contract": None if base_url else server_contract,
         "faults": list(faults),
         "profile": profile_path,
         "envOverrides": list(env_overrides),

@@ -166,9 +166,14 @@ class PreparedServer:
         self._socket.close()
 
 
+#: The versions of the errors page this server implements (a stand-in until the server grows the later ones).
+IMPLEMENTED_CONTRACTS = ("2024-08-19",)
+
+
 def prepare_server(
     *,
     faults: Iterable[str] = (),
+    contract: str = IMPLEMENTED_CONTRACTS[0],
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Clock | None = None,
@@ -176,6 +181,9 @@ def prepare_server(
     settings: Settings | None = None,
 ) -> PreparedServer:
     """Bind, listen and seed a fresh server; raise ``UnknownFault`` or ``ServerStartError``."""
+    if contract not in IMPLEMENTED_CONTRACTS:
+        raise ServerStartError("it implements the errors page of %s only, not %s"
+                               % (", ".join(IMPLEMENTED_CONTRACTS), contract))
     settings = settings or Settings()
     if registration_code_ttl is not None:
         settings = replace(settings, registration_code_ttl=registration_code_ttl)
@@ -189,6 +197,7 @@ def prepare_server(
 def start_server(
     *,
     faults: Iterable[str] = (),
+    contract: str = IMPLEMENTED_CONTRACTS[0],
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Clock | None = None,
@@ -197,7 +206,7 @@ def start_server(
     startup_timeout: float = STARTUP_TIMEOUT,
 ) -> RunningServer:
     """Start a fresh reference server; raise ``UnknownFault`` or ``ServerStartError``."""
-    prepared = prepare_server(faults=faults, host=host, port=port, clock=clock,
+    prepared = prepare_server(faults=faults, contract=contract, host=host, port=port, clock=clock,
                               registration_code_ttl=registration_code_ttl, settings=settings)
     return prepared.start(startup_timeout)
 
