@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
-from dfns_contract.server.faults import FAULTS, FaultSet, describe_faults
+from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultSet, describe_faults, faults_since
 
 from selftests.helpers.suite_runner import run_suite
 
@@ -43,8 +43,11 @@ class MatrixRow:
         return json.dumps(asdict(self))
 
 
-def switches(kind: str) -> list[str]:
-    return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind]
+def switches(kind: str, contract: str = FIRST_CONTRACT) -> list[str]:
+    """The switches of ``kind`` a suite of ``contract`` judges: a fault of an error only a later
+    edit of the page documents (``Fault.since``) rightly survives an earlier edit's suite."""
+    judged = set(faults_since(contract)) | ({name for name, _, _ in describe_faults()} if kind == "benign" else set())
+    return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind and name in judged]
 
 
 def entries_broken_by(switch: str, version: str) -> frozenset[str]:
@@ -74,7 +77,7 @@ def plan(kind: str) -> list[tuple[str, str]]:
     rewrite the answer of one of its new entries."""
     runs = []
     for version in published_contracts():
-        for switch in switches(kind):
+        for switch in (name for name, switch_kind, _ in describe_faults() if switch_kind == kind):
             fault = FAULTS[switch]
             if kind == "benign" or fault.since == version or (
                     version != DEFAULT_CONTRACT and entries_broken_by(switch, version) & new_entries(version)):

@@ -157,3 +157,33 @@ def test_the_default_options_are_the_default_settings():
 def test_a_limit_must_be_a_finite_number_above_zero(option):
     done = subprocess.run([*COMMAND, option], capture_output=True, text=True, timeout=DEADLINE, check=False)
     assert done.returncode == 2 and "usage:" in done.stderr
+
+
+@pytest.mark.parametrize("version, message", [
+    ("2024-08-19", "Not Authorized."),
+    ("2024-08-19-extended", "Not Authorized."),
+    ("2025-02-07", "user token is missing or invalid"),
+])
+def test_contract_flag_picks_the_version_the_server_answers_as(mock_factory, version, message):
+    mock = mock_factory("--port", "0", "--contract", version)
+    url = mock.line().split()[-1]
+    client = DfnsClient(url, None)
+    answer = requests.post(url + "/auth/login/init", json={"username": "nobody@example.invalid", "orgId": "or-x"},
+                           headers=client.headers(), timeout=10)
+    # No app: the common 401, in the version's words.
+    assert answer.status_code == 401 and answer.json() == {"error": {"message": message}}
+    assert mock.stop() == 0
+
+
+def test_the_default_contract_is_the_first_edit():
+    from dfns_contract.server.cli import _parser
+
+    assert _parser().parse_args([]).contract == "2024-08-19"
+
+
+def test_unknown_contract_is_a_usage_error_naming_the_known_ones():
+    done = subprocess.run([*COMMAND, "--contract", "2024-09-01"], capture_output=True, text=True,
+                          timeout=DEADLINE, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "unknown contract version '2024-09-01'" in done.stderr
+    assert "2024-08-19, 2024-08-19-extended, 2025-02-07" in done.stderr

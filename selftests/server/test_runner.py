@@ -50,3 +50,25 @@ def test_state_is_reachable_for_tests(server):
     state = server.state
     assert state.seeded.app_id == server.profile["appId"]
     assert state.faults.names == frozenset()
+
+
+def test_unknown_contract_is_refused_before_anything_starts():
+    from dfns_contract.server.contracts import UnknownContract
+
+    with pytest.raises(UnknownContract, match="'2024-09-01' .known: 2024-08-19, 2024-08-19-extended, 2025-02-07"):
+        start_server(contract="2024-09-01")
+
+
+def test_the_server_answers_as_the_contract_asked_and_the_first_edit_by_default(server):
+    assert server.state.contract.name == "2024-08-19"
+    with start_server(contract="2024-08-19-extended") as extended:
+        assert extended.state.contract.name == "2024-08-19-extended"
+
+
+def test_every_published_catalog_has_a_server_version():
+    """The server does not import the suite's package: the two lists of versions are kept together here."""
+    from dfns_contract.contract.schemas import published_contracts
+    from dfns_contract.server.contracts import CONTRACTS
+
+    assert set(published_contracts()) <= set(CONTRACTS)
+    assert {"2024-08-19", "2024-08-19-extended"} <= set(published_contracts())

@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from dfns_contract.contract import auth_recipes  # noqa: F401 - registers the recipes of the extended edit
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError, read_catalog
 from dfns_contract.contract.profile import env_name, profile_keys

@@ -39,6 +39,8 @@ class DocumentedError:
     variants: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
     invariant: bool = False
+    #: Why the recipe's request provokes the error, where the page leaves it open (not shown in reports).
+    why: str = ""
     #: The published version of the page the entry comes from (its catalog's ``version``).
     contract: str | None = None
 

@@ -3,7 +3,9 @@
 What the suite changes: the state (active or not) of ``otherAppId``, which
 the user-action, app and forbidden cases activate and deactivate, and, only
 on a broken server that lets an app deactivate itself, the state of
-``appId``. It creates nothing: no app, user, credential or token a later
+``appId``; under the extended edit of the errors page, the state of the
+profile's ``endUserId``, which a user-action-signing case deactivates
+(``KeepUserActive``). It creates nothing: no app, user, credential or token a later
 reader could mistake for real (``RecipeContext.name`` gives a future recipe
 that must create one a name carrying the run id). Nonces and user actions it
 spends, and registration challenges it opens, cannot and need not be undone.
@@ -14,7 +16,7 @@ request leaves, so the change can be undone by another process if this one
 is stopped. The session fixture ``dfns_cleanup`` runs the undo actions when
 the session ends; the controller then undoes whatever no process confirmed
 (``plugin/restore.py``). An undo is data (``KeepAppActive``), not a closure,
-for that reason. It first reads the state and writes only if it differs, so
+for that reason (``KeepUserActive`` for a user). It first reads the state and writes only if it differs, so
 running it twice is harmless. Its problems are one line each in the run's
 summary, with what to do by hand, never a traceback.
 """
@@ -108,8 +110,66 @@ class KeepAppActive:
         return cls(str(record["appId"]), str(record.get("label") or "app"), record.get("fallbackAppId"))
 
 
+@dataclass(frozen=True)
+class KeepUserActive:
+    """At the end, the user must be active: read it, activate it if it is not.
+
+    The user-action-signing case deactivates the profile's ``endUserId`` to
+    show that its token is then refused; requests go out as the profile's
+    principal (``authToken``), which must hold ``Auth:Users:Read`` and ``Auth:Users:Update``.
+    """
+
+    kind: ClassVar[str] = "user-active"
+    user_id: str
+    label: str = "user"
+
+    @property
+    def key(self) -> str:
+        return "user-active:" + self.user_id
+
+    @property
+    def description(self) -> str:
+        return "%s %s" % (self.label, self.user_id)
+
+    @property
+    def risk(self) -> str:
+        return "may be left deactivated"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        if client is None:
+            raise CleanupFailed("no client of the profile's principal to send the requests with")
+        path = "/auth/users/" + self.user_id
+        got = client.request("GET", path)
+        if got.status != 200:
+            raise CleanupFailed("GET %s answered HTTP %d" % (path, got.status))
+        try:
+            active = got.json.get("isActive")
+        except (ValueError, AttributeError):
+            active = None
+        if active is True:
+            return ALREADY
+        done = client.request("PUT", path + "/activate", sign=True)
+        if 200 <= done.status < 300:
+            return PUT_BACK
+        raise CleanupFailed("activate answered HTTP %d" % done.status)
+
+    def by_hand(self, base_url: str) -> str:
+        return ("activate it with PUT %s/auth/users/%s/activate (signed with a user action), "
+                "or in the dashboard (Settings > Users)" % (base_url.rstrip("/"), self.user_id))
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "userId": self.user_id, "label": self.label}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> KeepUserActive:
+        return cls(str(record["userId"]), str(record.get("label") or "user"))
+
+
 #: Every kind of undo the journal may hold.
-UNDO_KINDS: dict[str, type[KeepAppActive]] = {KeepAppActive.kind: KeepAppActive}
+UNDO_KINDS: dict[str, type[KeepAppActive] | type[KeepUserActive]] = {
+    KeepAppActive.kind: KeepAppActive,
+    KeepUserActive.kind: KeepUserActive,
+}
 
 
 def undo_from_record(record: dict[str, Any]) -> Undo:
@@ -162,6 +222,11 @@ class Cleanup:
         switched off just when this worker's session ends.
         """
         self.keep_app_active(other_app_id, label="otherAppId", fallback_app_id=other_app_id)
+
+    def keep_user_active(self, user_id: str, *, label: str = "user") -> None:
+        """At the end, ``user_id`` must be active (a case that deactivates a user calls this first)."""
+        if self.client is not None:
+            self.register(KeepUserActive(user_id, label))
 
     def run(self) -> list[str]:
         """Run every queued undo once; one line per undo. Never raises.

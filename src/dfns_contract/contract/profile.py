@@ -27,6 +27,11 @@ SECRET_KEYS = frozenset(
         "expiredRegistrationCode",
         "expiredAuthToken",
         "otherOrgAuthToken",
+        "serviceAccountAuthToken",
+        "serviceAccountPrivateKey",
+        "archivedUserAuthToken",
+        "loginCode",
+        "recoveryVerificationCode",
     }
 )
 

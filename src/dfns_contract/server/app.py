@@ -25,6 +25,7 @@ from starlette.routing import Match, Route
 
 from .access_log import AccessLog
 from .clock import Clock, system_clock
+from .contracts import ContractVersion, resolve_contract
 from .endpoints import ENDPOINTS
 from .endpoints.sandbox import sandbox_routes
 from .errors import ApiError, ErrorId
@@ -47,14 +48,17 @@ def create_app(
     clock: Clock | None = None,
     settings: Settings | None = None,
     seeded_world: SeededWorld | None = None,
+    contract: ContractVersion | str | None = None,
 ) -> Starlette:
     """A fresh server: new ids, keys, secret and seeded world every call (or the ``seeded_world`` given,
-    made with the same ``settings`` and ``clock``)."""
+    made with the same ``settings`` and ``clock``), answering as the ``contract`` version
+    (contracts.py; default the first edit of the errors page)."""
     faults = faults if isinstance(faults, FaultSet) else resolve_faults(faults)
+    version = resolve_contract(contract)
     clock = clock or system_clock
     settings = settings or Settings()
     seeded_world = seeded_world or new_seeded_world(settings, clock)
-    world, tokens, renderer = seeded_world.world, seeded_world.tokens, Renderer(faults)
+    world, tokens, renderer = seeded_world.world, seeded_world.tokens, Renderer(faults, version)
     nonces, user_actions, challenges = OneTimeStore(clock), OneTimeStore(clock), OneTimeStore(clock)
     state = ServerState(
         settings=settings,
@@ -68,6 +72,7 @@ def create_app(
         user_actions=user_actions,
         challenges=challenges,
         sweeper=Sweeper((nonces, user_actions, challenges), settings.prune_interval),
+        contract=version,
     )
     pipeline = Pipeline(state)
     routes = [pipeline.route(endpoint) for endpoint in ENDPOINTS] + sandbox_routes(state)

@@ -1,6 +1,6 @@
 """``dfns-mock``: run the reference server from a shell.
 
-    dfns-mock --port 0 --profile-out profile.json [--fault NAME ...]
+    dfns-mock --port 0 --profile-out profile.json [--fault NAME ...] [--contract VERSION]
     dfns-mock --access-log --max-connections-per-client 64 ...
     dfns-mock --list-faults
 
@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from .contracts import CONTRACTS, DEFAULT_CONTRACT
 from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
 from .settings import Settings
@@ -60,7 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         server = start_server(
-            faults=args.faults, host=args.host, port=args.port, settings=settings_from(args)
+            faults=args.faults,
+            host=args.host,
+            port=args.port,
+            settings=settings_from(args),
+            contract=args.contract,
         )
     except ServerStartError as exc:
         print("dfns-mock: %s" % exc, file=sys.stderr)
@@ -109,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list-faults", action="store_true", help="list the fault switches and exit"
     )
+    parser.add_argument(
+        "--contract",
+        default=DEFAULT_CONTRACT,
+        metavar="VERSION",
+        type=_contract_name,
+        help="the published version of the errors page to answer as: %s (default %s)"
+        % (", ".join(CONTRACTS), DEFAULT_CONTRACT),
+    )
     limits = parser.add_argument_group("limits (what one request and one client may cost)")
     defaults = Settings()
     for name, help_text in LIMIT_OPTIONS.items():
@@ -156,6 +169,14 @@ def _positive(kind: type) -> Callable[[str], Any]:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _contract_name(name: str) -> str:
+    if name not in CONTRACTS:
+        raise argparse.ArgumentTypeError(
+            "unknown contract version %r (known: %s)" % (name, ", ".join(CONTRACTS))
+        )
+    return name
 
 
 def _fault_name(name: str) -> str:

@@ -38,7 +38,9 @@ def allow_credentials(principal: Principal) -> dict[str, Any]:
     """``allowCredentials`` of login and user-action challenges: the ids the client signs with."""
     return {
         "key": [
-            {"type": "public-key", "id": c.cred_id} for c in principal.credentials if c.is_active
+            {"type": "public-key", "id": c.cred_id}
+            for c in principal.credentials
+            if c.is_login_factor
         ],
         "passwordProtectedKey": [],
         "webauthn": [],
@@ -103,11 +105,21 @@ def check_assertion(
     principal: Principal, assertion: dict[str, Any], challenge: str, origin: str, max_depth: int
 ) -> Credential:
     """Verify a Key ``credentialAssertion`` of Complete Login or Create User Action Signature."""
-    client_data = _decode(assertion["clientData"], "firstFactor.credentialAssertion.clientData")
-    signature = _decode(assertion["signature"], "firstFactor.credentialAssertion.signature")
+    _decode(assertion["clientData"], "firstFactor.credentialAssertion.clientData")
+    _decode(assertion["signature"], "firstFactor.credentialAssertion.signature")
     credential = principal.credential(assertion["credId"])
     if credential is None:
         raise not_authorized()
+    return check_assertion_by(credential, assertion, challenge, origin, max_depth)
+
+
+def check_assertion_by(
+    credential: Credential, assertion: dict[str, Any], challenge: str, origin: str, max_depth: int
+) -> Credential:
+    """Verify that ``credential`` (already chosen: a login factor, a recovery credential) signed
+    the client data of ``assertion`` for this challenge."""
+    client_data = _decode(assertion["clientData"], "credentialAssertion.clientData")
+    signature = _decode(assertion["signature"], "credentialAssertion.signature")
     _check_client_data(client_data, "key.get", challenge, origin, max_depth)
     if not keys.verify(credential.public_key, signature, client_data):
         raise not_authorized()

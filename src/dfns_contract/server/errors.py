@@ -1,6 +1,8 @@
 """Every error the reference server can answer, as one table keyed by error id.
 
-The documented rows are copied from getting-started/errors.md; the others are
+The documented rows are copied from getting-started/errors.md (the rows of its
+later edits too: which of them a server of an older edit answers otherwise is
+data, contracts.py); the others are
 the server's own words for cases the docs leave open (a malformed body, an
 unknown route). Faults that change a status or a message override rows of
 this table (see faults.py), so the pipeline never spells a message itself: it
@@ -27,6 +29,14 @@ class ErrorId(str, enum.Enum):
     APP_NOT_FOUND = "ApplicationNotFound"
     REGISTRATION_CODE_EXPIRED = "RegistrationCodeExpired"
     USER_EXISTS = "UserAlreadyExists"
+    # Documented by the page's later edit of 2024-08-19 (errors-page-versions/2024-08-19-extended.md):
+    # the flows' own errors. A server of the first edit answers them as contracts.py says.
+    USER_DEACTIVATED = "UserDeactivated"
+    USER_UNKNOWN = "UserUnknown"
+    NO_CREDENTIAL_FOR_APP = "NoCredentialForApp"
+    INVALID_CODE = "InvalidCode"
+    CHALLENGE_INVALID = "ChallengeTokenInvalid"
+    NOT_RECOVERY_FACTOR = "NotRecoveryFactor"
     # The server's own (the docs are silent).
     BAD_REQUEST = "BadRequest"
     ROUTE_NOT_FOUND = "RouteNotFound"
@@ -66,6 +76,14 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.APP_NOT_FOUND: ErrorSpec(404, "application not found"),
     ErrorId.REGISTRATION_CODE_EXPIRED: ErrorSpec(400, "Registration code expired"),
     ErrorId.USER_EXISTS: ErrorSpec(401, "User already exists."),
+    ErrorId.USER_DEACTIVATED: ErrorSpec(400, "User account has been deactivated."),
+    ErrorId.USER_UNKNOWN: ErrorSpec(401, "User not found"),
+    ErrorId.NO_CREDENTIAL_FOR_APP: ErrorSpec(
+        401, "User does not have a credential that can be used for the application."
+    ),
+    ErrorId.INVALID_CODE: ErrorSpec(403, "Invalid code"),
+    ErrorId.CHALLENGE_INVALID: ErrorSpec(400, "Challenge token is not valid."),
+    ErrorId.NOT_RECOVERY_FACTOR: ErrorSpec(401, "Credential cannot be used as a recovery factor."),
     ErrorId.BAD_REQUEST: ErrorSpec(400, "bad request", documented=False),
     ErrorId.ROUTE_NOT_FOUND: ErrorSpec(404, "Not Found", documented=False),
     ErrorId.METHOD_NOT_ALLOWED: ErrorSpec(405, "Method Not Allowed", documented=False),

@@ -42,12 +42,21 @@ class Override:
     message: str | None = None
 
 
+#: The published version of the errors page a switch belongs to unless it says otherwise (contracts.py).
+FIRST_CONTRACT = "2024-08-19"
+#: The later edit of the same day, which documents the flows' errors the switches below break.
+EXTENDED_CONTRACT = "2024-08-19-extended"
+
+
 @dataclass(frozen=True)
 class Fault:
     name: str
     kind: FaultKind
     description: str
     overrides: Mapping[ErrorId, Override] = field(default_factory=dict)
+    #: The first version of the errors page whose suite must kill it: a switch that breaks an error
+    #: only a later edit documents survives the earlier suites, rightly (the mutation matrix reads it).
+    since: str = FIRST_CONTRACT
 
 
 class UnknownFault(ValueError):
@@ -56,6 +65,12 @@ class UnknownFault(ValueError):
 
 def _fault(name: str, description: str, **overrides: Override) -> Fault:
     return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()})
+
+
+def _flow_fault(name: str, description: str, **overrides: Override) -> Fault:
+    """A fault of the flows only the extended edit documents errors for (its suite must kill it)."""
+    return Fault(name, FaultKind.FAULT, description,
+                 {ErrorId[k]: v for k, v in overrides.items()}, since=EXTENDED_CONTRACT)
 
 
 def _benign(name: str, description: str) -> Fault:
@@ -233,6 +248,86 @@ _REGISTRY: tuple[Fault, ...] = (
         "the user-exists message starts with a lower-case letter",
         USER_EXISTS=Override(message="user already exists."),
     ),
+    # -- The flows of the extended edit (delegated auth, login, signing, recovery) --
+    _flow_fault(
+        "delegated-login-deactivated-allowed",
+        "delegated login issues a token for a deactivated user",
+    ),
+    _flow_fault(
+        "login-deactivated-allowed", "login init issues a challenge to a deactivated user"
+    ),
+    _flow_fault(
+        "useraction-deactivated-allowed",
+        "a deactivated user's still valid token may start signing a user action",
+    ),
+    _flow_fault(
+        "user-deactivated-status",
+        "a deactivated user answers 401 instead of 400",
+        USER_DEACTIVATED=Override(status=401),
+    ),
+    _flow_fault(
+        "user-deactivated-message",
+        "the deactivated-user message loses its final period",
+        USER_DEACTIVATED=Override(message="User account has been deactivated"),
+    ),
+    _flow_fault(
+        "user-not-found-generic",
+        "an unknown user answers 401 Not Authorized. (as a server of the first edit does)",
+        USER_UNKNOWN=Override(message="Not Authorized."),
+    ),
+    _flow_fault(
+        "user-not-found-status",
+        "an unknown user answers 404 instead of 401",
+        USER_UNKNOWN=Override(status=404),
+    ),
+    _flow_fault(
+        "useraction-archived-user-allowed",
+        "the still valid token of an archived user may start signing a user action",
+    ),
+    _flow_fault(
+        "login-no-credential-allowed",
+        "login init issues a challenge to a user without a credential usable for the application",
+    ),
+    _flow_fault(
+        "useraction-no-credential-allowed",
+        "a user without a credential usable for the application may start signing a user action",
+    ),
+    _flow_fault(
+        "no-credential-message",
+        "the no-credential message starts with a lower-case letter",
+        NO_CREDENTIAL_FOR_APP=Override(
+            message="user does not have a credential that can be used for the application."
+        ),
+    ),
+    _flow_fault("login-code-unchecked", "login init accepts any loginCode"),
+    _flow_fault("login-code-reusable", "a login code may be used any number of times"),
+    _flow_fault(
+        "invalid-code-status",
+        "a wrong login code answers 401 instead of 403",
+        INVALID_CODE=Override(status=401),
+    ),
+    _flow_fault(
+        "action-challenge-unverified",
+        "a user-action challenge identifier is read without checking its signature",
+    ),
+    _flow_fault(
+        "action-challenge-reusable",
+        "a user-action challenge may be completed any number of times",
+    ),
+    _flow_fault(
+        "challenge-invalid-status",
+        "an invalid user-action challenge answers 401 instead of 400",
+        CHALLENGE_INVALID=Override(status=401),
+    ),
+    _flow_fault(
+        "recovery-any-credential",
+        "any credential of the user is accepted as a recovery factor",
+    ),
+    _flow_fault(
+        "recovery-factor-message",
+        "the recovery-factor message says 'key' for 'credential'",
+        NOT_RECOVERY_FACTOR=Override(message="Key cannot be used as a recovery factor."),
+    ),
     # -- Envelope and transport -----------------------------------------------
     _fault("envelope-flat", 'errors are {"message": ...} without the "error" object'),
     _fault("envelope-list", 'errors are [{"message": ...}]'),
@@ -295,9 +390,9 @@ class FaultSet:
             raise KeyError("no fault named %r" % (name,))
         return name in self.names
 
-    def error_table(self) -> dict[ErrorId, ErrorSpec]:
-        """The error table with this set's overrides applied."""
-        table = dict(ERRORS)
+    def error_table(self, base: Mapping[ErrorId, ErrorSpec] = ERRORS) -> dict[ErrorId, ErrorSpec]:
+        """The error table (``base``: a version's, contracts.py) with this set's overrides applied."""
+        table = dict(base)
         for name in sorted(self.names):
             for error, override in FAULTS[name].overrides.items():
                 row = table[error]
@@ -316,6 +411,11 @@ def resolve_faults(names: Iterable[str]) -> FaultSet:
         if name not in FAULTS:
             raise UnknownFault("unknown fault %r (see dfns-mock --list-faults)" % name)
     return FaultSet(frozenset(names))
+
+
+def faults_since(contract: str) -> list[str]:
+    """The switches a suite of ``contract`` is first expected to judge (``Fault.since``)."""
+    return [f.name for f in _REGISTRY if f.since == contract]
 
 
 def describe_faults() -> list[tuple[str, str, str]]:

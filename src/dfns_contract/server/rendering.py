@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from .contracts import ContractVersion, resolve_contract
 from .errors import ApiError, ErrorId, ErrorSpec
 from .faults import FaultSet
 
@@ -37,10 +38,10 @@ HTML_500 = (
 
 
 class Renderer:
-    """Builds responses the way this server's fault set says."""
+    """Builds responses the way this server's fault set and contract version say."""
 
-    def __init__(self, faults: FaultSet) -> None:
-        self.table: dict[ErrorId, ErrorSpec] = faults.error_table()
+    def __init__(self, faults: FaultSet, contract: ContractVersion | str | None = None) -> None:
+        self.table: dict[ErrorId, ErrorSpec] = resolve_contract(contract).error_table(faults)
         self.key_order = "key-order" in faults
         self.extra_fields = "extra-fields" in faults
         self.chunked = "chunked" in faults

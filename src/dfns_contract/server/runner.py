@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .clock import Clock, system_clock
+from .contracts import ContractVersion, resolve_contract
 from .faults import FaultSet, resolve_faults
 from .seed import SeededWorld, new_seeded_world
 from .settings import Settings
@@ -102,6 +103,8 @@ class PreparedServer:
     settings: Settings
     seeded_world: SeededWorld = field(repr=False)
     _socket: socket.socket = field(repr=False)
+    #: The version of the errors page it answers as (contracts.py).
+    contract: ContractVersion = field(default_factory=lambda: resolve_contract(None))
 
     @property
     def profile(self) -> dict[str, Any]:
@@ -117,7 +120,7 @@ class PreparedServer:
             from .connections import guarded_protocol
 
             app = create_app(faults=self.faults, clock=self.clock, settings=self.settings,
-                             seeded_world=self.seeded_world)
+                             seeded_world=self.seeded_world, contract=self.contract)
             protocol = guarded_protocol(
                 self.settings,
                 app.state.server.renderer,
@@ -166,48 +169,45 @@ class PreparedServer:
         self._socket.close()
 
 
-#: The versions of the errors page this server implements (a stand-in until the server grows the later ones).
-IMPLEMENTED_CONTRACTS = ("2024-08-19",)
-
-
 def prepare_server(
     *,
     faults: Iterable[str] = (),
-    contract: str = IMPLEMENTED_CONTRACTS[0],
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Clock | None = None,
     registration_code_ttl: timedelta | None = None,
     settings: Settings | None = None,
+    contract: str | None = None,
 ) -> PreparedServer:
-    """Bind, listen and seed a fresh server; raise ``UnknownFault`` or ``ServerStartError``."""
-    if contract not in IMPLEMENTED_CONTRACTS:
-        raise ServerStartError("it implements the errors page of %s only, not %s"
-                               % (", ".join(IMPLEMENTED_CONTRACTS), contract))
+    """Bind, listen and seed a fresh server answering as ``contract`` (a version of the errors page,
+    default the first edit); raise ``UnknownFault``, ``UnknownContract`` or ``ServerStartError``."""
     settings = settings or Settings()
     if registration_code_ttl is not None:
         settings = replace(settings, registration_code_ttl=registration_code_ttl)
     fault_set = resolve_faults(faults)
+    version = resolve_contract(contract)
     clock = clock or system_clock
     seeded_world = new_seeded_world(settings, clock)
     sock = _bind(host, port)
-    return PreparedServer(_url(sock), fault_set, clock, settings, seeded_world, sock)
+    return PreparedServer(_url(sock), fault_set, clock, settings, seeded_world, sock, version)
 
 
 def start_server(
     *,
     faults: Iterable[str] = (),
-    contract: str = IMPLEMENTED_CONTRACTS[0],
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Clock | None = None,
     registration_code_ttl: timedelta | None = None,
     settings: Settings | None = None,
     startup_timeout: float = STARTUP_TIMEOUT,
+    contract: str | None = None,
 ) -> RunningServer:
-    """Start a fresh reference server; raise ``UnknownFault`` or ``ServerStartError``."""
-    prepared = prepare_server(faults=faults, contract=contract, host=host, port=port, clock=clock,
-                              registration_code_ttl=registration_code_ttl, settings=settings)
+    """Start a fresh reference server answering as ``contract`` (default ``2024-08-19``, the errors
+    page as first published); raise ``UnknownFault``, ``UnknownContract`` or ``ServerStartError``."""
+    prepared = prepare_server(faults=faults, host=host, port=port, clock=clock,
+                              registration_code_ttl=registration_code_ttl, settings=settings,
+                              contract=contract)
     return prepared.start(startup_timeout)
 
 

@@ -6,6 +6,13 @@ registration code and one whose code has expired: every scenario of the
 contract suite has a subject. Besides, a token of the admin that has
 expired, and a second organisation with an application and an admin of its
 own (the same operations), whose token this org's applications must refuse.
+
+For the flows the extended edit of the errors page documents errors for
+(``seed_flows.py`` seeds them): a service account that logs users in by delegation,
+a deactivated user, a user without a credential the application accepts, an
+end user the suite may deactivate and activate again, the still valid token
+of an archived user, a login code the admin was sent, and a user with a
+recovery credential and a recovery verification code.
 Ids, keys and codes are random per server.
 """
 
@@ -18,6 +25,7 @@ from typing import Any
 from ..wire import keys
 from .clock import Clock
 from .faults import FORGETS_AFTER_USE
+from .seed_flows import SeededFlows, seed_flows
 from .settings import Settings
 from .tokens import TokenKind, TokenService
 from .world import (
@@ -72,6 +80,8 @@ class Seeded:
     expired_code: str
     #: How old a nonce this server still accepts (Settings.nonce_max_age), in whole seconds.
     nonce_max_age_seconds: int
+    #: The subjects of the delegated-auth, login-code, signing and recovery cases.
+    flows: SeededFlows
 
     def profile(self, base_url: str) -> dict[str, Any]:
         """The target profile (schemas/profile.json), every key filled."""
@@ -98,6 +108,7 @@ class Seeded:
             "otherOrgAuthToken": self.other_org.admin.token,
             "replayPauseSeconds": REPLAY_PAUSE_SECONDS,
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
+            **self.flows.profile(),
         }
 
 
@@ -161,6 +172,7 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         expired_username=expired_username,
         expired_code=expired_code,
         nonce_max_age_seconds=int(settings.nonce_max_age.total_seconds()),
+        flows=seed_flows(world, tokens, settings, now, org_id, admin_permission, admin.principal_id),
     )
 
 

@@ -34,6 +34,9 @@ class Settings:
     #: Registration, login and user-action challenges, and the user action signature itself.
     challenge_ttl: timedelta = timedelta(minutes=5)
     user_action_ttl: timedelta = timedelta(minutes=5)
+    #: A login code (Send Login Code) and a recovery verification code (Send Recovery Code Email).
+    login_code_ttl: timedelta = timedelta(minutes=15)
+    recovery_code_ttl: timedelta = timedelta(hours=1)
     #: Service accounts (createServiceAccount.md: "Max is 730").
     service_account_max_days: int = 730
     #: Keep every token and registration code issued (``ServerState.issued_secrets``), so the

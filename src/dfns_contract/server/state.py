@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .clock import Clock
+from .contracts import ContractVersion
 from .faults import FaultSet
 from .rendering import Renderer
 from .seed import Seeded
@@ -31,6 +32,8 @@ class ServerState:
     challenges: OneTimeStore
     #: Prunes the three stores above on a timer (Settings.prune_interval).
     sweeper: Sweeper
+    #: The version of the errors page this server answers as (contracts.py).
+    contract: ContractVersion
 
     def issued_secrets(self) -> list[str]:
         """Every token and registration code this server handed out (``Settings.record_secrets``)."""
@@ -38,4 +41,5 @@ class ServerState:
             raise RuntimeError("start the server with Settings(record_secrets=True)")
         codes = [p.registration.code for p in self.world.principals.values() if p.registration]
         mailed = [mail.registration_code for mail in self.world.mailbox.values()]
-        return list(dict.fromkeys([*self.tokens.issued, *codes, *mailed]))
+        one_time = [code.code for code in self.world.code_mail.values()]
+        return list(dict.fromkeys([*self.tokens.issued, *codes, *mailed, *one_time]))

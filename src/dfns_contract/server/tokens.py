@@ -35,6 +35,7 @@ class TokenKind(str, enum.Enum):
     LOGIN_CHALLENGE = "login-challenge"
     ACTION_CHALLENGE = "action-challenge"
     USER_ACTION = "user-action"
+    RECOVERY = "recovery"
 
 
 class Verification(enum.Enum):

@@ -63,6 +63,12 @@ class PrincipalKind(str, enum.Enum):
 
     USER = "CustomerEmployee"
     SERVICE_ACCOUNT = "ServiceAccount"
+    #: A customer's end user (delegated registration creates them).
+    END_USER = "EndUser"
+
+
+#: Credential kinds: a Key signs logins and user actions; a RecoveryKey only recovers its user.
+KEY, RECOVERY_KEY = "Key", "RecoveryKey"
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,34 @@ class Credential:
     public_key_pem: str
     public_key: PublicKey
     name: str = "Default Credential"
-    kind: str = "Key"
+    kind: str = KEY
     is_active: bool = True
+    #: RecoveryKey: the private key, encrypted by the user (the server never reads it).
+    encrypted_private_key: str = ""
+
+    @property
+    def is_login_factor(self) -> bool:
+        """Usable to log in and sign user actions with: an active Key (never a recovery credential).
+
+        The reference server has Key credentials only, which every application of the
+        org accepts (a Fido2 credential would be bound to one relying party).
+        """
+        return self.is_active and self.kind == KEY
 
     def to_json(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "credentialKind": self.kind, "name": self.name}
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """A code emailed to a user (login, recovery): ``key`` names it in the single-use store."""
+
+    code: str
+    expires_at: datetime
+    key: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "expiresAt": iso_now(self.expires_at)}
 
 
 @dataclass
@@ -144,16 +173,29 @@ class Principal:
     credential_uuid: str = field(default_factory=lambda: new_id("cr"))
     is_active: bool = True
     is_registered: bool = False
+    #: Archived (DELETE /auth/users/{userId}): gone for every lookup, though its tokens still verify.
+    is_archived: bool = False
     credentials: list[Credential] = field(default_factory=list)
     registration: RegistrationCode | None = None
     external_id: str | None = None
+    #: The last login code sent (Send Login Code), and the last recovery verification code.
+    login_code: OneTimeCode | None = None
+    recovery_code: OneTimeCode | None = None
 
     @property
     def operations(self) -> frozenset[str]:
         return self.permission.operations if self.permission else frozenset()
 
     def credential(self, cred_id: str) -> Credential | None:
+        """The login factor (active Key) of this id: what signs a login or a user action."""
+        return next((c for c in self.credentials if c.cred_id == cred_id and c.is_login_factor), None)
+
+    def any_credential(self, cred_id: str) -> Credential | None:
+        """The active credential of this id, of any kind."""
         return next((c for c in self.credentials if c.cred_id == cred_id and c.is_active), None)
+
+    def has_login_factor(self) -> bool:
+        return any(c.is_login_factor for c in self.credentials)
 
     def to_json(self) -> dict[str, Any]:
         """The user object of Create User / Get User."""
@@ -161,7 +203,8 @@ class Principal:
             "username": self.username,
             "userId": self.principal_id,
             # The docs show service accounts' userInfo.kind as CustomerEmployee too.
-            "kind": PrincipalKind.USER.value,
+            "kind": (PrincipalKind.END_USER if self.kind is PrincipalKind.END_USER
+                     else PrincipalKind.USER).value,
             "credentialUuid": self.credential_uuid,
             "orgId": self.org_id,
             "permissions": [],
@@ -198,6 +241,8 @@ class World:
         self.principals: dict[str, Principal] = {}
         self.permissions: dict[str, Permission] = {}
         self.mailbox: dict[str, Mail] = {}
+        #: Login and recovery codes as emailed, by username (sandbox.py shows them).
+        self.code_mail: dict[tuple[str, str], OneTimeCode] = {}
         self._usernames: dict[tuple[str, str], str] = {}
         self._cred_ids: set[str] = set()
 
@@ -230,8 +275,16 @@ class World:
         return self.principals.get(principal_id)
 
     def find_user(self, org_id: str, username: str) -> Principal | None:
+        """The principal of the org with this username; an archived one too (callers decide)."""
         principal_id = self._usernames.get((org_id, username))
         return self.principals.get(principal_id) if principal_id else None
+
+    def find_live_user(self, org_id: str, username: str) -> Principal | None:
+        """A user (employee or end user) of the org who is not archived: who may log in or be logged in."""
+        user = self.find_user(org_id, username)
+        if user is None or user.is_archived or user.kind is PrincipalKind.SERVICE_ACCOUNT:
+            return None
+        return user
 
     def create_principal(
         self,
@@ -255,17 +308,36 @@ class World:
         self.mailbox[user.username] = Mail(user.registration.code, expires_at)
         return user.registration
 
+    def send_login_code(self, user: Principal, expires_at: datetime) -> OneTimeCode:
+        """A new login code replaces the last one (Send Login Code), "emailed" to the sandbox."""
+        user.login_code = OneTimeCode(new_registration_code(), expires_at)
+        self.code_mail[("login", user.username)] = user.login_code
+        return user.login_code
+
+    def send_recovery_code(self, user: Principal, expires_at: datetime) -> OneTimeCode:
+        """A new recovery verification code replaces the last one (Send Recovery Code Email)."""
+        user.recovery_code = OneTimeCode(new_registration_code(), expires_at)
+        self.code_mail[("recovery", user.username)] = user.recovery_code
+        return user.recovery_code
+
     # -- credentials -----------------------------------------------------------
 
     def cred_id_taken(self, cred_id: str) -> bool:
         return cred_id in self._cred_ids
 
     def add_credential(
-        self, principal: Principal, cred_id: str, public_key_pem: str, public_key: PublicKey
+        self,
+        principal: Principal,
+        cred_id: str,
+        public_key_pem: str,
+        public_key: PublicKey,
+        kind: str = KEY,
+        encrypted_private_key: str = "",
     ) -> Credential:
         # The first credential takes the uuid the user object announced from creation on.
         uuid = principal.credential_uuid if not principal.credentials else new_id("cr")
-        credential = Credential(uuid, cred_id, principal.principal_id, public_key_pem, public_key)
+        credential = Credential(uuid, cred_id, principal.principal_id, public_key_pem, public_key,
+                                kind=kind, encrypted_private_key=encrypted_private_key)
         principal.credentials.append(credential)
         self._cred_ids.add(cred_id)
         return credential

@@ -6,7 +6,16 @@ Each module exports ``ENDPOINTS``: declarations the pipeline turns into routes.
 from __future__ import annotations
 
 from ..pipeline import Endpoint
-from . import applications, login, registration, service_accounts, user_actions, users
+from . import (
+    applications,
+    delegated,
+    login,
+    recovery,
+    registration,
+    service_accounts,
+    user_actions,
+    users,
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *applications.ENDPOINTS,
@@ -15,4 +24,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *login.ENDPOINTS,
     *user_actions.ENDPOINTS,
     *service_accounts.ENDPOINTS,
+    *delegated.ENDPOINTS,
+    *recovery.ENDPOINTS,
 )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..credentials import not_authorized
-from ..errors import bad_request
+from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Call
 from ..world import Permission
 
@@ -33,3 +33,18 @@ def claim_once(call: Call, claims: dict[str, Any]) -> None:
     """
     if not call.state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC)):
         raise not_authorized()
+
+
+def require_operation(call: Call, operation: str) -> None:
+    """403 unless the caller holds ``operation``: the permissions a request's body or target decide
+    (``Auth:Types:EndUser`` when the user is an end user), which no route declares."""
+    if "forbidden-off" in call.state.faults or operation in call.user.operations:
+        return
+    principal = call.user
+    raise ApiError(
+        ErrorId.FORBIDDEN,
+        principal_kind=principal.kind.value,
+        principal_id=principal.principal_id,
+        operation=operation,
+        org_id=principal.org_id,
+    )

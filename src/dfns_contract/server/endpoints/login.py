@@ -1,7 +1,19 @@
 """User Login (api-docs/authentication/login): a Key credential signs a challenge for a token.
 
-The docs give no login errors; an unknown, unregistered or inactive user and
-any assertion that does not verify get the common 401 ``Not Authorized.``.
+The section's errors (errors-page-versions/2024-08-19-extended.md, "User Login
+Errors"), checked in this order at Create User Login Challenge: a username
+the org does not have (or an archived user) is 401 ``User not found``; a
+deactivated user 400 ``User account has been deactivated.``; a ``loginCode``
+that is not the user's last code from Send Login Code, unexpired and unused,
+403 ``Invalid code``; a user with no credential the application accepts (none
+registered, all deactivated, only a recovery credential) 401 ``User does not
+have a credential that can be used for the application.`` A server of the
+first edit answers all four with the common 401 ``Not Authorized.``
+(contracts.py), as this one always did. Any assertion that does not verify is
+that common 401 too.
+
+A login code is spent by the challenge it opens (claimed once, atomically, in
+the challenges store), so a code read off a screen cannot open a second one.
 """
 
 from __future__ import annotations
@@ -15,27 +27,31 @@ from ..credentials import (
     new_challenge,
     not_authorized,
 )
+from ..credentials import same_secret
+from ..errors import ApiError, ErrorId
 from ..pipeline import Access, Call, Endpoint
 from ..tokens import InvalidToken, TokenKind
 from ..validation import Field
-from ..world import PrincipalKind
+from ..world import Principal
 from .common import claim_once
+
+
+def send_login_code(call: Call) -> dict[str, Any]:
+    """Email (here: the sandbox mailbox) a new one-time code to the user."""
+    state = call.state
+    user = _login_user(call)
+    state.world.send_login_code(user, call.now + state.settings.login_code_ttl)
+    return {"message": "success"}
 
 
 def init_login(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
-    user = (
-        state.world.find_user(body["orgId"], body["username"])
-        if body["orgId"] == call.app.org_id
-        else None
-    )
-    if (
-        user is None
-        or user.kind is not PrincipalKind.USER
-        or not user.is_registered
-        or not user.is_active
-    ):
-        raise not_authorized()
+    faults = state.faults
+    user = _login_user(call, deactivated_allowed="login-deactivated-allowed" in faults)
+    if "loginCode" in body:
+        _spend_login_code(call, user, body["loginCode"])
+    if not (user.is_registered and user.has_login_factor()) and "login-no-credential-allowed" not in faults:
+        raise ApiError(ErrorId.NO_CREDENTIAL_FOR_APP)
     challenge = new_challenge()
     identifier = state.tokens.issue(
         TokenKind.LOGIN_CHALLENGE,
@@ -49,6 +65,32 @@ def init_login(call: Call) -> dict[str, Any]:
         "challengeIdentifier": identifier,
         "allowCredentials": allow_credentials(user),
     }
+
+
+def _login_user(call: Call, *, deactivated_allowed: bool = False) -> Principal:
+    """The user the body names in the app's org: unknown 401, deactivated 400 (documented)."""
+    body = call.body
+    world = call.state.world
+    user = world.find_live_user(body["orgId"], body["username"]) if body["orgId"] == call.app.org_id else None
+    if user is None:
+        raise ApiError(ErrorId.USER_UNKNOWN)
+    if not user.is_active and not deactivated_allowed:
+        raise ApiError(ErrorId.USER_DEACTIVATED)
+    return user
+
+
+def _spend_login_code(call: Call, user: Principal, sent: str) -> None:
+    """403 ``Invalid code`` unless ``sent`` is the user's last code, unexpired and never used."""
+    faults = call.state.faults
+    if "login-code-unchecked" in faults:
+        return
+    code = user.login_code
+    if code is None or not same_secret(sent, code.code) or code.expires_at <= call.now:
+        raise ApiError(ErrorId.INVALID_CODE)
+    if "login-code-reusable" not in faults and not call.state.challenges.claim(
+        "login-code:" + code.key, code.expires_at
+    ):
+        raise ApiError(ErrorId.INVALID_CODE)
 
 
 def complete_login(call: Call) -> dict[str, Any]:
@@ -88,6 +130,13 @@ def assertion_fields(prefix: str = "firstFactor") -> tuple[Field, ...]:
 
 
 ENDPOINTS = (
+    Endpoint(
+        "POST",
+        "/auth/login/code",
+        send_login_code,
+        access=Access.PUBLIC,
+        fields=(Field("username"), Field("orgId")),
+    ),
     Endpoint(
         "POST",
         "/auth/login/init",

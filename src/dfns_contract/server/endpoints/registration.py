@@ -15,6 +15,7 @@ from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Access, Call, Endpoint
 from ..tokens import TokenKind
 from ..validation import Field
+from ..world import Principal
 from .common import claim_once
 
 PUB_KEY_CRED_PARAMS = [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}]
@@ -31,6 +32,13 @@ def init_registration(call: Call) -> dict[str, Any]:
         raise ApiError(ErrorId.NOT_AUTHORIZED)
     if code.expires_at <= call.now and "regcode-expiry-off" not in state.faults:
         raise ApiError(ErrorId.REGISTRATION_CODE_EXPIRED)
+    return registration_challenge(call, user)
+
+
+def registration_challenge(call: Call, user: Principal) -> dict[str, Any]:
+    """A registration session for ``user``: its challenge and the temporary token that names it
+    (also what Delegated Registration answers, delegated.py)."""
+    state = call.state
     challenge = new_challenge()
     token = state.tokens.issue(
         TokenKind.REGISTRATION, user.principal_id, state.settings.challenge_ttl, challenge=challenge

@@ -5,6 +5,10 @@ keeps the "email" in a mailbox that anyone may read, without nonce, app or
 token, so integrators and the suite can complete a registration:
 
     GET /sandbox/mailbox/{username} -> {"registrationCode": ..., "expiresAt": ...}
+    GET /sandbox/mailbox/{username}/login-code -> {"code": ..., "expiresAt": ...}
+    GET /sandbox/mailbox/{username}/recovery-code -> {"code": ..., "expiresAt": ...}
+
+(the last code Send Login Code, or Send Recovery Code Email, sent the user).
 """
 
 from __future__ import annotations
@@ -24,4 +28,14 @@ def sandbox_routes(state: ServerState) -> list[Route]:
             return state.renderer.error(ApiError(ErrorId.MAIL_NOT_FOUND))
         return state.renderer.json(mail.to_json())
 
-    return [Route("/sandbox/mailbox/{username}", mailbox, methods=["GET"])]
+    async def code_mail(request: Request) -> Response:
+        kind = request.path_params["kind"].removesuffix("-code")
+        code = state.world.code_mail.get((kind, request.path_params["username"]))
+        if code is None:
+            return state.renderer.error(ApiError(ErrorId.MAIL_NOT_FOUND))
+        return state.renderer.json(code.to_json())
+
+    return [
+        Route("/sandbox/mailbox/{username}", mailbox, methods=["GET"]),
+        Route("/sandbox/mailbox/{username}/{kind:str}", code_mail, methods=["GET"]),
+    ]

@@ -7,25 +7,37 @@ kept as the SHA-256 of its canonical JSON (``pipeline.payload_digest``): the
 signed text and the sent body need only be the same JSON value, not the same
 bytes, and the signature stays a few hundred bytes whatever the body's size,
 well inside the header limit (Settings.max_header_bytes).
+
+The section's errors (errors-page-versions/2024-08-19-extended.md, "User
+Action Signing Errors") are about the caller and the challenge: the caller's
+token still verifies but its user was archived (401 ``User not found``) or
+deactivated (400 ``User account has been deactivated.``), both judged by the
+pipeline for these endpoints (``Endpoint.caller_errors``); the caller has no
+credential the application accepts (401 ``User does not have a credential
+that can be used for the application.``), at init, where the credentials to
+sign with are listed; a challenge identifier that is not one this server
+issued to this caller, unexpired and not yet completed (400 ``Challenge token
+is not valid.``). A server of the first edit answers these with the common
+401 (contracts.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from datetime import UTC, datetime
+
 from ..credentials import (
     SUPPORTED_KINDS,
     allow_credentials,
     check_assertion,
     new_challenge,
-    not_authorized,
 )
-from ..errors import bad_request
+from ..errors import ApiError, ErrorId, bad_request
 from ..json_input import InvalidJson, load_json
 from ..pipeline import Call, Endpoint, payload_digest
-from ..tokens import InvalidToken, TokenKind
+from ..tokens import InvalidToken, TokenKind, Verification
 from ..validation import Field
-from .common import claim_once
 from .login import assertion_fields
 
 METHODS = ("POST", "PUT", "DELETE", "GET")
@@ -33,6 +45,8 @@ METHODS = ("POST", "PUT", "DELETE", "GET")
 
 def init_action(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
+    if not call.user.has_login_factor() and "useraction-no-credential-allowed" not in state.faults:
+        raise ApiError(ErrorId.NO_CREDENTIAL_FOR_APP)
     challenge = new_challenge()
     identifier = state.tokens.issue(
         TokenKind.ACTION_CHALLENGE,
@@ -53,12 +67,16 @@ def init_action(call: Call) -> dict[str, Any]:
 
 def complete_action(call: Call) -> dict[str, Any]:
     state, principal = call.state, call.user
+    faults = state.faults
+    verification = (Verification.UNCHECKED if "action-challenge-unverified" in faults
+                    else Verification.STRICT)
     try:
-        claims = state.tokens.read(call.body["challengeIdentifier"], TokenKind.ACTION_CHALLENGE)
+        claims = state.tokens.read(call.body["challengeIdentifier"], TokenKind.ACTION_CHALLENGE,
+                                   verification)
     except InvalidToken:
-        raise not_authorized() from None
+        raise ApiError(ErrorId.CHALLENGE_INVALID) from None
     if claims["sub"] != principal.principal_id:
-        raise not_authorized()
+        raise ApiError(ErrorId.CHALLENGE_INVALID)
     check_assertion(
         principal,
         call.body["firstFactor"]["credentialAssertion"],
@@ -66,7 +84,11 @@ def complete_action(call: Call) -> dict[str, Any]:
         call.app.origin,
         state.settings.max_json_depth,
     )
-    claim_once(call, claims)
+    # Spent once, atomically, after the proof verified (see common.claim_once).
+    if "action-challenge-reusable" not in faults and not state.challenges.claim(
+        claims["jti"], datetime.fromtimestamp(claims["exp"], UTC)
+    ):
+        raise ApiError(ErrorId.CHALLENGE_INVALID)
     token = state.tokens.issue(
         TokenKind.USER_ACTION,
         principal.principal_id,
@@ -94,6 +116,7 @@ ENDPOINTS = (
         "POST",
         "/auth/action/init",
         init_action,
+        caller_errors=True,
         fields=(
             Field("userActionPayload", allow_empty=True),
             Field("userActionHttpMethod", choices=METHODS),
@@ -105,6 +128,7 @@ ENDPOINTS = (
         "POST",
         "/auth/action",
         complete_action,
+        caller_errors=True,
         fields=(
             Field("challengeIdentifier"),
             *assertion_fields(),
