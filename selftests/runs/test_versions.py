@@ -83,7 +83,7 @@ class VersionRun:
 def run_versions(tmp_path: Path, suite: str, server: str | None = None) -> VersionRun:
     """The whole suite of ``suite``'s version, as a CI gate, against an embedded server of ``server``'s (its own)."""
     junit, report = tmp_path / ("%s-junit.xml" % suite), tmp_path / ("%s-report.json" % suite)
-    run = run_suite("-q", "-n", "2", "-p", "randomly", "--dfns-require-all", "--dfns-contract", suite,
+    run = run_suite("-n", "2", "-p", "randomly", "--dfns-require-all", "--dfns-contract", suite,
                     *(("--dfns-mock-contract", server) if server else ()),
                     "--junitxml", str(junit), "--dfns-contract-report", str(report),
                     allow_incomplete=False, timeout=600)
@@ -113,7 +113,8 @@ def test_each_version_is_green_against_its_own_server(tmp_path: Path, version: s
     """The embedded server follows --dfns-contract: every entry verified, the 500 entry not provoked."""
     outcome = run_versions(tmp_path, version)
     assert outcome.run.returncode == 0 and outcome.failed == [], outcome.tail()
-    assert "Using --randomly-seed=" in outcome.run.stdout and "2 workers" in outcome.run.stdout, outcome.tail()
+    assert "Using --randomly-seed=" in outcome.run.stdout and "created: 2/2 workers" in outcome.run.stdout, \
+        outcome.run.stdout[:3000]
     assert outcome.report["result"] == "passed" and outcome.junit["dfns_result"] == "PASSED"
     verdicts = outcome.verdicts()
     assert verdicts.pop("internal-error-shape") == "not provoked"
