@@ -82,6 +82,16 @@ def test_each_row_names_the_errors_id_which_k_takes():
     assert any(line.startswith("  FAILED") and " forbidden-operation " in line for line in lines), lines
 
 
+def test_the_table_and_the_word_name_the_contract():
+    """The same ids mean other messages in another version: the title and the word's line say which."""
+    out = Recorder()
+    write_table(out, rows("passed", "passed"), None, require_all=False, strict_drift=False, word="PASSED",
+                width=100, verbosity=-1, contract="contract 2025-02-07")
+    assert out.lines[0] == "== documented errors of contract 2025-02-07 (getting-started/errors.md) =="
+    assert out.lines[-1].startswith("dfns verdict: PASSED against the embedded reference server (not a live "
+                                    "environment) under contract 2025-02-07: "), out.lines
+
+
 @pytest.mark.parametrize("verbosity, expected", [
     (0, ["== documented errors (getting-started/errors.md) ==", "heading", "Common › 400", "nonce", "Common › 403",
          "forbidden", "totals", "verdict"]),
