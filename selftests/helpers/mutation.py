@@ -18,7 +18,8 @@ from pathlib import Path
 
 from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
-from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultSet, describe_faults, faults_since
+from dfns_contract.server.contracts import faults_judged_by
+from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultSet, describe_faults
 
 from selftests.helpers.suite_runner import run_suite
 
@@ -46,7 +47,7 @@ class MatrixRow:
 def switches(kind: str, contract: str = FIRST_CONTRACT) -> list[str]:
     """The switches of ``kind`` a suite of ``contract`` judges: a fault of an error only a later
     edit of the page documents (``Fault.since``) rightly survives an earlier edit's suite."""
-    judged = set(faults_since(contract)) | ({name for name, _, _ in describe_faults()} if kind == "benign" else set())
+    judged = set(faults_judged_by(contract))
     return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind and name in judged]
 
 

@@ -8,15 +8,18 @@ same request on a server of the first edit (the common 401) and of 2025-02-07.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange, KeySigner
+from dfns_contract.contract.auth_recipes import assertion
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import b64url_encode
 
+from selftests.helpers.server_checks import RACERS, race
 from selftests.server.conftest import Principals
 
 EXTENDED, FIRST, LATEST = "2024-08-19-extended", "2024-08-19", "2025-02-07"
@@ -279,3 +282,110 @@ def test_only_the_401_message_differs_in_2025(servers):
                              (LATEST, "user token is missing or invalid")):
         got = Principals.client(servers[version]).request("GET", "/auth/apps")
         assert answer(got) == (401, message), version
+
+
+# -- single use under a race ---------------------------------------------------------
+
+
+def _login_code_race(principals, faults: list[str]) -> Counter[int]:
+    with start_server(contract=EXTENDED, faults=faults) as fresh:
+        p = fresh.profile
+        body = {"username": p["registeredUsername"], "orgId": p["orgId"], "loginCode": p["loginCode"]}
+        clients = [principals.admin(fresh) for _ in range(RACERS)]
+        return race(clients, lambda c: c.request("POST", "/auth/login/init", body, auth=False).status)
+
+
+def _action_challenge_race(principals, faults: list[str]) -> Counter[int]:
+    with start_server(contract=EXTENDED, faults=faults) as fresh:
+        admin = principals.admin(fresh)
+        init = action_init(admin)
+        body = {"challengeIdentifier": init.json["challengeIdentifier"],
+                "firstFactor": assertion(admin, init.json["challenge"])}
+        clients = [principals.admin(fresh) for _ in range(RACERS)]
+        return race(clients, lambda c: c.request("POST", "/auth/action", body).status)
+
+
+@pytest.mark.parametrize("run, refused", [(_login_code_race, 403), (_action_challenge_race, 400)],
+                         ids=["login-code", "action-challenge"])
+def test_a_one_time_value_passes_once_under_a_race(principals, run, refused):
+    assert run(principals, []) == Counter({200: 1, refused: RACERS - 1})
+
+
+@pytest.mark.parametrize("run, fault", [(_login_code_race, "login-code-reusable"),
+                                        (_action_challenge_race, "action-challenge-reusable")],
+                         ids=["login-code", "action-challenge"])
+def test_the_race_can_fail(principals, run, fault):
+    """The control of the race: a server that does not spend the value lets every racer through."""
+    assert run(principals, [fault]) == Counter({200: RACERS})
+
+
+def test_the_sandbox_shows_only_login_and_recovery_codes(server):
+    client = Principals.client(server)
+    username = server.profile["registeredUsername"]
+    assert client.session.get("%s/sandbox/mailbox/%s/login-code" % (server.url, username)).status_code == 200
+    other = client.session.get("%s/sandbox/mailbox/%s/password" % (server.url, username))
+    assert other.status_code == 404 and set(other.json()) == {"error"}
+
+
+# -- credential management ---------------------------------------------------------------
+
+
+def _new_credential(client: DfnsClient, kind: str, cred_id: str) -> tuple[Exchange, keys.PrivateKey]:
+    init = client.request("POST", "/auth/credentials/init", {"kind": kind})
+    assert init.status == 200, init.text
+    key = keys.generate_key(keys.KeyKind.P256)
+    client_data = ('{"type":"key.create","challenge":"%s"}' % init.json["challenge"]).encode()
+    body = {
+        "challengeIdentifier": init.json["challengeIdentifier"],
+        "credentialName": "made by a selftest",
+        "credentialKind": kind,
+        "credentialInfo": {"credId": cred_id, "clientData": b64url_encode(client_data),
+                           "attestationData": keys.attestation_data(key, client_data)},
+        "encryptedPrivateKey": "sealed",
+    }
+    return client.request("POST", "/auth/credentials", body, sign=True), key
+
+
+def test_a_recovery_credential_made_by_the_user_opens_a_recovery():
+    with start_server(contract=EXTENDED) as fresh:
+        p = fresh.profile
+        admin = Principals.admin(fresh)  # a user with a token and a Key: makes its own recovery credential
+        made, _ = _new_credential(admin, "RecoveryKey", "admin-recovery-cred")
+        assert made.status == 200, made.text
+        assert made.json["kind"] == "RecoveryKey" and made.json["isActive"] is True
+        listed = admin.request("GET", "/auth/credentials").json["items"]
+        assert [c["kind"] for c in listed] == ["Key", "RecoveryKey"]
+        assert [c["id"] for c in login_init(fresh, p["registeredUsername"]).json["allowCredentials"]["key"]] == [
+            p["credId"]]  # a recovery credential is no login factor
+        sent = Principals.client(fresh).request("PUT", "/auth/recover/user/code",
+                                                {"username": p["registeredUsername"], "orgId": p["orgId"]}, auth=False)
+        assert sent.status == 200
+        code = mailed_code(fresh, p["registeredUsername"], "recovery")
+        init = Principals.client(fresh).request("POST", "/auth/recover/user/init", {
+            "username": p["registeredUsername"], "verificationCode": code, "orgId": p["orgId"],
+            "credentialId": "admin-recovery-cred"}, auth=False)
+        assert init.status == 200, init.text
+        assert init.json["allowedRecoveryCredentials"] == [
+            {"id": "admin-recovery-cred", "encryptedRecoveryKey": "sealed"}]
+
+
+def test_deactivating_the_last_key_leaves_no_credential_for_the_app():
+    with start_server(contract=EXTENDED) as fresh:
+        p = fresh.profile
+        admin = Principals.admin(fresh)  # the admin manages its own credentials
+        made, key = _new_credential(admin, "Key", "second-admin-key")
+        assert made.status == 200, made.text
+        first_uuid = next(c["credentialUuid"] for c in admin.request("GET", "/auth/credentials").json["items"]
+                          if c["credentialId"] == p["credId"])
+        second = Principals.client(fresh, p["authToken"], KeySigner("second-admin-key", keys.private_pem(key)))
+        off = second.request("PUT", "/auth/credentials/deactivate", {"credentialUuid": first_uuid}, sign=True)
+        assert off.status == 200, off.text
+        assert [c["id"] for c in login_init(fresh, p["registeredUsername"]).json["allowCredentials"]["key"]] == [
+            "second-admin-key"]
+        unknown = second.request("PUT", "/auth/credentials/activate", {"credentialUuid": "cr-nope"}, sign=True)
+        assert unknown.status == 404 and set(unknown.json) == {"error"}
+        last = second.request("PUT", "/auth/credentials/deactivate", {"credentialUuid": made.json["credentialUuid"]},
+                              sign=True)
+        assert last.status == 200, last.text
+        assert answer(login_init(fresh, p["registeredUsername"])) == NO_CREDENTIAL
+        assert answer(action_init(second)) == NO_CREDENTIAL  # nor can it sign a user action any more

@@ -174,3 +174,13 @@ def test_the_faithful_extended_server_answers_each_probe_as_documented(observati
 def test_flow_switch_changes_its_probe(observations, name):
     probe = SHOWN_BY[name]
     assert observations[name][probe] != observations[""][probe]
+
+
+def test_a_suite_judges_the_faults_of_its_version_and_the_earlier_ones():
+    from dfns_contract.server.contracts import UnknownContract, faults_judged_by
+
+    first, extended, latest = (set(faults_judged_by(v)) for v in ("2024-08-19", "2024-08-19-extended", "2025-02-07"))
+    assert not first & set(FLOW_FAULTS) and "nonce-check-off" in first and "gzip" in first
+    assert extended == first | set(FLOW_FAULTS) == latest
+    with pytest.raises(UnknownContract):
+        faults_judged_by("2023-01-01")

@@ -6,9 +6,12 @@ integrators. Start it with ``runner.start_server`` (in-process) or the
 
 * app.py: ``create_app``, the wiring; pipeline.py: the checks every request
   goes through, in the documented order; endpoints/: one module per API section
-* errors.py: the table of errors; rendering.py: every response; faults.py:
-  the switches that break the contract on purpose
-* world.py and seed.py: the in-memory state and the world a server starts with;
+* errors.py: the table of errors; contracts.py: the published versions of the
+  errors page, as the rows each answers with (``dfns-mock --contract``);
+  rendering.py: every response; faults.py: the switches that break the
+  contract on purpose
+* world.py, seed.py and seed_flows.py: the in-memory state and the world a
+  server starts with;
   tokens.py, credentials.py, stores.py, validation.py, json_input.py,
   header_names.py: what the checks use
 * settings.py: the tunables and limits; connections.py (the connection layer:

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = describe_faults()
         width = max(len(name) for name, _, _ in rows)
         for name, kind, description in rows:
-            print("%-*s  %-6s  %s" % (width, name, kind, description))
+            since = FAULTS[name].since
+            version = "" if since == DEFAULT_CONTRACT else " (errors documented since %s)" % since
+            print("%-*s  %-6s  %s%s" % (width, name, kind, description, version))
         return 0
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -90,8 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dfns-mock",
         description="Reference server for the documented errors of the Dfns API (a local sandbox). "
-        "Sandbox-only route, not part of the Dfns API: GET /sandbox/mailbox/{username} "
-        "returns the registration code a new user would receive by email.",
+        "Sandbox-only routes, not part of the Dfns API: GET /sandbox/mailbox/{username} "
+        "returns the registration code a new user would receive by email, "
+        "GET /sandbox/mailbox/{username}/login-code and .../recovery-code the last login or "
+        "recovery verification code sent.",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"

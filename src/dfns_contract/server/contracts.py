@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .errors import ERRORS, ErrorId, ErrorSpec
-from .faults import EXTENDED_CONTRACT, FIRST_CONTRACT, FaultSet
+from .faults import EXTENDED_CONTRACT, FAULTS, FIRST_CONTRACT, FaultKind, FaultSet
 
 #: The errors only the extended edit documents.
 FLOW_ERRORS = (
@@ -89,3 +89,16 @@ def resolve_contract(name: str | ContractVersion | None) -> ContractVersion:
             "unknown contract version %r (known: %s)" % (name, ", ".join(CONTRACTS))
         )
     return version
+
+
+def faults_judged_by(contract: str) -> list[str]:
+    """The fault switches a suite of ``contract`` must kill: those of its version and the earlier ones.
+
+    A switch that breaks an error only a later edit documents (``Fault.since``)
+    rightly survives an earlier edit's suite; benign variations are judged by every suite.
+    """
+    versions = list(CONTRACTS)
+    if contract not in CONTRACTS:
+        raise UnknownContract("unknown contract version %r (known: %s)" % (contract, ", ".join(versions)))
+    known = set(versions[: versions.index(contract) + 1])
+    return [name for name, fault in FAULTS.items() if fault.kind is FaultKind.BENIGN or fault.since in known]

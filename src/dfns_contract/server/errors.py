@@ -43,6 +43,7 @@ class ErrorId(str, enum.Enum):
     METHOD_NOT_ALLOWED = "MethodNotAllowed"
     USER_NOT_FOUND = "UserNotFound"
     MAIL_NOT_FOUND = "MailNotFound"
+    CREDENTIAL_NOT_FOUND = "CredentialNotFound"
     # The server's limits (settings.py): what one request may cost.
     MALFORMED_REQUEST = "MalformedRequest"
     REQUEST_TIMEOUT = "RequestTimeout"
@@ -91,6 +92,7 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.MAIL_NOT_FOUND: ErrorSpec(
         404, "no registration email for this username", documented=False
     ),
+    ErrorId.CREDENTIAL_NOT_FOUND: ErrorSpec(404, "credential not found", documented=False),
     ErrorId.MALFORMED_REQUEST: ErrorSpec(400, "malformed HTTP request", documented=False),
     ErrorId.REQUEST_TIMEOUT: ErrorSpec(
         408, "the request did not arrive in time", documented=False

@@ -413,11 +413,6 @@ def resolve_faults(names: Iterable[str]) -> FaultSet:
     return FaultSet(frozenset(names))
 
 
-def faults_since(contract: str) -> list[str]:
-    """The switches a suite of ``contract`` is first expected to judge (``Fault.since``)."""
-    return [f.name for f in _REGISTRY if f.since == contract]
-
-
 def describe_faults() -> list[tuple[str, str, str]]:
     """(name, kind, description) for every switch, in registry order."""
     return [(f.name, f.kind.value, f.description) for f in _REGISTRY]

@@ -3,6 +3,9 @@
 1. ``X-DFNS-NONCE``: valid, fresh, never seen  -> 400
 2. ``X-DFNS-APPID``: a live application         -> 401
 3. ``Authorization``: a bearer token we issued   -> 401
+   (of a principal archived or deactivated since: 401 too, but where the
+   section documents its caller's errors, ``Endpoint.caller_errors``,
+   401 ``User not found`` and 400 ``User account has been deactivated.``)
 4. the principal holds the endpoint's operation  -> 403
 5. the body parses and has the declared fields   -> 400
 6. ``X-DFNS-USERACTION`` (mutations): issued for this principal, method,
@@ -373,6 +376,7 @@ class Pipeline:
                 raise ApiError(ErrorId.NOT_AUTHORIZED)
             if principal is None or not self.archived_caller_allowed:
                 raise ApiError(ErrorId.USER_UNKNOWN)
+            return principal  # the fault: served as if it still existed (and were active)
         if not principal.is_active:
             if not endpoint.caller_errors:
                 raise ApiError(ErrorId.NOT_AUTHORIZED)

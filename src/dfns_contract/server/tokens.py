@@ -36,6 +36,7 @@ class TokenKind(str, enum.Enum):
     ACTION_CHALLENGE = "action-challenge"
     USER_ACTION = "user-action"
     RECOVERY = "recovery"
+    CREDENTIAL_CHALLENGE = "credential-challenge"
 
 
 class Verification(enum.Enum):

@@ -128,6 +128,7 @@ class Credential:
     is_active: bool = True
     #: RecoveryKey: the private key, encrypted by the user (the server never reads it).
     encrypted_private_key: str = ""
+    date_created: datetime | None = None
 
     @property
     def is_login_factor(self) -> bool:
@@ -140,6 +141,20 @@ class Credential:
 
     def to_json(self) -> dict[str, Any]:
         return {"uuid": self.uuid, "credentialKind": self.kind, "name": self.name}
+
+    def to_listing(self, app: Application) -> dict[str, Any]:
+        """The credential object of Credential Management (List Credentials, Create Credential)."""
+        return {
+            "credentialId": self.cred_id,
+            "credentialUuid": self.uuid,
+            "dateCreated": iso_now(self.date_created) if self.date_created else "",
+            "isActive": self.is_active,
+            "kind": self.kind,
+            "name": self.name,
+            "publicKey": self.public_key_pem,
+            "relyingPartyId": app.rp_id,
+            "origin": app.origin,
+        }
 
 
 @dataclass(frozen=True)
@@ -333,11 +348,14 @@ class World:
         public_key: PublicKey,
         kind: str = KEY,
         encrypted_private_key: str = "",
+        name: str = "Default Credential",
+        date_created: datetime | None = None,
     ) -> Credential:
         # The first credential takes the uuid the user object announced from creation on.
         uuid = principal.credential_uuid if not principal.credentials else new_id("cr")
         credential = Credential(uuid, cred_id, principal.principal_id, public_key_pem, public_key,
-                                kind=kind, encrypted_private_key=encrypted_private_key)
+                                name=name, kind=kind, encrypted_private_key=encrypted_private_key,
+                                date_created=date_created)
         principal.credentials.append(credential)
         self._cred_ids.add(cred_id)
         return credential

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..pipeline import Endpoint
 from . import (
     applications,
+    credentials,
     delegated,
     login,
     recovery,
@@ -26,4 +27,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *service_accounts.ENDPOINTS,
     *delegated.ENDPOINTS,
     *recovery.ENDPOINTS,
+    *credentials.ENDPOINTS,
 )

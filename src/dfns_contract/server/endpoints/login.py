@@ -26,8 +26,8 @@ from ..credentials import (
     check_assertion,
     new_challenge,
     not_authorized,
+    same_secret,
 )
-from ..credentials import same_secret
 from ..errors import ApiError, ErrorId
 from ..pipeline import Access, Call, Endpoint
 from ..tokens import InvalidToken, TokenKind
