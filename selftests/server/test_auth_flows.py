@@ -1,9 +1,9 @@
 """The flows the extended edit of the errors page documents errors for, on the reference server.
 
-Success paths first (delegated login and registration, login with a one-time
-code, activating and deactivating users, the whole recovery), then each
-error the extended edit documents, as that edit's server answers it, and the
-same request on a server of the first edit (the common 401) and of 2025-02-07.
+Success paths (delegated login and registration, login with a one-time code,
+activating and deactivating users, the whole recovery), one-time values spent
+once under a race, and the sandbox's codes. The errors themselves, per
+version: test_flow_errors.py; credential management: test_credential_management.py.
 """
 
 from __future__ import annotations
@@ -13,76 +13,34 @@ from collections.abc import Iterator
 
 import pytest
 
-from dfns_contract.client import DfnsClient, Exchange, KeySigner
 from dfns_contract.contract.auth_recipes import assertion
+from dfns_contract.client import KeySigner
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import b64url_encode
 
 from selftests.helpers.server_checks import RACERS, race
 from selftests.server.conftest import Principals
-
-EXTENDED, FIRST, LATEST = "2024-08-19-extended", "2024-08-19", "2025-02-07"
-DEACTIVATED = (400, "User account has been deactivated.")
-UNKNOWN = (401, "User not found")
-NO_CREDENTIAL = (401, "User does not have a credential that can be used for the application.")
-INVALID_CODE = (403, "Invalid code")
-CHALLENGE_INVALID = (400, "Challenge token is not valid.")
-NOT_RECOVERY = (401, "Credential cannot be used as a recovery factor.")
-NOT_AUTHORIZED = (401, "Not Authorized.")
+from selftests.server.flows import (
+    DEACTIVATED,
+    EXTENDED,
+    INVALID_CODE,
+    NOT_AUTHORIZED,
+    action_init,
+    answer,
+    as_user,
+    delegated_login,
+    login_init,
+    mailed_code,
+    service_account,
+)
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, RunningServer]]:
-    started = {version: start_server(contract=version) for version in (EXTENDED, FIRST, LATEST)}
-    try:
-        yield started
-    finally:
-        for running in started.values():
-            running.request_stop()
-        for running in started.values():
-            running.wait_stopped()
-
-
-@pytest.fixture
-def server(servers) -> RunningServer:
-    return servers[EXTENDED]
-
-
-def answer(exchange: Exchange) -> tuple[int, str]:
-    return exchange.status, exchange.json["error"]["message"]
-
-
-def service_account(server: RunningServer) -> DfnsClient:
-    p = server.profile
-    return Principals.client(server, p["serviceAccountAuthToken"],
-                             KeySigner(p["serviceAccountCredId"], p["serviceAccountPrivateKey"]))
-
-
-def delegated_login(server: RunningServer, username: str) -> Exchange:
-    return service_account(server).request("POST", "/auth/login/delegated", {"username": username}, sign=True)
-
-
-def login_init(server: RunningServer, username: str, **extra: str) -> Exchange:
-    body = {"username": username, "orgId": server.profile["orgId"], **extra}
-    return Principals.client(server).request("POST", "/auth/login/init", body, auth=False)
-
-
-def as_user(server: RunningServer, username: str) -> DfnsClient:
-    got = delegated_login(server, username)
-    assert got.status == 200, got.text
-    return Principals.client(server, got.json["token"])
-
-
-def action_init(client: DfnsClient) -> Exchange:
-    body = {"userActionPayload": "{}", "userActionHttpMethod": "GET", "userActionHttpPath": "/auth/apps"}
-    return client.request("POST", "/auth/action/init", body)
-
-
-def mailed_code(server: RunningServer, username: str, kind: str) -> str:
-    got = Principals.client(server).session.get("%s/sandbox/mailbox/%s/%s-code" % (server.url, username, kind))
-    assert got.status_code == 200, got.text
-    return got.json()["code"]
+def server() -> Iterator[RunningServer]:
+    """A server of the extended edit, shared by the tests that spend nothing another one needs."""
+    with start_server(contract=EXTENDED) as running:
+        yield running
 
 
 # -- success paths ---------------------------------------------------------------
@@ -202,88 +160,6 @@ def test_recovery_replaces_every_credential():
         server.stop()
 
 
-# -- the documented errors, per version ---------------------------------------------
-
-
-def _requests(server: RunningServer) -> dict[str, tuple[Exchange, Exchange]]:
-    """Per new entry: (its fault request's answer, its control's answer)."""
-    p = server.profile
-    admin = Principals.admin(server)
-    registered = p["registeredUsername"]
-
-    def recovery(credential_id: str) -> Exchange:
-        return Principals.client(server).request("POST", "/auth/recover/user/init", {
-            "username": p["recoveryUsername"], "verificationCode": p["recoveryVerificationCode"],
-            "orgId": p["orgId"], "credentialId": credential_id}, auth=False)
-
-    init = action_init(admin)
-    return {
-        "delegated-deactivated": (delegated_login(server, p["deactivatedUsername"]), delegated_login(server, registered)),
-        "delegated-unknown": (delegated_login(server, "nobody@example.invalid"), delegated_login(server, registered)),
-        "login-deactivated": (login_init(server, p["deactivatedUsername"]), login_init(server, registered)),
-        "login-unknown": (login_init(server, "nobody@example.invalid"), login_init(server, registered)),
-        "login-no-credential": (login_init(server, p["credentiallessUsername"]), login_init(server, registered)),
-        "login-invalid-code": (login_init(server, registered, loginCode="AAAA-BBBB-CCCC-DDDD"),
-                               login_init(server, registered)),
-        "action-unknown": (action_init(Principals.client(server, p["archivedUserAuthToken"])), action_init(admin)),
-        "action-no-credential": (action_init(as_user(server, p["credentiallessUsername"])),
-                                 action_init(as_user(server, registered))),
-        "action-challenge": (admin.request("POST", "/auth/action", {
-            "challengeIdentifier": "not-a-challenge", "firstFactor": {"kind": "Key", "credentialAssertion": {
-                "credId": p["credId"], "clientData": "e30", "signature": "AA"}}}), init),
-        "recovery": (recovery(p["recoveryUserCredId"]), recovery(p["recoveryCredId"])),
-    }
-
-
-EXPECTED = {
-    "delegated-deactivated": DEACTIVATED,
-    "delegated-unknown": UNKNOWN,
-    "login-deactivated": DEACTIVATED,
-    "login-unknown": UNKNOWN,
-    "login-no-credential": NO_CREDENTIAL,
-    "login-invalid-code": INVALID_CODE,
-    "action-unknown": UNKNOWN,
-    "action-no-credential": NO_CREDENTIAL,
-    "action-challenge": CHALLENGE_INVALID,
-    "recovery": NOT_RECOVERY,
-}
-
-
-@pytest.fixture(scope="module")
-def answers(servers) -> dict[str, dict[str, tuple[Exchange, Exchange]]]:
-    return {version: _requests(running) for version, running in servers.items()}
-
-
-@pytest.mark.parametrize("request_name", list(EXPECTED))
-def test_the_extended_server_answers_as_its_page_documents(answers, request_name):
-    fault, control = answers[EXTENDED][request_name]
-    assert control.status == 200, control.text
-    assert answer(fault) == EXPECTED[request_name]
-    assert fault.json == {"error": {"message": EXPECTED[request_name][1]}}
-
-
-@pytest.mark.parametrize("request_name", list(EXPECTED))
-def test_a_first_edit_server_answers_the_common_401_instead(answers, request_name):
-    """The first page did not document these errors: the same request, the one 401 it documented."""
-    fault, control = answers[FIRST][request_name]
-    assert control.status == 200, control.text
-    assert answer(fault) == NOT_AUTHORIZED
-
-
-@pytest.mark.parametrize("request_name", list(EXPECTED))
-def test_a_2025_server_answers_the_flows_as_the_extended_edit(answers, request_name):
-    fault, control = answers[LATEST][request_name]
-    assert control.status == 200, control.text
-    assert answer(fault) == EXPECTED[request_name]
-
-
-def test_only_the_401_message_differs_in_2025(servers):
-    for version, message in ((FIRST, "Not Authorized."), (EXTENDED, "Not Authorized."),
-                             (LATEST, "user token is missing or invalid")):
-        got = Principals.client(servers[version]).request("GET", "/auth/apps")
-        assert answer(got) == (401, message), version
-
-
 # -- single use under a race ---------------------------------------------------------
 
 
@@ -325,67 +201,3 @@ def test_the_sandbox_shows_only_login_and_recovery_codes(server):
     assert client.session.get("%s/sandbox/mailbox/%s/login-code" % (server.url, username)).status_code == 200
     other = client.session.get("%s/sandbox/mailbox/%s/password" % (server.url, username))
     assert other.status_code == 404 and set(other.json()) == {"error"}
-
-
-# -- credential management ---------------------------------------------------------------
-
-
-def _new_credential(client: DfnsClient, kind: str, cred_id: str) -> tuple[Exchange, keys.PrivateKey]:
-    init = client.request("POST", "/auth/credentials/init", {"kind": kind})
-    assert init.status == 200, init.text
-    key = keys.generate_key(keys.KeyKind.P256)
-    client_data = ('{"type":"key.create","challenge":"%s"}' % init.json["challenge"]).encode()
-    body = {
-        "challengeIdentifier": init.json["challengeIdentifier"],
-        "credentialName": "made by a selftest",
-        "credentialKind": kind,
-        "credentialInfo": {"credId": cred_id, "clientData": b64url_encode(client_data),
-                           "attestationData": keys.attestation_data(key, client_data)},
-        "encryptedPrivateKey": "sealed",
-    }
-    return client.request("POST", "/auth/credentials", body, sign=True), key
-
-
-def test_a_recovery_credential_made_by_the_user_opens_a_recovery():
-    with start_server(contract=EXTENDED) as fresh:
-        p = fresh.profile
-        admin = Principals.admin(fresh)  # a user with a token and a Key: makes its own recovery credential
-        made, _ = _new_credential(admin, "RecoveryKey", "admin-recovery-cred")
-        assert made.status == 200, made.text
-        assert made.json["kind"] == "RecoveryKey" and made.json["isActive"] is True
-        listed = admin.request("GET", "/auth/credentials").json["items"]
-        assert [c["kind"] for c in listed] == ["Key", "RecoveryKey"]
-        assert [c["id"] for c in login_init(fresh, p["registeredUsername"]).json["allowCredentials"]["key"]] == [
-            p["credId"]]  # a recovery credential is no login factor
-        sent = Principals.client(fresh).request("PUT", "/auth/recover/user/code",
-                                                {"username": p["registeredUsername"], "orgId": p["orgId"]}, auth=False)
-        assert sent.status == 200
-        code = mailed_code(fresh, p["registeredUsername"], "recovery")
-        init = Principals.client(fresh).request("POST", "/auth/recover/user/init", {
-            "username": p["registeredUsername"], "verificationCode": code, "orgId": p["orgId"],
-            "credentialId": "admin-recovery-cred"}, auth=False)
-        assert init.status == 200, init.text
-        assert init.json["allowedRecoveryCredentials"] == [
-            {"id": "admin-recovery-cred", "encryptedRecoveryKey": "sealed"}]
-
-
-def test_deactivating_the_last_key_leaves_no_credential_for_the_app():
-    with start_server(contract=EXTENDED) as fresh:
-        p = fresh.profile
-        admin = Principals.admin(fresh)  # the admin manages its own credentials
-        made, key = _new_credential(admin, "Key", "second-admin-key")
-        assert made.status == 200, made.text
-        first_uuid = next(c["credentialUuid"] for c in admin.request("GET", "/auth/credentials").json["items"]
-                          if c["credentialId"] == p["credId"])
-        second = Principals.client(fresh, p["authToken"], KeySigner("second-admin-key", keys.private_pem(key)))
-        off = second.request("PUT", "/auth/credentials/deactivate", {"credentialUuid": first_uuid}, sign=True)
-        assert off.status == 200, off.text
-        assert [c["id"] for c in login_init(fresh, p["registeredUsername"]).json["allowCredentials"]["key"]] == [
-            "second-admin-key"]
-        unknown = second.request("PUT", "/auth/credentials/activate", {"credentialUuid": "cr-nope"}, sign=True)
-        assert unknown.status == 404 and set(unknown.json) == {"error"}
-        last = second.request("PUT", "/auth/credentials/deactivate", {"credentialUuid": made.json["credentialUuid"]},
-                              sign=True)
-        assert last.status == 200, last.text
-        assert answer(login_init(fresh, p["registeredUsername"])) == NO_CREDENTIAL
-        assert answer(action_init(second)) == NO_CREDENTIAL  # nor can it sign a user action any more
