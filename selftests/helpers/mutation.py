@@ -1,7 +1,9 @@
-"""The mutation matrix: run the whole contract suite against each fault switch.
+"""The mutation matrix: run the whole contract suite against each fault switch, for each published version.
 
 A fault is killed when the suite fails against it; the JUnit report says
 which contract cases caught it. A benign variation must leave the suite green.
+Which switches run against which version is ``plan`` (``test_matrix.py``
+says why).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dfns_contract.contract.binding import load_contract
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
 from dfns_contract.server.contracts import faults_judged_by
-from dfns_contract.server.faults import FIRST_CONTRACT, describe_faults
+from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultSet, describe_faults
 
 from selftests.helpers.suite_runner import run_suite
 
@@ -30,6 +34,7 @@ class MatrixRow:
     failed_cases: list[str]
     seconds: float
     output_tail: str
+    contract: str = DEFAULT_CONTRACT
 
     @property
     def killed(self) -> bool:
@@ -44,6 +49,46 @@ def switches(kind: str, contract: str = FIRST_CONTRACT) -> list[str]:
     edit of the page documents (``Fault.since``) rightly survives an earlier edit's suite."""
     judged = set(faults_judged_by(contract))
     return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind and name in judged]
+
+
+def entries_broken_by(switch: str, version: str) -> frozenset[str]:
+    """The catalog entries of ``version`` whose answer the switch rewrites (its status or message overrides).
+
+    Found as data: the row the switch overrides, as a server of that version
+    answers it without faults, is the documented error of the catalog entries
+    with that status and message. A switch that changes behaviour instead
+    (a check skipped) breaks no row: empty.
+    """
+    from dfns_contract.server.contracts import CONTRACTS  # the versions the server implements
+
+    table = CONTRACTS[version].error_table(FaultSet(frozenset()))
+    rows = {(table[error].status, table[error].message) for error in FAULTS[switch].overrides}
+    return frozenset(e.id for e in load_contract(version).errors if (e.status, e.message) in rows)
+
+
+def new_entries(version: str) -> frozenset[str]:
+    """The entries ``version`` documents otherwise than the default version (added, or with another answer)."""
+    default = {(e.id, e.status, e.message) for e in load_contract(DEFAULT_CONTRACT).errors}
+    return frozenset(e.id for e in load_contract(version).errors if (e.id, e.status, e.message) not in default)
+
+
+def plan(kind: str) -> list[tuple[str, str]]:
+    """(version, switch) for every run of the matrix: benign variations against every version; faults against the
+    default version when they are its own, against another version when they are its own (``Fault.since``) or
+    rewrite the answer of one of its new entries."""
+    runs = []
+    for version in published_contracts():
+        for switch in (name for name, switch_kind, _ in describe_faults() if switch_kind == kind):
+            fault = FAULTS[switch]
+            if kind == "benign" or fault.since == version or (
+                    version != DEFAULT_CONTRACT and entries_broken_by(switch, version) & new_entries(version)):
+                runs.append((version, switch))
+    return runs
+
+
+def entry_of(case: str, version: str) -> str | None:
+    """The catalog entry a failing case (``failed_cases``' spelling) counts for, if it is a replayed case."""
+    return next((c.error.id for c in load_contract(version).cases() if c.id == case), None)
 
 
 def case_name(testcase: ElementTree.Element) -> str:
@@ -62,28 +107,29 @@ def failed_cases(junit_xml: Path) -> list[str]:
     )
 
 
-def run_against(switch: str, kind: str) -> MatrixRow:
+def run_against(switch: str, kind: str, contract: str = DEFAULT_CONTRACT) -> MatrixRow:
+    """The whole suite of ``contract``'s version against the embedded server of that version, with ``switch`` on."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "junit.xml"
         started = time.perf_counter()
-        run = run_suite("-q", "--dfns-mock-fault", switch, "--junitxml", str(report))
+        run = run_suite("-q", "--dfns-contract", contract, "--dfns-mock-fault", switch, "--junitxml", str(report))
         seconds = time.perf_counter() - started
         cases = failed_cases(report) if report.exists() else []
     tail = "\n".join(run.output.strip().splitlines()[-15:])
-    return MatrixRow(switch, kind, run.returncode, cases, round(seconds, 2), tail)
+    return MatrixRow(switch, kind, run.returncode, cases, round(seconds, 2), tail, contract)
 
 
 def format_table(rows: list[MatrixRow]) -> str:
-    """switch → verdict → the cases that caught it; then each case → the faults only it caught."""
+    """version, switch → verdict → the cases that caught it; then each case → the faults only it caught."""
     width = max([27, *(len(row.switch) for row in rows)])
-    lines = ["%-*s %-7s %-9s %s" % (width, "switch", "kind", "verdict", "failing contract cases")]
-    for row in sorted(rows, key=lambda r: (r.kind, r.switch)):
+    lines = ["%-19s %-*s %-7s %-9s %s" % ("version", width, "switch", "kind", "verdict", "failing contract cases")]
+    for row in sorted(rows, key=lambda r: (r.contract, r.kind, r.switch)):
         if row.kind == "fault":
             verdict = "killed" if row.killed else "SURVIVED"
         else:
             verdict = "passed" if row.returncode == 0 else "FALSE-ALARM"
-        lines.append("%-*s %-7s %-9s %s" % (width, row.switch, row.kind, verdict,
-                                             ", ".join(row.failed_cases) or "-"))
+        lines.append("%-19s %-*s %-7s %-9s %s" % (row.contract, width, row.switch, row.kind, verdict,
+                                                    ", ".join(row.failed_cases) or "-"))
     faults = [r for r in rows if r.kind == "fault"]
     by_case: dict[str, list[str]] = {}
     for row in faults:
@@ -92,12 +138,13 @@ def format_table(rows: list[MatrixRow]) -> str:
     lines.append("")
     lines.append("%-48s %-6s %s" % ("contract case", "kills", "faults no other case kills"))
     for case in sorted(by_case):
-        unique = [r.switch for r in faults if r.failed_cases == [case]]
+        unique = sorted({r.switch for r in faults if r.failed_cases == [case]})
         lines.append("%-48s %-6d %s" % (case, len(by_case[case]), ", ".join(unique) or "-"))
-    killed = sum(r.killed for r in faults)
-    benign = [r for r in rows if r.kind == "benign"]
     lines.append("")
-    lines.append("faults killed: %d/%d; benign variations passed: %d/%d; suite runs: %.1f s in all"
-                 % (killed, len(faults), sum(r.returncode == 0 for r in benign), len(benign),
-                    sum(r.seconds for r in rows)))
+    for version in sorted({row.contract for row in rows}):
+        faults = [r for r in rows if r.kind == "fault" and r.contract == version]
+        benign = [r for r in rows if r.kind == "benign" and r.contract == version]
+        lines.append("%s: faults killed: %d/%d; benign variations passed: %d/%d; suite runs: %.1f s in all"
+                     % (version, sum(r.killed for r in faults), len(faults), sum(r.returncode == 0 for r in benign),
+                        len(benign), sum(r.seconds for r in faults + benign)))
     return "\n".join(lines)

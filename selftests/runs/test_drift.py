@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.contract.schemas import published_contracts
 from dfns_contract.reporting.drift import (
     DriftError,
+    ErrorsPage,
+    PageError,
     compare,
     load_errors_page,
     loads_lenient,
@@ -103,8 +107,6 @@ def test_trailing_commas_are_dropped_outside_strings_only():
     ],
 )
 def test_the_templated_message_matches_concrete_examples(status, message, expected):
-    from dfns_contract.reporting.drift import PageError
-
     page_error = PageError("Common Errors", "%d" % status, status, "summary", message, 1)
     assert matches(FORBIDDEN, page_error) is expected
 
@@ -183,3 +185,105 @@ def test_strict_drift_passes_against_the_real_page():
     run = run_suite(*ONE_CASE, "--dfns-errors-doc", str(ERRORS_PAGE), "--dfns-strict-drift")
     assert run.returncode == 0, run.output
     assert "0 not covered, 0 stale" in run.output
+
+
+# -- every published version against its own copy of the page, and against the others' ----------------------
+
+#: The shared reference folder; each catalog names its copy of the page in it (``page``: errors-page-versions/…).
+REFERENCE = Path(os.environ.get("SELFTEST_REFERENCE") or Path(__file__).resolve().parents[3] / "shared/reference")
+needs_page_versions = pytest.mark.skipif(
+    not (REFERENCE / "errors-page-versions").is_dir() and not os.environ.get("SELFTEST_REQUIRE_ERRORS_PAGE"),
+    reason="the copies of the published pages are absent: %s/errors-page-versions (set SELFTEST_REFERENCE)" % REFERENCE)
+VERSIONS = published_contracts()
+#: The eleven errors the page gained later on 2024-08-19 (2024-08-19-extended), as (section, status, message).
+ADDED_LATER = sorted([
+    ("Delegated Authentication Errors › 400 - Bad Request", 400, "User account has been deactivated."),
+    ("Delegated Authentication Errors › 401 - Unauthorized", 401, "User not found"),
+    ("User Login Errors › 400 - Bad Request", 400, "User account has been deactivated."),
+    ("User Login Errors › 401 - Unauthorized", 401, "User not found"),
+    ("User Login Errors › 401 - Unauthorized", 401, "User does not have a credential that can be used for the application."),
+    ("User Login Errors › 403 - Forbidden", 403, "Invalid code"),
+    ("User Action Signing Errors › 400 - Bad Request", 400, "User account has been deactivated."),
+    ("User Action Signing Errors › 400 - Bad Request", 400, "Challenge token is not valid."),
+    ("User Action Signing Errors › 401 - Unauthorized", 401, "User not found"),
+    ("User Action Signing Errors › 401 - Unauthorized", 401, "User does not have a credential that can be used for the application."),
+    ("User Recovery Errors › 401 - Unauthorized", 401, "Credential cannot be used as a recovery factor."),
+])
+
+
+def page_of(version: str) -> Path:
+    return REFERENCE / load_contract(version).page
+
+
+def test_the_published_versions():
+    assert VERSIONS == ["2024-08-19", "2024-08-19-extended", "2025-02-07"]
+    assert [load_contract(v).page for v in VERSIONS] == [
+        "errors-page-versions/2024-08-19-first.md", "errors-page-versions/2024-08-19-extended.md",
+        "errors-page-versions/2025-02-07.md"]
+
+
+@needs_page_versions
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_version_and_its_own_page_agree(version: str):
+    catalog = load_contract(version)
+    page = load_errors_page(page_of(version))
+    drift = compare(catalog, page)
+    assert drift.not_covered == [], "documented on the page, not in the catalog: %s" % drift.not_covered
+    assert drift.stale == [], "in the catalog, no longer on the page: %s" % [e.id for e in drift.stale]
+    assert page.problems == () and len(page.errors) == len(catalog.errors)
+    # each entry matched the page error of its own section (a message on several sections counts once each)
+    assert [drift.matched[e.id].section for e in catalog.errors] == [e.section for e in catalog.errors]
+
+
+def _not_covered(drift) -> list[tuple[str, int, str | None]]:
+    return sorted((p.section, p.status, p.message) for p in drift.not_covered)
+
+
+@needs_page_versions
+def test_a_version_against_the_others_pages_is_exactly_their_difference():
+    """The control of the test above: the same comparison finds what a version lacks or holds too much."""
+    first, extended, latest = (load_contract(v) for v in VERSIONS)
+    first_page, extended_page, latest_page = (load_errors_page(page_of(v)) for v in VERSIONS)
+    drift = compare(first, extended_page)
+    assert (_not_covered(drift), drift.stale) == (ADDED_LATER, [])
+    drift = compare(extended, first_page)
+    assert drift.not_covered == [] and len(drift.stale) == 11 and "no-jwt" not in drift.stale_ids
+    drift = compare(latest, extended_page)
+    assert (_not_covered(drift), [e.id for e in drift.stale]) == (
+        [("Common Errors › 401 - Unauthorized", 401, "Not Authorized.")], ["no-jwt"])
+    drift = compare(extended, latest_page)
+    assert (_not_covered(drift), [e.id for e in drift.stale]) == (
+        [("Common Errors › 401 - Unauthorized", 401, "user token is missing or invalid")], ["no-jwt"])
+
+
+def test_one_message_on_several_sections_is_matched_once_per_section():
+    """Three "User not found" on the page, two in the catalog: the one of the missing section is not covered."""
+    def on_page(group: str, line: int) -> PageError:
+        return PageError(group, "401 - Unauthorized", 401, "User not found", "User not found", line)
+
+    def entry(id: str, group: str) -> DocumentedError:
+        return DocumentedError(id, "%s › 401 - Unauthorized" % group, "User not found", 401, "User not found", "read-only")
+
+    page = ErrorsPage("p.md", "0" * 64, (on_page("A", 1), on_page("B", 2), on_page("C", 3)))
+    drift = compare(Catalog((entry("c", "C"), entry("a", "A")), source="x"), page)
+    assert [p.group for p in drift.not_covered] == ["B"] and drift.stale == []
+    assert {i: p.group for i, p in drift.matched.items()} == {"a": "A", "c": "C"}
+    drift = compare(Catalog((entry("a", "A"), entry("a2", "A"), entry("a3", "A"), entry("a4", "A")), source="x"), page)
+    assert drift.not_covered == [] and [e.id for e in drift.stale] == ["a4"]  # a renamed section is no drift
+
+
+@needs_page_versions
+@pytest.mark.parametrize("version", VERSIONS)
+def test_strict_drift_passes_for_each_version_against_its_own_page(version: str):
+    run = run_suite(*ONE_CASE, "--dfns-contract", version, "--dfns-errors-doc", str(page_of(version)),
+                    "--dfns-strict-drift")
+    assert run.returncode == 0, run.output
+    assert "0 not covered, 0 stale" in run.output and "contract %s" % version in run.output
+
+
+@needs_page_versions
+def test_strict_drift_fails_the_first_version_against_the_latest_page():
+    """The control: the default contract against the 2025 page lacks its 11 later errors and its new 401 message."""
+    run = run_suite(*ONE_CASE, "--dfns-errors-doc", str(page_of("2025-02-07")), "--dfns-strict-drift")
+    assert run.returncode == 1, run.output
+    assert "12 not covered, 1 stale" in run.output and "stale: no-jwt" in run.output

@@ -182,7 +182,7 @@ def failure_of(out: str, case_id: str) -> str:
 
 
 def assert_doc_and_expectation_of_nonce_reused(text: str) -> None:
-    assert "doc:      getting-started/errors.md › Common Errors › 400 - Bad Request › Nonce already used" in text
+    assert "doc:      getting-started/errors.md (2024-08-19) › Common Errors › 400 - Bad Request › Nonce already used" in text
     assert 'expected: HTTP 400 {"error": {"message": "request nonce has already been used"}}' in text
 
 

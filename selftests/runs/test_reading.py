@@ -156,7 +156,7 @@ def test_a_failed_property_reads_like_a_case_and_ends_with_its_replay(failed_pro
     seed = re.search(r"^dfns hypothesis profile: dev, seed (\d+) ", run.stdout, re.MULTILINE).group(1)
     failure = run.stdout[run.stdout.index("[test_fuzz_valid_nonce_passes_once] the contract is broken"):]
     for expected in ("the contract is broken (documented error nonce-reused)\n",
-                     "  doc:      getting-started/errors.md › Common Errors › 400", "  expected: HTTP 400",
+                     "  doc:      getting-started/errors.md (2024-08-19) › Common Errors › 400", "  expected: HTTP 400",
                      '- message is "request nonce has already been used.", expected', "curl -sS -i -X GET",
                      "Bearer <masked:authToken>", "  example:", "batch=[("):
         assert expected in failure, expected

@@ -163,6 +163,7 @@ def test_the_html_escapes_and_masks_every_text(tmp_path):
                    "envOverrides": []},
         "versions": {"python": "3", "pytest": "9", "dfnsContract": "0"},
         "catalog": {"path": "c.json", "sha256": None}, "errorsPage": None,
+        "contract": {"version": "<i>v</i>", "published": True, "doc": "d & e", "page": "<p>"},
         "errors": [{
             "id": "x", "section": "s", "summary": "<script>alert(1)</script>", "status": 400, "message": "m & n",
             "verdict": "failed", "tested": "failed", "detail": "1 failed", "page": None,
@@ -175,6 +176,7 @@ def test_the_html_escapes_and_masks_every_text(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "m &amp; n" in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert secret not in page and "&lt;masked:selftest&gt;" in page
+    assert "&lt;i&gt;v&lt;/i&gt;, d &amp; e as published (copy: &lt;p&gt;)" in page
 
 
 def test_the_html_renders_in_headless_chromium(sign_off, tmp_path):
@@ -209,8 +211,10 @@ def test_a_plain_run_reports_the_embedded_target_and_no_drift(tmp_path):
     assert "contract report: %s" % path in run.output
     report = json.loads(path.read_text())
     assert schemas.problems("report.json", report) == []
-    assert report["target"] == {"kind": "embedded", "baseUrl": None, "description": "embedded reference server (one per run, shared by local xdist workers) — not a live environment",
-                                "faults": [], "profile": None, "envOverrides": []}
+    assert report["target"] == {"kind": "embedded", "baseUrl": None, "description": "embedded reference server (one per run, shared by local xdist workers) implementing contract 2024-08-19 — not a live environment",
+                                "contract": "2024-08-19", "faults": [], "profile": None, "envOverrides": []}
+    assert report["contract"] == {"version": "2024-08-19", "published": True, "doc": "getting-started/errors.md",
+                                  "page": "errors-page-versions/2024-08-19-first.md"}
     assert report["errorsPage"] is None
     errors = by_id(report)
     assert errors["nonce-reused"]["verdict"] == "verified"

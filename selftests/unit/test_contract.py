@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from dfns_contract.contract.binding import check_binding, load_catalog
+from dfns_contract.contract import schemas
+from dfns_contract.contract.binding import check_binding, load_catalog, load_contract
+from dfns_contract.contract.schemas import contract_path, published_contracts
 from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError
 from dfns_contract.contract.profile import ProfileError, env_name, load_profile
 from dfns_contract.contract.recipes import RECIPES, Recipe, RecipeError, recipe
@@ -61,9 +63,46 @@ class TestCatalog:
 
     def test_invalid_catalog_is_refused(self, tmp_path):
         path = tmp_path / "c.json"
-        path.write_text(json.dumps({"doc": "x", "errors": [{"id": "Bad Id"}]}))
+        path.write_text(json.dumps({"version": "2024-08-19", "doc": "x", "page": "x.md", "errors": [{"id": "Bad Id"}]}))
         with pytest.raises(CatalogError, match="invalid catalog"):
             load_catalog(path)
+
+
+class TestVersions:
+    """Each published version is a catalog file that names itself; the run certifies against what it names."""
+
+    @pytest.mark.parametrize("version", published_contracts())
+    def test_each_version_names_itself_and_its_page(self, version):
+        catalog = load_contract(version)
+        assert catalog.published and catalog.version == catalog.contract == version
+        assert catalog.page == "errors-page-versions/%s.md" % (version if version != "2024-08-19" else "2024-08-19-first")
+        assert {error.contract for error in catalog.errors} == {version}
+        assert catalog.errors[0].doc_reference.startswith("getting-started/errors.md (%s) › " % version)
+
+    def test_the_latest_is_the_extended_one_with_the_new_401_message(self):
+        """2025-02-07 changed one message; every other field of every entry is the extended edit's."""
+        latest, extended = (json.loads(contract_path(v).read_text()) for v in ("2025-02-07", "2024-08-19-extended"))
+        changed = [(a["id"], a["message"], b["message"]) for a, b in zip(extended["errors"], latest["errors"], strict=True)
+                   if a != b]
+        assert changed == [("no-jwt", "Not Authorized.", "user token is missing or invalid")]
+        assert len(latest["errors"]) == 22
+
+    def test_a_file_of_one_version_under_the_name_of_another_is_refused(self, tmp_path, monkeypatch):
+        folder = tmp_path / "contracts"
+        folder.mkdir()
+        (folder / "2030-01-01.json").write_text(contract_path("2024-08-19").read_text())
+        monkeypatch.setattr(schemas, "contract_path", lambda version="2024-08-19": folder / ("%s.json" % version))
+        with pytest.raises(CatalogError, match="says it is version 2024-08-19, not 2030-01-01"):
+            load_contract("2030-01-01")
+
+    def test_an_unknown_version_names_the_choices(self):
+        with pytest.raises(CatalogError, match="choose one of: 2024-08-19, "):
+            load_contract("1999-01-01")
+
+    def test_a_catalog_file_of_ones_own_is_no_published_version(self):
+        catalog = load_catalog(contract_path("2024-08-19"))
+        assert catalog.version == "2024-08-19" and not catalog.published and catalog.contract is None
+        assert catalog.title.startswith("catalog ")
 
 
 class TestTarget:

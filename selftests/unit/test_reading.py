@@ -82,6 +82,16 @@ def test_each_row_names_the_errors_id_which_k_takes():
     assert any(line.startswith("  FAILED") and " forbidden-operation " in line for line in lines), lines
 
 
+def test_the_table_and_the_word_name_the_contract():
+    """The same ids mean other messages in another version: the title and the word's line say which."""
+    out = Recorder()
+    write_table(out, rows("passed", "passed"), None, require_all=False, strict_drift=False, word="PASSED",
+                width=100, verbosity=-1, contract="contract 2025-02-07")
+    assert out.lines[0] == "== documented errors of contract 2025-02-07 (getting-started/errors.md) =="
+    assert out.lines[-1].startswith("dfns verdict: PASSED against the embedded reference server (not a live "
+                                    "environment) under contract 2025-02-07: "), out.lines
+
+
 @pytest.mark.parametrize("verbosity, expected", [
     (0, ["== documented errors (getting-started/errors.md) ==", "heading", "Common › 400", "nonce", "Common › 403",
          "forbidden", "totals", "verdict"]),
@@ -233,6 +243,7 @@ def report_with(cases: list[dict], others: list[dict]) -> dict:
     return {"result": "incomplete", "exitStatus": 1, "finishedAt": "t", "startedAt": "t", "durationSeconds": 1.0,
             "target": {"description": "x", "faults": [], "profile": None, "kind": "embedded", "envOverrides": []},
             "versions": {"python": "3", "pytest": "9", "dfnsContract": "0"}, "catalog": {"path": None},
+            "contract": {"version": "2024-08-19", "published": True, "doc": "getting-started/errors.md", "page": "p.md"},
             "errorsPage": None, "totals": {"not verified": 1},
             "errors": [{"id": "nonce-missing-or-invalid", "section": "s", "summary": "S", "status": 400, "message": "m",
                         "verdict": "not verified", "detail": "d", "page": None, "cases": cases}],

@@ -11,6 +11,7 @@ is a list of problems, each naming the entry and what to fix, raised as one
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,3 +80,21 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         raise CatalogError("catalog %s and its recipes do not match:\n  - %s"
                            % (catalog.source, "\n  - ".join(problems)))
     return catalog
+
+
+def load_contract(version: str) -> Catalog:
+    """The catalog of a published version (``--dfns-contract``), checked to be that version's.
+
+    Raises ``CatalogError`` naming the versions there are when ``version`` is not
+    one of them, and when the file says it is another version than its name: a
+    run must never certify against one edition while its outputs name another.
+    """
+    known = schemas.published_contracts()
+    if version not in known:
+        raise CatalogError("--dfns-contract %s: no such published version of the errors page; choose one of: %s"
+                           % (version, ", ".join(known)))
+    catalog = load_catalog(schemas.contract_path(version))
+    if catalog.version != version:
+        raise CatalogError("catalog %s says it is version %s, not %s (a bug of dfns-contract, please report it)"
+                           % (catalog.source, catalog.version, version))
+    return replace(catalog, published=True)

@@ -1,7 +1,10 @@
 """The catalog of documented errors, as data, and the test cases it expands to.
 
 A catalog is one published version of the errors page (``schemas/contracts/``):
-one entry per documented error, validated by ``schemas/catalog.json``. Each
+its version, the page and the copy it was written from, and one entry per
+documented error, validated by ``schemas/catalog.json``. The version travels
+with every entry (``DocumentedError.contract``), so a failure's doc reference
+says which edition of the page it holds the target to. Each
 entry is replayed by the recipe registered under its id (``recipes.py``);
 ``binding.load_catalog`` checks that the two sides match, so a typo in either
 is one clear error when the run starts, not a traceback in the middle.
@@ -38,10 +41,14 @@ class DocumentedError:
     invariant: bool = False
     #: Why the recipe's request provokes the error, where the page leaves it open (not shown in reports).
     why: str = ""
+    #: The published version of the page the entry comes from (its catalog's ``version``): where it is
+    #: documented, not what it is, so the same entry of two versions compares equal.
+    contract: str | None = field(default=None, compare=False)
 
     @property
     def doc_reference(self) -> str:
-        return "%s › %s › %s" % (DOCS_PAGE, self.section, self.summary)
+        page = "%s (%s)" % (DOCS_PAGE, self.contract) if self.contract else DOCS_PAGE
+        return "%s › %s › %s" % (page, self.section, self.summary)
 
     @property
     def changes_state(self) -> bool:
@@ -76,6 +83,23 @@ class Case:
 class Catalog:
     errors: tuple[DocumentedError, ...]
     source: str
+    #: The published version it certifies against (``--dfns-contract``); None for a hand-made one.
+    version: str | None = None
+    #: The page it follows, and the copy as published it was written from (``page``).
+    doc: str = DOCS_PAGE
+    page: str | None = None
+    #: Loaded as a published version (``--dfns-contract``), not from a ``--dfns-catalog`` file of one's own.
+    published: bool = False
+
+    @property
+    def contract(self) -> str | None:
+        """The published version a run certifies against; None for a ``--dfns-catalog`` file (whatever it says)."""
+        return self.version if self.published else None
+
+    @property
+    def title(self) -> str:
+        """How outputs name what a run certifies against: ``contract 2025-02-07`` or ``catalog PATH``."""
+        return "contract %s" % self.version if self.published else "catalog %s" % self.source
 
     def cases(self) -> list[Case]:
         return [case for error in self.errors for case in error.cases()]
@@ -100,11 +124,11 @@ def read_catalog(path: str | Path) -> Catalog:
     if problems:
         raise CatalogError("invalid catalog %s:\n  - %s" % (path, "\n  - ".join(problems)))
     errors = tuple(
-        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()})
+        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()}, contract=data["version"])
         for entry in data["errors"]
     )
     ids = [e.id for e in errors]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise CatalogError("duplicate ids in %s: %s" % (path, ", ".join(duplicates)))
-    return Catalog(errors=errors, source=str(path))
+    return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"])

@@ -146,6 +146,8 @@ class Conformance:
             "dfns_target_kind": "live" if self.settings.base_url else "embedded",
             "dfns_target": self.settings.shown_url or "embedded reference server (not a live environment)",
             "dfns_result": self.word,
+            "dfns_contract": self.catalog.contract or "none (--dfns-catalog %s)" % self.catalog.source,
+            "dfns_catalog": self.catalog.source,
         })
         if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return
@@ -167,7 +169,8 @@ class Conformance:
         write_table(MaskedTerminal(terminalreporter), self.rows(), self.drift,
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
                     word=self.word, target=self.settings.shown_url,
-                    width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"))
+                    width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"),
+                    contract=self.catalog.title)
 
     @property
     def seconds(self) -> float:

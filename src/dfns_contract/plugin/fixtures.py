@@ -64,7 +64,7 @@ def dfns_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     from dfns_contract.server.runner import ServerStartError, start_server
 
     try:
-        server = start_server(faults=settings.faults)
+        server = start_server(faults=settings.faults, contract=settings.server_contract)
     except ServerStartError as exc:
         failure = "the reference server did not start: %s" % exc
     if failure:

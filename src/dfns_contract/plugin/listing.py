@@ -51,7 +51,7 @@ class Listing:
         selected = {item.nodeid for item in session.items}
         try:
             self.data = build_list(self.catalog, [_listed(item, selected) for item in self.collected],
-                                   self._target(), contract=None if self.settings.catalog_path else self.settings.contract)
+                                   self._target(), contract=self.catalog.contract)
             if self.json_path is not None:
                 write_file(self.json_path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
         except (ReportError, OSError) as exc:

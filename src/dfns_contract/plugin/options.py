@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from dfns_contract.contract.profile import env_name, profile_keys
-from dfns_contract.contract.schemas import DEFAULT_CONTRACT
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
 from dfns_contract.contract.target import (
     DEFAULT_SENSITIVE_URL,
     TargetError,
@@ -126,6 +126,9 @@ OPTIONS: tuple[Option, ...] = (
            "(regex; default: the production API hosts)", "REGEX", DEFAULT_SENSITIVE_URL, old="--sensitive-url"),
     Option("--dfns-mock-fault", "start the embedded reference server with this fault switched on (the suite's own "
            "tests; see dfns-mock --list-faults)", "NAME", ini=False, repeatable=True),
+    Option("--dfns-mock-contract", "start the embedded reference server as this published version instead of "
+           "--dfns-contract's (the suite's own tests: one version's suite against another's server)", "VERSION",
+           ini=False),
     Option("--dfns-contract-report", "write the conformance report for sign-off (JSON, schemas/report.json): target, "
            "versions, verdict and evidence per documented error", "PATH.json", is_path=True, old="--contract-report"),
     Option("--dfns-contract-report-html", "write the conformance report as one self-contained HTML page",
@@ -250,6 +253,14 @@ class Settings:
                 resolve_faults(self.faults)
             except UnknownFault as exc:
                 raise TargetError("--dfns-mock-fault: %s" % exc) from None
+        #: The version the embedded server implements: --dfns-contract's, unless --dfns-mock-contract says otherwise.
+        self.server_contract: str = get("--dfns-mock-contract") or self.contract
+        if get("--dfns-mock-contract") and self.base_url:
+            raise TargetError("--dfns-mock-contract applies to the embedded server only, not to --base-url")
+        for flag, version in (("--dfns-contract", self.contract), ("--dfns-mock-contract", self.server_contract)):
+            if version not in published_contracts():
+                raise TargetError("%s %s: no such published version of the errors page; choose one of: %s"
+                                  % (flag, version, ", ".join(published_contracts())))
         if self.strict_drift and not self.errors_doc:
             raise TargetError("--dfns-strict-drift needs --dfns-errors-doc PATH (a copy of getting-started/errors.md) "
                               "to compare the catalog with")

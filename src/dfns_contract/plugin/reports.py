@@ -59,7 +59,8 @@ class ContractReport:
         settings, conformance = self.settings, self.conformance
         target = describe_target(
             settings.base_url, embedded=EMBEDDED, faults=settings.faults, profile_path=settings.profile_path,
-            env_overrides=list(settings.profile.overridden) if settings.profile else [])
+            env_overrides=list(settings.profile.overridden) if settings.profile else [],
+            server_contract=settings.server_contract)
         return build_report(conformance.rows(), catalog=conformance.catalog, drift=conformance.drift, target=target,
                             word=conformance.word or "INCOMPLETE", exit_status=exit_status, started=conformance.started,
                             seconds=conformance.seconds, others=list(conformance.results.others.values()))

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from dfns_contract.contract.binding import load_catalog
+from dfns_contract.contract.binding import load_catalog, load_contract
 from dfns_contract.contract.catalog import Catalog, CatalogError
 from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
-from dfns_contract.contract.schemas import contract_path, published_contracts
 from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
 from dfns_contract.plugin.conformance import Conformance
@@ -100,7 +99,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     controller = not hasattr(config, "workerinput")
     try:
         settings = Settings(config)
-        catalog = load_catalog(settings.catalog_path or _contract(settings.contract))
+        catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
         if settings.base_url and controller and not settings.collect_only:  # --co, --dfns-list: never contacted
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             if not settings.skip_preflight:
@@ -132,7 +131,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(RunAhead(), "dfns-ahead")
     manager.register(Network(config, settings.concurrency), "dfns-network")
     if not settings.base_url and controller:
-        manager.register(SharedServer(settings.faults), "dfns-shared-server")  # acts under xdist only
+        manager.register(SharedServer(settings.faults, settings.server_contract), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
@@ -141,12 +140,13 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
 
 
-def _contract(version: str) -> Path:
-    path = contract_path(version)
-    if not path.is_file():
-        raise CatalogError("--dfns-contract %s: no such published version (known: %s)"
-                           % (version, ", ".join(published_contracts())))
-    return path
+def describe_contract(catalog: Catalog) -> str:
+    """The header's line: the version certified against, the page and the copy it came from, how many errors."""
+    if catalog.published:
+        return "%s (%s as published, copied in %s; %d documented errors; --dfns-contract to choose another)" % (
+            catalog.version, catalog.doc, catalog.page, len(catalog.errors))
+    return "none: the catalog %s (it says version %s; %d documented errors)" % (
+        catalog.source, catalog.version, len(catalog.errors))
 
 
 class Suite:
@@ -160,13 +160,15 @@ class Suite:
 
     def pytest_report_header(self) -> list[str]:
         settings = self.settings
-        target = "%s (live)" % settings.shown_url if settings.base_url else EMBEDDED + " — not a live environment"
+        target = "%s (live)" % settings.shown_url if settings.base_url else \
+            "%s implementing contract %s — not a live environment" % (EMBEDDED, settings.server_contract)
         if settings.faults:
             target += " with faults: " + ", ".join(settings.faults)
         mode = "allowed" if settings.allow_destructive or not settings.sensitive else \
             "skipped (sensitive target; --dfns-allow-destructive to run)"
         fuzzing = self.config.pluginmanager.get_plugin("dfns-fuzzing")
-        lines = ["dfns target: " + target, "dfns state-changing cases: " + mode,
+        lines = ["dfns target: " + target, "dfns contract: " + describe_contract(self.catalog),
+                 "dfns state-changing cases: " + mode,
                  "dfns hypothesis profile: " + fuzzing.describe()]
         if settings.profile is not None:
             overrides = settings.profile.overridden

@@ -68,8 +68,9 @@ class SharedServer:
     runs waits in the socket's backlog, within its request timeout.
     """
 
-    def __init__(self, faults: Sequence[str]) -> None:
+    def __init__(self, faults: Sequence[str], contract: str) -> None:
         self._faults = list(faults)
+        self._contract = contract  # the published version it implements (--dfns-contract, --dfns-mock-contract)
         self._thread: threading.Thread | None = None
         self._prepared = threading.Event()
         self._shared: dict[str, Any] | None = None
@@ -87,7 +88,7 @@ class SharedServer:
         try:
             from dfns_contract.server.runner import prepare_server
 
-            prepared = prepare_server(faults=self._faults)
+            prepared = prepare_server(faults=self._faults, contract=self._contract)
             load_profile(None, {}, defaults=prepared.profile)  # its secrets are masked in this process too
             self._shared = {"url": prepared.url, "profile": prepared.profile}
             self._prepared.set()

@@ -94,8 +94,9 @@ def render_html(report: dict[str, Any]) -> str:
         '<header class="banner %s"><h1>%s</h1><p>%s</p></header>' % (
             result,
             _e(title),
-            _e("%d documented errors against %s, %s (pytest exit status %d)" % (
-                count, report["target"]["description"], report["finishedAt"], report["exitStatus"])),
+            _e("%d documented errors of %s against %s, %s (pytest exit status %d)" % (
+                count, "contract " + report["contract"]["version"] if report["contract"]["published"] else "a catalog of one's own",
+                report["target"]["description"], report["finishedAt"], report["exitStatus"])),
         ),
         "<main>",
         '<div class="totals">%s</div>' % "".join(
@@ -121,12 +122,19 @@ def _meta(report: dict[str, Any]) -> str:
         ("Profile", _profile(target)),
         ("Started", report["startedAt"]),
         ("Finished", "%s (%.1f s)" % (report["finishedAt"], report["durationSeconds"])),
+        ("Contract", _contract(report["contract"])),
         ("Catalog", _source(report["catalog"])),
         ("Errors page", _source(page) + ("; unreadable entries: " + "; ".join(page["problems"]) if page["problems"] else "")
          if page else "not compared (no --dfns-errors-doc): drift unknown"),
         ("Versions", "Python %s · pytest %s · dfns-contract %s" % (versions["python"], versions["pytest"], versions["dfnsContract"])),
     ]
     return '<dl class="meta">%s</dl>' % "".join("<dt>%s</dt><dd>%s</dd>" % (_e(k), _e(v)) for k, v in rows)
+
+
+def _contract(contract: dict[str, Any]) -> str:
+    if contract["published"]:
+        return "%s, %s as published (copy: %s)" % (contract["version"], contract["doc"], contract["page"])
+    return "none: a catalog of one's own (--dfns-catalog; it says version %s)" % contract["version"]
 
 
 def _profile(target: dict[str, Any]) -> str:

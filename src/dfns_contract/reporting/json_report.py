@@ -22,7 +22,7 @@ import pytest
 
 from dfns_contract import __version__
 from dfns_contract.contract import schemas
-from dfns_contract.contract.catalog import Catalog
+from dfns_contract.contract.catalog import DOCS_PAGE, Catalog
 from dfns_contract.reporting.drift import Drift
 from dfns_contract.reporting.verdicts import CaseRecord, OtherCheck, Row, totals
 
@@ -57,6 +57,8 @@ def build_report(
         "finishedAt": _timestamp(finished),
         "durationSeconds": round(max(seconds, 0.0), 3),
         "versions": {"python": platform.python_version(), "pytest": pytest.__version__, "dfnsContract": __version__},
+        "contract": {"version": catalog.version if catalog else None, "published": bool(catalog and catalog.published),
+                     "doc": catalog.doc if catalog else DOCS_PAGE, "page": catalog.page if catalog else None},
         "catalog": {"path": catalog.source if catalog else None, "sha256": file_sha256(catalog.source) if catalog else None},
         "errorsPage": None if drift is None else {
             "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems)},
@@ -82,12 +84,14 @@ def public_url(url: str) -> str:
 
 
 def describe_target(base_url: str | None, *, embedded: str, faults: list[str], profile_path: str | None,
-                    env_overrides: list[str]) -> dict[str, Any]:
+                    env_overrides: list[str], server_contract: str | None = None) -> dict[str, Any]:
     """The report's ``target``: what was tested, never a secret (no user info in the URL)."""
+    implementing = " implementing contract %s" % server_contract if server_contract else ""
     return {
         "kind": "live" if base_url else "embedded",
         "baseUrl": public_url(base_url) if base_url else None,
-        "description": "%s (live)" % public_url(base_url) if base_url else embedded + " — not a live environment",
+        "description": "%s (live)" % public_url(base_url) if base_url else embedded + implementing + " — not a live environment",
+        "contract": None if base_url else server_contract,
         "faults": list(faults),
         "profile": profile_path,
         "envOverrides": list(env_overrides),

@@ -105,14 +105,17 @@ def heading_line(columns: Columns) -> str:
 
 
 def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_all: bool, strict_drift: bool,
-                word: str | None = None, target: str | None = None, width: int = 80, verbosity: int = 0) -> None:
+                word: str | None = None, target: str | None = None, width: int = 80, verbosity: int = 0,
+                contract: str | None = None) -> None:
     """The table, its totals, why the gates (``--dfns-require-all``, ``--dfns-strict-drift``) fail the run, and its word.
 
-    ``width``: the terminal's columns; ``verbosity``: pytest's (``-q`` is -1, ``-qq`` -2).
+    ``width``: the terminal's columns; ``verbosity``: pytest's (``-q`` is -1, ``-qq`` -2); ``contract``: what the
+    run certifies against (``contract 2025-02-07``, or ``catalog PATH``), named in the title and the word's line,
+    since the same ids mean other messages in another version.
     """
     shown = rows if verbosity > -2 else [row for row in rows if row.verdict not in PASSING]
     if verbosity > -2:
-        out.section(TITLE)
+        out.section("documented errors of %s (getting-started/errors.md)" % contract if contract else TITLE)
     columns = choose_columns(rows, width)
     if verbosity >= 0:
         out.write_line(heading_line(columns))
@@ -133,9 +136,9 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
         out.write_line("--dfns-require-all: the run fails because %d documented errors were not verified: %s"
                        % (len(missing), ", ".join(missing)), red=True, bold=True)
     if word is not None:
-        out.write_line("dfns verdict: %s against %s%s" % (
+        out.write_line("dfns verdict: %s against %s%s%s" % (
             word, "%s (live)" % target if target else "the embedded reference server (not a live environment)",
-            WORD_MEANING[word]), bold=True, green=word == PASSED, red=word == RUN_FAILED, yellow=word == INCOMPLETE)
+            " under %s" % contract if contract else "", WORD_MEANING[word]), bold=True, green=word == PASSED, red=word == RUN_FAILED, yellow=word == INCOMPLETE)
     if drift is not None and drift.found and strict_drift:
         out.write_line("--dfns-strict-drift: the run fails because the errors page and the catalog differ; %s. "
                        "Update the catalog (schemas/contracts/) and, if need be, a recipe to match the page."
