@@ -204,3 +204,21 @@ def test_a_catalog_of_ones_own_names_no_published_version(tmp_path: Path) -> Non
     assert run.returncode == 0, run.output
     assert json.loads(listed.read_text())["contract"] is None
     assert "dfns contract: none: the catalog %s (it says version %s" % (path, LATEST) in run.stdout, run.stdout
+
+
+def test_a_login_code_spent_by_an_earlier_run_is_not_verified_not_failed(tmp_path: Path) -> None:
+    """The profile's loginCode is single use: a second run against the same server cannot use it again. That is
+    the profile's state, not the contract's: the case is skipped saying how to give a fresh code (the first run,
+    the control, verifies it)."""
+    from dfns_contract.server.runner import start_server
+
+    with start_server(contract="2024-08-19-extended") as server:
+        profile = tmp_path / "profile.json"
+        profile.write_text(json.dumps(server.profile))
+        args = ("--dfns-contract", "2024-08-19-extended", "--base-url", server.url, "--dfns-profile", str(profile),
+                "-k", "login-invalid-code-reused", "-rs")
+        first, second = run_suite(*args), run_suite(*args)
+    assert first.returncode == 0 and "1 passed" in first.stdout, first.output[-3000:]
+    assert second.returncode == 0 and "1 skipped" in second.stdout, second.output[-3000:]
+    assert "the profile's loginCode was refused at its first use (HTTP 403)" in second.stdout
+    assert "DFNS_LOGIN_CODE" in second.stdout and "FAILED" not in second.stdout

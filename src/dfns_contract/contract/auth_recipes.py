@@ -23,6 +23,8 @@ import json
 import secrets as random_source
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from dfns_contract.contract.recipes import BASE, RecipeContext, Trial, recipe
 from dfns_contract.wire.encoding import b64url_encode
 
@@ -138,9 +140,18 @@ def _code_never_sent(ctx: RecipeContext) -> Trial:
 
 
 def _code_reused(ctx: RecipeContext) -> Trial:
-    """The profile's unused code opens one login session; the second use of it is refused."""
+    """The profile's unused code opens one login session; the second use of it is refused.
+
+    A code is single use: when its first use is already refused as invalid, an
+    earlier run spent it (or it expired), which is the profile's state, not the
+    contract's: the case is not verified, and says how to give a fresh one.
+    """
     username, code = ctx.profile["registeredUsername"], ctx.profile["loginCode"]
     first = login_init(ctx, username, loginCode=code)
+    if first.status == 403:
+        pytest.skip("not verified: the profile's loginCode was refused at its first use (HTTP 403): an earlier run "
+                    "spent it, or it expired; send a fresh one (POST /auth/login/code) and give it as loginCode "
+                    "(DFNS_LOGIN_CODE)")
     return Trial(login_init(ctx, username, loginCode=code), [first])
 
 
