@@ -71,6 +71,11 @@ class Fuzzing:
         # A batch of 8 values, some 8 KB long, makes a large repr: the failure names the value and shortens the
         # example itself (failures.py), so Hypothesis' warning about its size is noise in every failing run.
         config.addinivalue_line("filterwarnings", "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
+        # Properties run at once, in threads (ahead.py); Hypothesis seeds the global ``random`` module around each
+        # test, so one thread's seeding shows in another's draw as "the random module used inside strategies". The
+        # suite's strategies use none (their randomness is Hypothesis' own, and ``secrets`` for fresh values).
+        config.addinivalue_line("filterwarnings", "ignore:Do not use the `random` module inside strategies"
+                                ":hypothesis.errors.HypothesisDeprecationWarning")
         self.profile = budget_name
         self.suite_dir = suite_dir
         self.counts: Counter[str] = Counter()
