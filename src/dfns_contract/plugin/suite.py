@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dfns_contract.contract.binding import load_catalog, load_contract
+from dfns_contract.client.exchange import EnvironmentFailure
 from dfns_contract.contract.catalog import Catalog, CatalogError
+from dfns_contract.contract.detection import AUTO, Detected, DetectionError, detect_contract
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT
 from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
 from dfns_contract.contract.target import TargetError, check_reachable
@@ -88,6 +93,9 @@ def without_reproduction_advice(sections: list[tuple[str, str]]) -> list[tuple[s
     return kept
 
 
+#: Key of ``workerinput`` with the version ``--dfns-contract auto`` chose, and why.
+DETECTED_KEY = "dfns_detected_contract"
+
 #: The parameter through which ``test_documented_error`` receives each case of the catalog.
 CASE_ARGUMENT = "dfns_case"
 
@@ -97,17 +105,33 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     if config.stash.get(SETTINGS, None) is not None:
         return
     controller = not hasattr(config, "workerinput")
+    contacted = settings_ok = False
     try:
         settings = Settings(config)
-        catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
-        if settings.base_url and controller and not settings.collect_only:  # --co, --dfns-list: never contacted
+        settings_ok = True
+        contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
+        if contacted:
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
-            if not settings.skip_preflight:
-                settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
-                                               retries=settings.retry_transport,
-                                               rate_limit_budget=settings.rate_limit_budget)
-    except (ProfileError, TargetError, CatalogError, PreflightError) as exc:
+        if settings.contract == AUTO and not settings.catalog_path:
+            settings.detected = choose_contract(config, settings, contacted=contacted)
+            settings.contract = settings.detected.version
+        catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
+        if settings.detected is not None:
+            catalog = replace(catalog, detected=settings.detected.why)
+        settings.request_headers = frozenset(name.lower() for name in catalog.request_headers)
+        if contacted and not settings.skip_preflight:
+            settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
+                                           retries=settings.retry_transport,
+                                           rate_limit_budget=settings.rate_limit_budget,
+                                           request_headers=catalog.request_headers)
+    except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
+    except EnvironmentFailure as exc:
+        if not settings_ok:
+            raise
+        raise pytest.UsageError(mask("--dfns-contract auto: the target did not answer the detection's requests: %s "
+                                     "(the target, not its contract: try again later, or name the version with "
+                                     "--dfns-contract)" % str(exc).splitlines()[0])) from None
     if controller:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
@@ -140,8 +164,26 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
 
 
+def choose_contract(config: pytest.Config, settings: Settings, *, contacted: bool) -> Detected:
+    """``--dfns-contract auto``: the controller asks the target; a pytest-xdist worker is told (``workerinput``)."""
+    handed = getattr(config, "workerinput", {}).get(DETECTED_KEY)
+    if handed:
+        return Detected(*handed)
+    if contacted:
+        return detect_contract(settings.base_url, settings.profile, timeout=settings.timeout,
+                               retries=settings.retry_transport)
+    if settings.base_url:
+        return Detected(DEFAULT_CONTRACT, "not detected: collection only, the target is not contacted; the default "
+                                          "version's cases are listed")
+    return Detected(settings.server_contract, "the embedded reference server implements it (--dfns-mock-contract, "
+                                              "else the default version)")
+
+
 def describe_contract(catalog: Catalog) -> str:
     """The header's line: the version certified against, the page and the copy it came from, how many errors."""
+    if catalog.published and catalog.detected:
+        return "%s (--dfns-contract auto: %s; %d documented errors)" % (
+            catalog.version, catalog.detected, len(catalog.errors))
     if catalog.published:
         return "%s (%s as published, copied in %s; %d documented errors; --dfns-contract to choose another)" % (
             catalog.version, catalog.doc, catalog.page, len(catalog.errors))
@@ -181,6 +223,12 @@ class Suite:
                 "skipped (--dfns-skip-preflight)" if checked is None else
                 "%s (%d requests)" % (", ".join(checked.checks), checked.requests)))
         return mask_lines(lines)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: the version ``--dfns-contract auto`` chose, for every worker (asked once)."""
+        if self.settings.detected is not None:
+            node.workerinput[DETECTED_KEY] = [self.settings.detected.version, self.settings.detected.why]
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One case per catalog entry and variant, with a readable id (``pytest -k nonce``)."""
