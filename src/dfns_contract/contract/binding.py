@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dfns_contract.contract import auth_recipes  # noqa: F401 - registers the recipes of the extended edit
+from dfns_contract.contract import reference_recipes  # noqa: F401 - registers the recipes of the 2026 reference
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError, read_catalog
 from dfns_contract.contract.profile import env_name, profile_keys
@@ -46,7 +47,12 @@ def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
 
 
 def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
-    listed, coded = set(error.variants), set(found.variants)
+    """A variant listed without code, and code for a variant that no published version lists.
+
+    A version may replay fewer variants than the recipe knows (the 2026 reference has no app id, so a token
+    of another organisation is no error there), but a variant no version lists is a rename gone half-way.
+    """
+    listed, coded = set(error.variants) | variants_published(error.id), set(found.variants)
     problems = ["entry %r: variant %r has no code in its recipe (it knows: %s)"
                 % (error.id, variant, ", ".join(found.variants) or "no variants")
                 for variant in error.variants if variant not in coded]
@@ -54,6 +60,25 @@ def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
                  % (error.id, variant, ", ".join(error.variants) or "no variants")
                  for variant in found.variants if variant not in listed]
     return problems
+
+
+@lru_cache(maxsize=None)
+def _published_variants() -> dict[str, frozenset[str]]:
+    variants: dict[str, set[str]] = {}
+    for version in schemas.published_contracts():
+        for error in read_catalog(schemas.contract_path(version)).errors:
+            variants.setdefault(error.id, set()).update(error.variants)
+    return {error_id: frozenset(names) for error_id, names in variants.items()}
+
+
+def variants_published(error_id: str) -> frozenset[str]:
+    """The variants of ``error_id`` that some published version's catalog lists."""
+    return _published_variants().get(error_id, frozenset())
+
+
+def published_ids() -> frozenset[str]:
+    """The ids of every entry of every published version (a test may name one its run's version lacks)."""
+    return frozenset(_published_variants())
 
 
 def required_keys(error: DocumentedError, variant: str | None = None) -> list[str]:

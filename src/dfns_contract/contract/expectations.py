@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dfns_contract.client import Exchange, NotJSON
+from dfns_contract.client import Exchange, NotJSON, NotProvided
 from dfns_contract.contract import schemas
-from dfns_contract.contract.catalog import DEFAULT_ENVELOPE, DEFAULT_INTERNAL_MESSAGE
+from dfns_contract.contract.catalog import DEFAULT_ENVELOPE, DEFAULT_INTERNAL_MESSAGE, DocumentedError
 
 INTERNAL_ERROR_MESSAGE = DEFAULT_INTERNAL_MESSAGE
 INTERNAL_ERROR_DOC = "getting-started/errors.md › Common Errors › 500 - Internal Server Error"
@@ -103,6 +103,15 @@ def assert_documented_error(
         raise ContractViolation(report(title, exchange, problems, expected=expected, doc=doc))
 
 
+def assert_as_documented(exchange: Exchange, error: DocumentedError, *, title: str,
+                         message: str | None = None, status: int | None = None) -> None:
+    """``exchange`` is ``error`` as its version documents it: status, message, the version's envelope, the
+    entry's body. ``message``/``status``: the entry's filled in (a template, an invariant's status)."""
+    assert_documented_error(exchange, status if status is not None else error.status,
+                            message if message is not None else error.message, title=title,
+                            doc=error.doc_reference, envelope=error.envelope, body=error.body)
+
+
 def assert_success(exchange: Exchange, *, title: str, doc: str = "") -> None:
     """The control: without the fault, the same request must succeed."""
     if not 200 <= exchange.status < 300:
@@ -121,10 +130,18 @@ def audit_problems(exchange: Exchange, envelope: str = DEFAULT_ENVELOPE,
 
 
 def auditor(envelope: str = DEFAULT_ENVELOPE, internal_message: str | None = INTERNAL_ERROR_MESSAGE,
-            doc: str = "getting-started/errors.md", internal_doc: str = INTERNAL_ERROR_DOC) -> Callable[[Exchange], None]:
+            doc: str = "getting-started/errors.md", internal_doc: str = INTERNAL_ERROR_DOC,
+            recognised: Mapping[int, str] | None = None) -> Callable[[Exchange], None]:
     """The observer of every exchange of a run: a 5xx must be the documented body (``internal_message``:
-    the version's 500 message, None if it documents none), any error the version's envelope."""
+    the version's 500 message, None if it documents none), any error the version's envelope.
+
+    ``recognised``: statuses the version documents for what the environment does not provide (402), by
+    meaning: such an answer stops the case as the environment's doing (``NotProvided``), never a failure.
+    The 429 never reaches an observer (``RateLimited``).
+    """
     def audit(exchange: Exchange) -> None:
+        if recognised and exchange.status in recognised:
+            raise NotProvided(exchange, recognised[exchange.status])
         problems = audit_problems(exchange, envelope, internal_message)
         if not problems:
             return

@@ -42,6 +42,9 @@ class Trial:
     controls: list[Exchange] = field(default_factory=list)
     #: True for invariant cases: the fault exchanges are checked only if they are 5xx.
     probes: list[Exchange] = field(default_factory=list)
+    #: What the recipe itself found broken beyond the fault's answer (e.g. a replayed request that created
+    #: a second entity), each a failure message with the exchanges that show it.
+    broken: list[str] = field(default_factory=list)
 
 
 @dataclass

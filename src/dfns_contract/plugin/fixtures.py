@@ -130,7 +130,8 @@ def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytes
     from dfns_contract.contract.expectations import auditor
 
     catalog = request.config.stash[CATALOG]
-    audit = auditor(catalog.envelope, catalog.internal_message)
+    audit = auditor(catalog.envelope, catalog.internal_message,
+                    recognised={entry.status: entry.meaning for entry in catalog.recognised})
     client = principal_client(dfns_target.base_url, dfns_target.profile, request.config.stash[SETTINGS],
                               session=dfns_http, observers=[remember_received, audit])
     client.guard = run_guard(request)  # copied to every other principal and race sender of this process

@@ -47,6 +47,7 @@ from dfns_contract.plugin.safety import (
     declared_errors,
     mark_destructive,
     needs,
+    not_in_contract,
     selenium_safety_present,
     skip_if_unsafe,
 )
@@ -199,6 +200,8 @@ class Suite:
         self.settings = settings
         self.catalog = catalog
         self.suite_dir = suite_dir
+        #: Tests of another version's contract, deselected at collection, and why.
+        self.outside: dict[pytest.Item, str] = {}
 
     def pytest_report_header(self) -> list[str]:
         settings = self.settings
@@ -242,6 +245,11 @@ class Suite:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
         leave_to_the_suite = selenium_safety_present(config)
         collected = config.stash.setdefault(COLLECTED, {})
+        outside = {item: why for item in items if (why := not_in_contract(item, self.catalog))}
+        if outside:
+            config.hook.pytest_deselected(items=list(outside))
+            items[:] = [item for item in items if item not in outside]
+            self.outside = outside
         for item in items:
             errors = declared_errors(item, self.catalog)
             if errors:
@@ -253,6 +261,11 @@ class Suite:
                 collected.setdefault(counted.args[0], []).append(item.nodeid)
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
+
+    def pytest_report_collectionfinish(self) -> list[str]:
+        """Which tests are no part of this version's contract, and why (they were deselected)."""
+        return mask_lines(["dfns not in contract %s (deselected): %s: %s" % (self.catalog.version, item.name, why)
+                           for item, why in self.outside.items()])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
