@@ -60,6 +60,8 @@ class DocumentedError:
     #: The published version of the page the entry comes from (its catalog's ``version``): where it is
     #: documented, not what it is, so the same entry of two versions compares equal.
     contract: str | None = field(default=None, compare=False)
+    #: The page that documents it (its catalog's ``doc``).
+    doc: str = field(default=DOCS_PAGE, compare=False)
     #: The schema of its version's error body (``schemas/NAME``), which the version's catalog names.
     envelope: str = field(default=DEFAULT_ENVELOPE, compare=False)
     #: A JSON Schema fragment the body must also satisfy (e.g. the 409's ``details.duplicate``).
@@ -67,7 +69,7 @@ class DocumentedError:
 
     @property
     def doc_reference(self) -> str:
-        page = "%s (%s)" % (DOCS_PAGE, self.contract) if self.contract else DOCS_PAGE
+        page = "%s (%s)" % (self.doc, self.contract) if self.contract else self.doc
         return "%s › %s › %s" % (page, self.section, self.summary)
 
     @property
@@ -141,7 +143,9 @@ class Catalog:
     @property
     def title(self) -> str:
         """How outputs name what a run certifies against: ``contract 2025-02-07`` or ``catalog PATH``."""
-        return "contract %s" % self.version if self.published else "catalog %s" % self.source
+        if not self.published:
+            return "catalog %s" % self.source
+        return "contract %s%s" % (self.version, " (detected: --dfns-contract auto)" if self.detected else "")
 
     def cases(self) -> list[Case]:
         return [case for error in self.errors for case in error.cases()]
@@ -173,7 +177,7 @@ def read_catalog(path: str | Path) -> Catalog:
                            % (path, envelope, exc)) from exc
     errors = tuple(
         DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()},
-                        contract=data["version"], envelope=envelope)
+                        contract=data["version"], envelope=envelope, doc=data["doc"])
         for entry in data["errors"]
     )
     ids = [e.id for e in errors]

@@ -148,6 +148,7 @@ class Conformance:
             "dfns_result": self.word,
             "dfns_contract": self.catalog.contract or "none (--dfns-catalog %s)" % self.catalog.source,
             "dfns_catalog": self.catalog.source,
+            **({"dfns_contract_detected": self.catalog.detected} if self.catalog.detected else {}),
         })
         if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return
