@@ -81,10 +81,17 @@ def published_ids() -> frozenset[str]:
     return frozenset(_published_variants())
 
 
+#: Profile keys whose only use is a request header: needed only by the versions whose requests carry it.
+HEADER_KEYS = {"appId": "X-DFNS-APPID"}
+
+
 def required_keys(error: DocumentedError, variant: str | None = None) -> list[str]:
-    """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's."""
+    """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's (less a
+    header's key its version does not send: the 2026 reference has no app id)."""
     found = RECIPES[error.id]
-    return list(dict.fromkeys([*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]))
+    keys = [*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]
+    headers = {name.lower() for name in error.request_headers}
+    return list(dict.fromkeys(key for key in keys if HEADER_KEYS.get(key, "").lower() in headers | {""}))
 
 
 def skip_reason(missing: list[str]) -> str:

@@ -64,6 +64,8 @@ class DocumentedError:
     doc: str = field(default=DOCS_PAGE, compare=False)
     #: The schema of its version's error body (``schemas/NAME``), which the version's catalog names.
     envelope: str = field(default=DEFAULT_ENVELOPE, compare=False)
+    #: The headers its version's requests carry (its catalog's ``requestHeaders``).
+    request_headers: tuple[str, ...] = field(default=DEFAULT_REQUEST_HEADERS, compare=False)
     #: A JSON Schema fragment the body must also satisfy (e.g. the 409's ``details.duplicate``).
     body: Mapping[str, Any] | None = field(default=None, compare=False)
 
@@ -170,6 +172,7 @@ def read_catalog(path: str | Path) -> Catalog:
     if problems:
         raise CatalogError("invalid catalog %s:\n  - %s" % (path, "\n  - ".join(problems)))
     envelope = data.get("envelope", DEFAULT_ENVELOPE)
+    request_headers = tuple(data.get("requestHeaders", DEFAULT_REQUEST_HEADERS))
     try:
         schemas.validator(envelope)
     except (OSError, ValueError) as exc:
@@ -177,7 +180,8 @@ def read_catalog(path: str | Path) -> Catalog:
                            % (path, envelope, exc)) from exc
     errors = tuple(
         DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()},
-                        contract=data["version"], envelope=envelope, doc=data["doc"])
+                        contract=data["version"], envelope=envelope, doc=data["doc"],
+                        request_headers=request_headers)
         for entry in data["errors"]
     )
     ids = [e.id for e in errors]
@@ -186,5 +190,5 @@ def read_catalog(path: str | Path) -> Catalog:
         raise CatalogError("duplicate ids in %s: %s" % (path, ", ".join(duplicates)))
     return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"],
                    envelope=envelope,
-                   request_headers=tuple(data.get("requestHeaders", DEFAULT_REQUEST_HEADERS)),
+                   request_headers=request_headers,
                    recognised=tuple(Recognised(**entry) for entry in data.get("recognised", ())))

@@ -307,10 +307,8 @@ def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [control])
 
 
-@recipe(
-    "forbidden-operation",
-    needs=SIGNING + ("limitedAuthToken", "limitedPrincipalKind", "limitedPrincipalId"),
-)
+# The principal's kind and id are needed where the version's message names them (the pages' template).
+@recipe("forbidden-operation", needs=SIGNING + ("limitedAuthToken",))
 def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     """The limited principal sends the admin's valid request (signed with its own key if it has one)."""
     path = ctx.path(OTHER_APP + "/activate")
