@@ -171,7 +171,7 @@ class Conformance:
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
                     word=self.word, target=self.settings.shown_url,
                     width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"),
-                    contract=self.catalog.title)
+                    contract=self.catalog.title, doc=self.catalog.doc)
 
     @property
     def seconds(self) -> float:
