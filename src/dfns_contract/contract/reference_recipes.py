@@ -118,6 +118,8 @@ def external_id_conflict(ctx: RecipeContext, variant: str | None) -> Trial:
     external_id = ctx.name("transfer-" + random_source.token_hex(4))
     body = {"kind": "Native", "to": ctx.profile["transferTo"],
             "amount": ctx.profile.get("transferAmount") or DEFAULT_TRANSFER_AMOUNT, "externalId": external_id}
+    ctx.cleanup.created("transfer request of %s from wallet %s to %s, externalId %s" % (
+        body["amount"], ctx.profile["walletId"], body["to"], external_id))
     first = admin.request("POST", path, body, sign=True)
     again = admin.request("POST", path, body, sign=True)
     fault = admin.request("POST", path, other_amount(body), sign=True)
