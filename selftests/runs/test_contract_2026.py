@@ -118,3 +118,22 @@ def test_a_target_that_fits_no_version_is_one_set_up_error_naming_what_it_answer
     assert "answers as no published version of the Dfns error contract" in run.output
     assert "a request without a token got HTTP 401" in run.output and "message" in run.output
     assert "Traceback" not in run.output and run.output.count("ERROR:") == 1 and report is None
+
+
+def test_drift_is_not_compared_for_a_version_documented_as_facts() -> None:
+    page = Path(__file__).resolve().parents[3] / "shared/reference/errors-page-versions/2025-02-07.md"
+    run = run_suite("--dfns-contract", LATEST, "--dfns-errors-doc", str(page), "--dfns-list")
+    assert run.returncode == USAGE_ERROR, run.output
+    assert "contract 2026 is documented as facts (errors-page-versions/README.md), not as a page of errors" \
+        in run.output and run.output.count("ERROR:") == 1 and "Traceback" not in run.output
+
+
+def test_the_list_shows_which_messages_2026_documents(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    run = run_suite("--dfns-contract", LATEST, "--dfns-list", "--dfns-list-json", str(path))
+    assert run.returncode == 0, run.output
+    listed = {error["id"]: error for error in json.loads(path.read_text())["errors"]}
+    assert listed["external-id-conflict"]["message"] == "Conflicting transfer with same externalId"
+    assert listed["external-id-conflict"]["safety"] == "irreversible" and listed["external-id-conflict"]["destructive"]
+    assert listed["no-jwt"]["message"] is None and "appId" not in listed["no-jwt"]["profileKeys"]
+    assert listed["unknown-wallet"]["doc"].startswith("api-reference/error-codes (2026) › Error codes › 404")

@@ -121,6 +121,8 @@ class Catalog:
     request_headers: tuple[str, ...] = DEFAULT_REQUEST_HEADERS
     #: Statuses it documents and the suite does not provoke.
     recognised: tuple[Recognised, ...] = ()
+    #: Whether ``--dfns-errors-doc`` can compare a copy of the errors page with it (not the 2026 facts).
+    comparable: bool = True
     #: How the version was chosen when ``--dfns-contract auto`` found it (what the target answered).
     detected: str | None = None
 
@@ -190,5 +192,5 @@ def read_catalog(path: str | Path) -> Catalog:
         raise CatalogError("duplicate ids in %s: %s" % (path, ", ".join(duplicates)))
     return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"],
                    envelope=envelope,
-                   request_headers=request_headers,
+                   request_headers=request_headers, comparable=data.get("comparable", True),
                    recognised=tuple(Recognised(**entry) for entry in data.get("recognised", ())))

@@ -120,6 +120,10 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         if settings.detected is not None:
             catalog = replace(catalog, detected=settings.detected.why)
         settings.request_headers = frozenset(name.lower() for name in catalog.request_headers)
+        if settings.errors_doc and not catalog.comparable:
+            raise CatalogError("--dfns-errors-doc: contract %s is documented as facts (%s), not as a page of errors "
+                               "to compare with; drift is compared for the errors page's versions"
+                               % (catalog.version, catalog.page))
         if contacted and not settings.skip_preflight:
             settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
                                            retries=settings.retry_transport,
