@@ -277,6 +277,11 @@ class World:
     def apps_of(self, org_id: str) -> list[Application]:
         return [a for a in self.apps.values() if a.org_id == org_id and not a.is_archived]
 
+    def home_app(self, org_id: str) -> Application | None:
+        """The org's first live, active application: whose relying party and origin a request that
+        names no application (today's reference) is judged by."""
+        return next((a for a in self.apps_of(org_id) if a.is_active), None)
+
     def app_named(self, org_id: str, name: str) -> Application | None:
         return next((a for a in self.apps_of(org_id) if a.name == name), None)
 
