@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-import jwt
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.server.contracts import faults_judged_by
 from dfns_contract.server.faults import FAULTS, FaultKind
 from dfns_contract.server.runner import RunningServer, start_server
-from dfns_contract.server.tokens import ISSUER
 
-from selftests.server.forgery import signed_by_embedded_key
+from selftests.helpers.server_checks import probe_switches
+from selftests.server.forgery import forged_token, signed_by_embedded_key
 from selftests.server.today import (
     TODAY,
     UNKNOWN_APP,
@@ -67,11 +63,7 @@ class Clients(NamedTuple):
 
 
 def _forged(c: Clients, algorithm: str) -> str:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "kind": "auth", "sub": c.server.state.seeded.admin.principal_id,
-              "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600}
-    return jwt.encode(claims, None if algorithm == "none" else b"not-the-server-secret-not-the-se",
-                      algorithm=algorithm)
+    return forged_token(c.server.state.seeded.admin.principal_id, algorithm)
 
 
 def _with_token(c: Clients, token: str) -> Exchange:
@@ -161,13 +153,7 @@ def _probe(faults: list[str], probes: list[str]) -> tuple[RunningServer, dict[st
 @pytest.fixture(scope="module")
 def observations() -> Iterator[dict[str, dict[str, Any]]]:
     """Probe results per switch, and under "" for the clean server (every probe)."""
-    jobs = {"": ([], list(PROBES)), **{name: ([name], [SHOWN_BY[name]]) for name in JUDGED}}
-    with ThreadPoolExecutor(8) as pool:
-        futures = {name: pool.submit(_probe, *job) for name, job in jobs.items()}
-        done = {name: future.result() for name, future in futures.items()}
-    for server, _ in done.values():
-        server.wait_stopped()
-    yield {name: results for name, (_, results) in done.items()}
+    yield probe_switches(_probe, PROBES, SHOWN_BY, JUDGED)
 
 
 def test_every_switch_a_2026_suite_judges_has_a_probe():
