@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.wire.nonce import make_nonce
@@ -23,6 +24,27 @@ SELF_STATE = (400, "application cannot modify its own state")
 APP_NOT_FOUND = (404, "application not found")
 CODE_EXPIRED = (400, "Registration code expired")
 USER_EXISTS = (401, "User already exists.")
+
+
+#: ``probe(faults, probe_names)``: start a server with ``faults``, run the probes, ask it to stop;
+#: (the server, the results by probe name).
+Probing = Callable[[list[str], list[str]], tuple[Any, dict[str, Any]]]
+
+
+def probe_switches(
+    probe: Probing, probes: Iterable[str], shown_by: Mapping[str, str], switches: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """Every probe on a clean server (under ""), and on a server per switch the probe that shows it.
+
+    The servers run in parallel, since most of a server's life here is uvicorn's shutdown tick.
+    """
+    jobs = {"": ([], list(probes)), **{name: ([name], [shown_by[name]]) for name in switches}}
+    with ThreadPoolExecutor(8) as pool:
+        futures = {name: pool.submit(probe, *job) for name, job in jobs.items()}
+        done = {name: future.result() for name, future in futures.items()}
+    for server, _ in done.values():
+        server.wait_stopped()
+    return {name: results for name, (_, results) in done.items()}
 
 
 def expect(exchange: Exchange, error: tuple[int, str]) -> None:

@@ -8,9 +8,21 @@ regression on the other.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from dfns_contract.server.tokens import ISSUER
+
+
+def forged_token(subject: str, algorithm: str) -> str:
+    """An authentication token of ``subject`` the server did not sign: ``alg`` none, or HS256 by another secret."""
+    now = int(time.time())
+    claims = {"iss": ISSUER, "kind": "auth", "sub": subject, "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600}
+    key = None if algorithm == "none" else b"not-the-server-secret-not-the-se"
+    return jwt.encode(claims, key, algorithm=algorithm)
 
 
 def signed_by_embedded_key(token: str, *, embed_another_key: bool = False) -> str:

@@ -175,6 +175,26 @@ def test_contract_flag_picks_the_version_the_server_answers_as(mock_factory, ver
     assert mock.stop() == 0
 
 
+def test_contract_2026_answers_in_its_body_without_nonce_or_app_id(mock_factory):
+    mock = mock_factory("--port", "0", "--contract", "2026")
+    url = mock.line().split()[-1]
+    answer = requests.get(url + "/auth/apps", timeout=10)
+    error = answer.json()["error"]
+    assert answer.status_code == 401 and error["status"] == 401 and error["details"] == {}
+    assert error["message"] == "user token is missing or invalid" and error["id"]
+    assert mock.stop() == 0
+
+
+def test_list_faults_says_which_versions_judge_the_others():
+    done = subprocess.run(
+        [*COMMAND, "--list-faults"], capture_output=True, text=True, timeout=DEADLINE, check=False
+    )
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert lines["conflict-message"].endswith("(judged by 2026)")
+    assert lines["login-code-reusable"].endswith("(judged by 2024-08-19-extended, 2025-02-07)")
+    assert "judged by" not in lines["nonce-check-off"] + lines["auth-off"] + lines["gzip"]
+
+
 def test_the_default_contract_is_the_first_edit():
     from dfns_contract.server.cli import _parser
 
@@ -186,4 +206,4 @@ def test_unknown_contract_is_a_usage_error_naming_the_known_ones():
                           timeout=DEADLINE, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "unknown contract version '2024-09-01'" in done.stderr
-    assert "2024-08-19, 2024-08-19-extended, 2025-02-07" in done.stderr
+    assert "2024-08-19, 2024-08-19-extended, 2025-02-07, 2026" in done.stderr

@@ -9,16 +9,13 @@ of a server's life here is uvicorn's shutdown tick.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import jwt
 import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
@@ -27,10 +24,9 @@ from dfns_contract.wire.nonce import iso_now, make_nonce
 from dfns_contract.server.clock import ManualClock
 from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultKind, describe_faults
 from dfns_contract.server.runner import RunningServer, start_server
-from dfns_contract.server.tokens import ISSUER
 
-from selftests.helpers.server_checks import RACERS, nonce_race, user_action_race
-from selftests.server.forgery import signed_by_embedded_key
+from selftests.helpers.server_checks import RACERS, nonce_race, probe_switches, user_action_race
+from selftests.server.forgery import forged_token, signed_by_embedded_key
 
 
 #: The switches of the first edit's errors, probed here; those of the flows the extended edit
@@ -70,17 +66,7 @@ class Clients(NamedTuple):
 
 
 def _forged(clients: Clients, algorithm: str) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "kind": "auth",
-        "sub": clients.server.state.seeded.admin.principal_id,
-        "jti": uuid.uuid4().hex,
-        "iat": now,
-        "exp": now + 600,
-    }
-    key = None if algorithm == "none" else b"not-the-server-secret-not-the-se"
-    return jwt.encode(claims, key, algorithm=algorithm)
+    return forged_token(clients.server.state.seeded.admin.principal_id, algorithm)
 
 
 def _replayed(
@@ -295,13 +281,7 @@ def _probe(
 @pytest.fixture(scope="module")
 def observations(principals) -> Iterator[dict[str, dict[str, Any]]]:
     """Probe results per fault name, and under "" for the clean server (every probe)."""
-    jobs = {"": ([], list(PROBES)), **{name: ([name], [SHOWN_BY[name]]) for name in FIRST_FAULTS}}
-    with ThreadPoolExecutor(8) as pool:
-        futures = {name: pool.submit(_probe, principals, *job) for name, job in jobs.items()}
-        done = {name: future.result() for name, future in futures.items()}
-    for server, _ in done.values():
-        server.wait_stopped()
-    yield {name: results for name, (_, results) in done.items()}
+    yield probe_switches(functools.partial(_probe, principals), PROBES, SHOWN_BY, FIRST_FAULTS)
 
 
 def test_every_switch_has_a_probe():

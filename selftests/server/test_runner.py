@@ -55,7 +55,8 @@ def test_state_is_reachable_for_tests(server):
 def test_unknown_contract_is_refused_before_anything_starts():
     from dfns_contract.server.contracts import UnknownContract
 
-    with pytest.raises(UnknownContract, match="'2024-09-01' .known: 2024-08-19, 2024-08-19-extended, 2025-02-07"):
+    with pytest.raises(UnknownContract,
+                       match="'2024-09-01' .known: 2024-08-19, 2024-08-19-extended, 2025-02-07, 2026"):
         start_server(contract="2024-09-01")
 
 
@@ -63,6 +64,8 @@ def test_the_server_answers_as_the_contract_asked_and_the_first_edit_by_default(
     assert server.state.contract.name == "2024-08-19"
     with start_server(contract="2024-08-19-extended") as extended:
         assert extended.state.contract.name == "2024-08-19-extended"
+    with start_server(contract="2026") as today:
+        assert today.state.contract.name == "2026"
 
 
 def test_every_published_catalog_has_a_server_version():

@@ -28,7 +28,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from .contracts import CONTRACTS, DEFAULT_CONTRACT
-from .faults import FAULTS, describe_faults
+from .faults import EVERY_SUITE, FAULTS, FIRST_SUITES, describe_faults
 from .runner import ServerStartError, start_server
 from .settings import Settings
 
@@ -49,9 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = describe_faults()
         width = max(len(name) for name, _, _ in rows)
         for name, kind, description in rows:
-            since = FAULTS[name].since
-            version = "" if since == DEFAULT_CONTRACT else " (errors documented since %s)" % since
-            print("%-*s  %-6s  %s%s" % (width, name, kind, description, version))
+            judged_by = FAULTS[name].judged_by
+            versions = "" if judged_by in (FIRST_SUITES, EVERY_SUITE) else " (judged by %s)" % ", ".join(judged_by)
+            print("%-*s  %-6s  %s%s" % (width, name, kind, description, versions))
         return 0
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

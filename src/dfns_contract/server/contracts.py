@@ -16,6 +16,17 @@ table (errors.py) it answers with:
   page documents them.
 * ``2025-02-07``: the same 22 entries; the 401 "Caller not authenticated"
   message became ``user token is missing or invalid``.
+* ``2026``, today's API reference (errors-page-versions/README.md, "Today's
+  API reference, as facts"): every error in the body
+  ``{"error": {"id", "status", "message", "details"}}``; no ``X-DFNS-NONCE``
+  and no ``X-DFNS-APPID`` (neither required nor judged, so the nonce rows are
+  never raised and the org and origin an app id gave come from the token, see
+  ``pipeline.Call``); a used user action is no valid one for the request:
+  403 like a missing one. Its 401 keeps 2025's message.
+
+A version is data the rest of the server reads: the table's rows
+(``error_table``), the body an error is written in (rendering.py) and the
+headers the pipeline requires (pipeline.py).
 
 The names are those of ``schemas/contracts/VERSION.json`` (the server does not
 import the suite's package; a selftest checks that the two lists agree).
@@ -23,11 +34,20 @@ import the suite's package; a selftest checks that the two lists agree).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .errors import ERRORS, ErrorId, ErrorSpec
-from .faults import EXTENDED_CONTRACT, FAULTS, FIRST_CONTRACT, FaultKind, FaultSet
+from .faults import (
+    CONTRACT_2026,
+    EXTENDED_CONTRACT,
+    FAULTS,
+    FIRST_CONTRACT,
+    MESSAGE_CONTRACT,
+    FaultKind,
+    FaultSet,
+)
 
 #: The errors only the extended edit documents.
 FLOW_ERRORS = (
@@ -44,6 +64,16 @@ class UnknownContract(ValueError):
     """A version of the errors page the server does not implement."""
 
 
+class ErrorBody(str, enum.Enum):
+    """The shape of an error's body."""
+
+    #: ``{"error": {"message": ...}}``: the errors page of 2024 and 2025.
+    MESSAGE = "message"
+    #: ``{"error": {"id", "status", "message", "details"}}``: today's reference (and, before it,
+    #: the idempotency page of September 2024).
+    ID_STATUS_DETAILS = "id-status-details"
+
+
 @dataclass(frozen=True)
 class ContractVersion:
     name: str
@@ -51,6 +81,13 @@ class ContractVersion:
     messages: Mapping[ErrorId, str] = field(default_factory=dict)
     #: Errors this version does not document, answered as another row (after the faults' overrides).
     answered_as: Mapping[ErrorId, ErrorId] = field(default_factory=dict)
+    #: The body every error is written in (rendering.py).
+    error_body: ErrorBody = ErrorBody.MESSAGE
+    #: Every request must carry a fresh ``X-DFNS-NONCE`` (pipeline step 1).
+    requires_nonce: bool = True
+    #: Every request names its application by ``X-DFNS-APPID`` (pipeline step 2); without it the
+    #: org is the token's principal's, the origin that of the org's application.
+    requires_app_id: bool = True
 
     def error_table(self, faults: FaultSet) -> dict[ErrorId, ErrorSpec]:
         """The table a server of this version answers with, under ``faults``."""
@@ -62,6 +99,9 @@ class ContractVersion:
         return table
 
 
+#: The 401 message of 2025-02-07, which today's reference keeps (it gives none of its own).
+_MESSAGES_2025 = {ErrorId.NOT_AUTHORIZED: "user token is missing or invalid"}
+
 CONTRACTS: Mapping[str, ContractVersion] = {
     version.name: version
     for version in (
@@ -69,8 +109,14 @@ CONTRACTS: Mapping[str, ContractVersion] = {
             FIRST_CONTRACT, answered_as={error: ErrorId.NOT_AUTHORIZED for error in FLOW_ERRORS}
         ),
         ContractVersion(EXTENDED_CONTRACT),
+        ContractVersion(MESSAGE_CONTRACT, messages=_MESSAGES_2025),
         ContractVersion(
-            "2025-02-07", messages={ErrorId.NOT_AUTHORIZED: "user token is missing or invalid"}
+            CONTRACT_2026,
+            messages=_MESSAGES_2025,
+            answered_as={ErrorId.USER_ACTION_REUSED: ErrorId.USER_ACTION_INVALID},
+            error_body=ErrorBody.ID_STATUS_DETAILS,
+            requires_nonce=False,
+            requires_app_id=False,
         ),
     )
 }
@@ -92,13 +138,14 @@ def resolve_contract(name: str | ContractVersion | None) -> ContractVersion:
 
 
 def faults_judged_by(contract: str) -> list[str]:
-    """The fault switches a suite of ``contract`` must kill: those of its version and the earlier ones.
+    """The fault switches a suite of ``contract`` must kill: those whose ``Fault.judged_by`` names it.
 
-    A switch that breaks an error only a later edit documents (``Fault.since``)
-    rightly survives an earlier edit's suite; benign variations are judged by every suite.
+    A switch that breaks an error only a later edit documents rightly survives
+    an earlier edit's suite, and one that breaks what a version no longer has
+    (the nonce, the app id under 2026) that version's; benign variations are
+    judged by every suite.
     """
-    versions = list(CONTRACTS)
     if contract not in CONTRACTS:
-        raise UnknownContract("unknown contract version %r (known: %s)" % (contract, ", ".join(versions)))
-    known = set(versions[: versions.index(contract) + 1])
-    return [name for name, fault in FAULTS.items() if fault.kind is FaultKind.BENIGN or fault.since in known]
+        raise UnknownContract("unknown contract version %r (known: %s)" % (contract, ", ".join(CONTRACTS)))
+    return [name for name, fault in FAULTS.items()
+            if fault.kind is FaultKind.BENIGN or contract in fault.judged_by]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class ErrorId(str, enum.Enum):
@@ -44,6 +45,10 @@ class ErrorId(str, enum.Enum):
     USER_NOT_FOUND = "UserNotFound"
     MAIL_NOT_FOUND = "MailNotFound"
     CREDENTIAL_NOT_FOUND = "CredentialNotFound"
+    # The wallet pages (api-docs/wallets) and the API idempotency page (advanced-topics/api-idempotency.md).
+    WALLET_NOT_FOUND = "WalletNotFound"
+    TRANSFER_NOT_FOUND = "TransferNotFound"
+    TRANSFER_CONFLICT = "TransferConflict"
     # The server's limits (settings.py): what one request may cost.
     MALFORMED_REQUEST = "MalformedRequest"
     REQUEST_TIMEOUT = "RequestTimeout"
@@ -93,6 +98,11 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
         404, "no registration email for this username", documented=False
     ),
     ErrorId.CREDENTIAL_NOT_FOUND: ErrorSpec(404, "credential not found", documented=False),
+    # Today's API reference gives "wallet not found" as its example 404 (errors-page-versions/README.md).
+    ErrorId.WALLET_NOT_FOUND: ErrorSpec(404, "wallet not found", documented=False),
+    ErrorId.TRANSFER_NOT_FOUND: ErrorSpec(404, "transfer not found", documented=False),
+    # The idempotency page's words, to the letter.
+    ErrorId.TRANSFER_CONFLICT: ErrorSpec(409, "Conflicting transfer with same externalId"),
     ErrorId.MALFORMED_REQUEST: ErrorSpec(400, "malformed HTTP request", documented=False),
     ErrorId.REQUEST_TIMEOUT: ErrorSpec(
         408, "the request did not arrive in time", documented=False
@@ -110,20 +120,32 @@ class ApiError(Exception):
     """Stop the request and answer with a row of the table.
 
     ``detail`` replaces the message of rows without a fixed text (a body that
-    fails validation says which field); ``fields`` fill a template row.
+    fails validation says which field); ``fields`` fill a template row;
+    ``details`` is the structured context a version with ``error.details``
+    answers with (the ids a 404 is about, the parameter a 400 is about, the
+    duplicate a 409 points at): the older envelopes have no place for it.
     """
 
-    def __init__(self, error: ErrorId, detail: str | None = None, **fields: str) -> None:
+    def __init__(
+        self,
+        error: ErrorId,
+        detail: str | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        **fields: str,
+    ) -> None:
         super().__init__(detail or error.value)
         self.error = error
         self.detail = detail
         self.fields = fields
+        self.details: Mapping[str, Any] = details or {}
 
     @property
     def is_fixed(self) -> bool:
         """True when the answer depends on the error id alone (so it can be precompiled)."""
-        return self.detail is None and not self.fields
+        return self.detail is None and not self.fields and not self.details
 
 
-def bad_request(detail: str) -> ApiError:
-    return ApiError(ErrorId.BAD_REQUEST, detail)
+def bad_request(detail: str, parameter: str | None = None) -> ApiError:
+    """A 400 whose message says what is wrong; ``parameter`` names the field it is about."""
+    return ApiError(ErrorId.BAD_REQUEST, detail, details={"parameter": parameter} if parameter else None)

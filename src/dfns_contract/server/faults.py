@@ -42,10 +42,24 @@ class Override:
     message: str | None = None
 
 
-#: The published version of the errors page a switch belongs to unless it says otherwise (contracts.py).
+#: The published versions of the errors page (contracts.py, which builds on this module, has them as data).
 FIRST_CONTRACT = "2024-08-19"
 #: The later edit of the same day, which documents the flows' errors the switches below break.
 EXTENDED_CONTRACT = "2024-08-19-extended"
+#: The same 22 entries, with the 401's new message.
+MESSAGE_CONTRACT = "2025-02-07"
+#: Today's API reference: a new error body, no nonce and no app id (errors-page-versions/README.md).
+CONTRACT_2026 = "2026"
+
+#: Whose suites must kill a switch of the first edit's errors: every 2024 and 2025 version's.
+FIRST_SUITES = (FIRST_CONTRACT, EXTENDED_CONTRACT, MESSAGE_CONTRACT)
+#: Whose suites must kill a switch of the flows only the extended edit documents errors for.
+FLOW_SUITES = (EXTENDED_CONTRACT, MESSAGE_CONTRACT)
+#: A switch whose effect every suite sees, 2026's too: a token check, a status today's reference keeps,
+#: an envelope broken whatever its shape; and every benign variation.
+EVERY_SUITE = (*FIRST_SUITES, CONTRACT_2026)
+#: A switch of what only today's reference documents (its body, the wallets, idempotency).
+ONLY_2026 = (CONTRACT_2026,)
 
 
 @dataclass(frozen=True)
@@ -54,27 +68,41 @@ class Fault:
     kind: FaultKind
     description: str
     overrides: Mapping[ErrorId, Override] = field(default_factory=dict)
-    #: The first version of the errors page whose suite must kill it: a switch that breaks an error
-    #: only a later edit documents survives the earlier suites, rightly (the mutation matrix reads it).
-    since: str = FIRST_CONTRACT
+    #: The versions of the errors page whose suites must kill it, oldest first (the mutation matrix
+    #: reads it). A switch that breaks an error only a later edit documents survives the earlier
+    #: suites, rightly; one that breaks what a version no longer has (the nonce, the app id: 2026)
+    #: survives that version's suite, as rightly. Benign variations are judged by every suite.
+    judged_by: tuple[str, ...] = FIRST_SUITES
+
+    @property
+    def since(self) -> str:
+        """The first version whose suite must kill it (the oldest of ``judged_by``)."""
+        return self.judged_by[0]
 
 
 class UnknownFault(ValueError):
     """A fault name that is not in the registry."""
 
 
-def _fault(name: str, description: str, **overrides: Override) -> Fault:
-    return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()})
+def _fault(
+    name: str, description: str, judged_by: tuple[str, ...] = FIRST_SUITES, **overrides: Override
+) -> Fault:
+    return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()},
+                 judged_by)
 
 
 def _flow_fault(name: str, description: str, **overrides: Override) -> Fault:
     """A fault of the flows only the extended edit documents errors for (its suite must kill it)."""
-    return Fault(name, FaultKind.FAULT, description,
-                 {ErrorId[k]: v for k, v in overrides.items()}, since=EXTENDED_CONTRACT)
+    return _fault(name, description, FLOW_SUITES, **overrides)
+
+
+def _fault_2026(name: str, description: str, **overrides: Override) -> Fault:
+    """A fault of what only today's reference documents: judged by the 2026 suite alone."""
+    return _fault(name, description, ONLY_2026, **overrides)
 
 
 def _benign(name: str, description: str) -> Fault:
-    return Fault(name, FaultKind.BENIGN, description)
+    return Fault(name, FaultKind.BENIGN, description, judged_by=EVERY_SUITE)
 
 
 _REGISTRY: tuple[Fault, ...] = (
@@ -125,30 +153,32 @@ _REGISTRY: tuple[Fault, ...] = (
         "a reused nonce is answered with the first answer to it (the nonce as an idempotency key)",
     ),
     # -- Authorization --------------------------------------------------------
-    _fault("auth-off", "a request without Authorization is served as the admin"),
+    _fault("auth-off", "a request without Authorization is served as the admin", judged_by=EVERY_SUITE),
     _fault(
         "auth-status",
         "an unauthenticated request answers 403 instead of 401",
         NOT_AUTHORIZED=Override(status=403),
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "auth-message",
         "the not-authorized message loses its final period",
         NOT_AUTHORIZED=Override(message="Not Authorized"),
     ),
-    _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted"),
-    _fault("auth-signature-unchecked", "a bearer token's signature is not verified"),
-    _fault("token-expiry-unchecked", "an expired authentication token is accepted"),
+    _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted", judged_by=EVERY_SUITE),
+    _fault("auth-signature-unchecked", "a bearer token's signature is not verified", judged_by=EVERY_SUITE),
+    _fault("token-expiry-unchecked", "an expired authentication token is accepted", judged_by=EVERY_SUITE),
     _fault(
         "token-trusts-embedded-jwk",
         "a bearer token carrying a jwk header is verified with that key, not the server's",
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "token-any-org",
         "a token of another organisation's principal is accepted for this organisation's app",
     ),
     # -- Permissions ----------------------------------------------------------
-    _fault("forbidden-off", "a principal may call endpoints whose operation it lacks"),
+    _fault("forbidden-off", "a principal may call endpoints whose operation it lacks", judged_by=EVERY_SUITE),
     _fault(
         "forbidden-wrong-operation",
         "the 403 message names an operation the endpoint does not require",
@@ -163,13 +193,15 @@ _REGISTRY: tuple[Fault, ...] = (
         "forbidden-status",
         "a missing permission answers 401 instead of 403",
         FORBIDDEN=Override(status=401),
+        judged_by=EVERY_SUITE,
     ),
     # -- X-DFNS-USERACTION ----------------------------------------------------
-    _fault("useraction-check-off", "mutating requests without a valid user action are served"),
+    _fault("useraction-check-off", "mutating requests without a valid user action are served", judged_by=EVERY_SUITE),
     _fault(
         "useraction-status",
         "a missing or invalid user action answers 401 instead of 403",
         USER_ACTION_INVALID=Override(status=401),
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "useraction-message",
@@ -217,11 +249,13 @@ _REGISTRY: tuple[Fault, ...] = (
         "unknown-app-status",
         "an unknown application answers 400 instead of 404",
         APP_NOT_FOUND=Override(status=400),
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "unknown-app-message",
         "the application-not-found message gains a final period",
         APP_NOT_FOUND=Override(message="application not found."),
+        judged_by=EVERY_SUITE,
     ),
     # -- Registration ---------------------------------------------------------
     _fault("regcode-expiry-off", "an expired registration code is accepted"),
@@ -329,14 +363,15 @@ _REGISTRY: tuple[Fault, ...] = (
         NOT_RECOVERY_FACTOR=Override(message="Key cannot be used as a recovery factor."),
     ),
     # -- Envelope and transport -----------------------------------------------
-    _fault("envelope-flat", 'errors are {"message": ...} without the "error" object'),
-    _fault("envelope-list", 'errors are [{"message": ...}]'),
+    _fault("envelope-flat", 'errors are {"message": ...} without the "error" object', judged_by=EVERY_SUITE),
+    _fault("envelope-list", 'errors are [{"message": ...}]', judged_by=EVERY_SUITE),
     _fault(
         "envelope-non-string",
         'the error message is an object: {"error": {"message": {"text": ...}}}',
+        judged_by=EVERY_SUITE,
     ),
-    _fault("envelope-non-json", "errors are the bare message as text/plain"),
-    _fault("envelope-content-type", "error bodies are JSON but served as text/plain"),
+    _fault("envelope-non-json", "errors are the bare message as text/plain", judged_by=EVERY_SUITE),
+    _fault("envelope-content-type", "error bodies are JSON but served as text/plain", judged_by=EVERY_SUITE),
     _fault(
         "html-500-on-odd-bytes",
         "a header value with a byte outside printable ASCII crashes: 500 with an HTML page",
@@ -349,11 +384,44 @@ _REGISTRY: tuple[Fault, ...] = (
         "odd-bytes-500",
         "a header value with a byte outside printable ASCII crashes: the documented 500",
     ),
-    _fault("reject-all", "every request answers 401 Not Authorized."),
-    _fault("one-error", "every request answers 400 request nonce is missing or invalid"),
+    _fault("reject-all", "every request answers 401 Not Authorized.", judged_by=EVERY_SUITE),
+    _fault("one-error", "every request answers 400 request nonce is missing or invalid", judged_by=EVERY_SUITE),
     _fault(
         "echo-secrets",
         "every error becomes a 500 quoting the request's Authorization, X-DFNS-USERACTION and body",
+        judged_by=EVERY_SUITE,
+    ),
+    # -- Today's API reference (2026): its body, its statuses, idempotency ----
+    _fault_2026(
+        "nonce-required-2026",
+        "a request without X-DFNS-NONCE is still refused with the 2024 400 (nonce missing or invalid)",
+    ),
+    _fault_2026(
+        "error-status-disagrees",
+        "error.status is 400 on every error whatever the HTTP status (422 where that is 400)",
+    ),
+    _fault_2026("envelope-missing-id", "errors carry no error.id"),
+    _fault_2026("envelope-2024", 'errors are the 2024 body {"error": {"message": ...}}'),
+    _fault_2026("details-not-object", "error.details is a string (the message again), not an object"),
+    _fault_2026(
+        "wallet-404-as-403",
+        "an unknown wallet or one of another organisation answers 403 instead of 404",
+        WALLET_NOT_FOUND=Override(status=403),
+    ),
+    _fault_2026("malformed-json-500", "a body that is not JSON crashes the request: 500"),
+    _fault_2026(
+        "duplicate-transfer-created-twice",
+        "the identical transfer request sent again creates a second transfer (200 with a new id)",
+    ),
+    _fault_2026("conflict-without-duplicate", "the 409 of a reused externalId has no details.duplicate"),
+    _fault_2026(
+        "conflict-accepted",
+        "an externalId reused with another body or wallet creates a new transfer instead of 409",
+    ),
+    _fault_2026(
+        "conflict-message",
+        "the 409 message gains a final period",
+        TRANSFER_CONFLICT=Override(message="Conflicting transfer with same externalId."),
     ),
     # -- Legal variations -----------------------------------------------------
     _benign("extra-fields", "errors carry extra keys: error.code and a top-level requestId"),

@@ -1,7 +1,12 @@
-"""The checks every ``/auth/...`` request goes through, in the documented order.
+"""The checks every request goes through, in the documented order.
 
 1. ``X-DFNS-NONCE``: valid, fresh, never seen  -> 400
 2. ``X-DFNS-APPID``: a live application         -> 401
+   (steps 1 and 2 only where the contract version requires the header,
+   ``ContractVersion.requires_nonce`` and ``requires_app_id``: today's
+   reference requires neither, and reads neither, however malformed; what the
+   app id gave, the org a principal acts in and the origin its credentials
+   sign for, then comes from the principal: ``Call.serves_org``, ``Call.app_for``)
 3. ``Authorization``: a bearer token we issued   -> 401
    (of a principal archived or deactivated since: 401 too, but where the
    section documents its caller's errors, ``Endpoint.caller_errors``,
@@ -77,6 +82,10 @@ _BODYLESS = frozenset({"GET", "HEAD"})
 _CLAIMED_NONCE = "dfns.claimed_nonce"
 
 
+class MalformedJsonCrash(RuntimeError):
+    """Raised on purpose (fault malformed-json-500): a server whose JSON parser's error escapes."""
+
+
 class AnsweredBefore(Exception):
     """Fault replay-answered-from-cache: the nonce was used, and this was the first answer to it."""
 
@@ -112,7 +121,8 @@ class Call:
 
     request: Request
     state: ServerState
-    app: Application
+    #: The application ``X-DFNS-APPID`` named; None under a version that takes no app id.
+    app: Application | None
     principal: Principal | None
     #: The bearer token's claims (empty for public endpoints).
     claims: dict[str, Any]
@@ -121,6 +131,21 @@ class Call:
 
     def param(self, name: str) -> str:
         return self.request.path_params[name]
+
+    def serves_org(self, org_id: str) -> bool:
+        """Whether this request may act in ``org_id``: the org of the application it named; without
+        an app id, whichever org the token's principal or the body names (the handler looked there)."""
+        return self.app is None or self.app.org_id == org_id
+
+    def app_for(self, org_id: str) -> Application:
+        """The application credentials are made for and signed for (relying party, origin): the one
+        the request named; without an app id, the org's own (its first live one), else 401."""
+        if self.app is not None:
+            return self.app
+        app = self.state.world.home_app(org_id)
+        if app is None:
+            raise ApiError(ErrorId.NOT_AUTHORIZED)
+        return app
 
     @property
     def user(self) -> Principal:
@@ -159,8 +184,13 @@ class Pipeline:
         faults = state.faults
         settings = state.settings
         self.renderer = state.renderer
-        # Faults are read once here, not per request.
-        self.check_nonce = "nonce-check-off" not in faults
+        version = state.contract
+        # Faults and the version are read once here, not per request.
+        self.check_nonce = "nonce-check-off" not in faults and (
+            version.requires_nonce or "nonce-required-2026" in faults
+        )
+        self.app_id_header = version.requires_app_id
+        self.json_crashes = "malformed-json-500" in faults
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
         self.nonce_max_length = settings.nonce_max_length
@@ -232,7 +262,7 @@ class Pipeline:
                 await self._nonce_racy(request)
             else:
                 self._nonce(request)
-        app = self._application(request)
+        app = self._application(request) if self.app_id_header else None
         principal, claims = self._authenticate(request, endpoint, app)
         if endpoint.operation and self.check_permissions:
             for operation in (endpoint.operation, *endpoint.more_operations):
@@ -329,7 +359,7 @@ class Pipeline:
     # -- 3. authentication -------------------------------------------------------
 
     def _authenticate(
-        self, request: Request, endpoint: Endpoint, app: Application
+        self, request: Request, endpoint: Endpoint, app: Application | None
     ) -> tuple[Principal | None, dict[str, Any]]:
         if endpoint.access is Access.PUBLIC:
             return None, {}
@@ -354,8 +384,8 @@ class Pipeline:
         principal = self.state.world.find_principal(claims["sub"]) if claims else None
         if claims is None or (principal is None and not endpoint.caller_errors):
             raise ApiError(ErrorId.NOT_AUTHORIZED)
-        # A principal acts in its own organisation only: the app names the organisation.
-        if principal is not None and self.check_token_org and principal.org_id != app.org_id:
+        # A principal acts in its own organisation only: the app (if the version has one) names it.
+        if principal is not None and app is not None and self.check_token_org and principal.org_id != app.org_id:
             raise ApiError(ErrorId.NOT_AUTHORIZED)
         principal = self._caller(endpoint, principal)
         # A pre-check (see the module docstring): the registration and recovery handlers claim the token.
@@ -389,20 +419,20 @@ class Pipeline:
     def _authorize(self, principal: Principal | None, operation: str) -> None:
         assert principal is not None
         if operation not in principal.operations:
-            raise ApiError(
-                ErrorId.FORBIDDEN,
-                principal_kind=principal.kind.value,
-                principal_id=principal.principal_id,
-                operation=operation,
-                org_id=principal.org_id,
-            )
+            raise forbidden(principal, operation)
 
     # -- 5. body -----------------------------------------------------------------
 
     async def _body(self, request: Request, endpoint: Endpoint) -> dict[str, Any]:
         if endpoint.method in _BODYLESS:
             return {}
-        body = parse_body(await request.body(), self.max_json_depth)
+        raw = await request.body()
+        try:
+            body = parse_body(raw, self.max_json_depth)
+        except ApiError:
+            if self.json_crashes:
+                raise MalformedJsonCrash("the request body is not a JSON object") from None
+            raise
         validate(body, endpoint.fields)
         return body
 
@@ -457,6 +487,19 @@ class Pipeline:
             claims["jti"], self._user_action_forgotten_at(claims)
         ):
             raise ApiError(ErrorId.USER_ACTION_REUSED)
+
+
+def forbidden(principal: Principal, operation: str) -> ApiError:
+    """The 403 of a principal that lacks ``operation``: the message names both (and its org, for a
+    fault to name instead); the details too."""
+    return ApiError(
+        ErrorId.FORBIDDEN,
+        details={"principalId": principal.principal_id, "operation": operation},
+        principal_kind=principal.kind.value,
+        principal_id=principal.principal_id,
+        operation=operation,
+        org_id=principal.org_id,
+    )
 
 
 def payload_digest(payload: Any) -> str:

@@ -3,8 +3,11 @@
 Every response of the server, success or error, routed or not, is built here,
 so the envelope, the content type and the benign variations (charset, key
 order, extra fields and headers, chunked bodies) hold everywhere at once.
-Fixed errors are serialised once at start: the hot path of a cheap rejection
-is a dictionary lookup and a ``Response``.
+The body of an error is the contract version's (``ContractVersion.error_body``):
+``{"error": {"message"}}`` for the 2024 and 2025 pages, ``{"error": {"id",
+"status", "message", "details"}}`` for today's reference, its ``id`` new for
+every response. Fixed errors of the older body are serialised once at start:
+the hot path of a cheap rejection is a dictionary lookup and a ``Response``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
-from .contracts import ContractVersion, resolve_contract
+from .contracts import ContractVersion, ErrorBody, resolve_contract
 from .errors import ApiError, ErrorId, ErrorSpec
 from .faults import FaultSet
 
@@ -37,11 +40,25 @@ HTML_500 = (
 )
 
 
+#: error-status-disagrees: the status every error's body claims, and the one it claims where that is the HTTP one.
+DISAGREEING_STATUS, DISAGREEING_STATUS_ON_400 = 400, 422
+
+
+def new_error_id() -> str:
+    """An ``error.id`` to quote to support: new for every response."""
+    return "er-" + uuid.uuid4().hex
+
+
 class Renderer:
     """Builds responses the way this server's fault set and contract version say."""
 
     def __init__(self, faults: FaultSet, contract: ContractVersion | str | None = None) -> None:
-        self.table: dict[ErrorId, ErrorSpec] = resolve_contract(contract).error_table(faults)
+        version = resolve_contract(contract)
+        self.table: dict[ErrorId, ErrorSpec] = version.error_table(faults)
+        self.body = ErrorBody.MESSAGE if "envelope-2024" in faults else version.error_body
+        self.error_ids = "envelope-missing-id" not in faults
+        self.status_disagrees = "error-status-disagrees" in faults
+        self.details_as_text = "details-not-object" in faults
         self.key_order = "key-order" in faults
         self.extra_fields = "extra-fields" in faults
         self.chunked = "chunked" in faults
@@ -55,12 +72,13 @@ class Renderer:
             self.internal_style = "flat"
         else:
             self.internal_style = "envelope"
-        # Request ids differ per response, so errors with extra fields are built each time.
+        # Request and error ids differ per response, so errors that carry one are built each time.
         self._fixed: dict[ErrorId, tuple[int, bytes, str]] = (
             {}
-            if self.extra_fields
+            if self.extra_fields or self.body is not ErrorBody.MESSAGE
             else {
-                error: self._error_body(error, spec.message) for error, spec in self.table.items()
+                error: self._error_body(error, spec.message, {})
+                for error, spec in self.table.items()
             }
         )
 
@@ -104,19 +122,22 @@ class Renderer:
             return fixed
         spec = self.table[exc.error]
         message = exc.detail if exc.detail is not None else spec.message.format(**exc.fields)
-        return self._error_body(exc.error, message)
+        return self._error_body(exc.error, message, exc.details)
 
-    def _error_body(self, error: ErrorId, message: str) -> tuple[int, bytes, str]:
+    def _error_body(
+        self, error: ErrorId, message: str, details: Mapping[str, Any]
+    ) -> tuple[int, bytes, str]:
         status = self.table[error].status
         if self.envelope == "envelope-non-json":
             return status, message.encode(), "text/plain; charset=utf-8"
+        inner = self._inner(status, message, details)
         if self.envelope == "envelope-flat":
-            return status, self._dumps({"message": message}), self.json_type
+            return status, self._dumps(inner), self.json_type
         if self.envelope == "envelope-list":
-            return status, self._dumps([{"message": message}]), self.json_type
+            return status, self._dumps([inner]), self.json_type
         if self.envelope == "envelope-non-string":
-            return status, self._dumps({"error": {"message": {"text": message}}}), self.json_type
-        inner: dict[str, Any] = {"message": message}
+            inner["message"] = {"text": message}
+            return status, self._dumps({"error": inner}), self.json_type
         outer: dict[str, Any] = {"error": inner}
         if self.extra_fields:
             inner["code"] = error.value
@@ -127,6 +148,17 @@ class Renderer:
             else self.json_type
         )
         return status, self._dumps(outer), media_type
+
+    def _inner(self, status: int, message: str, details: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``error`` object: the message alone, or id, status, message and details."""
+        if self.body is ErrorBody.MESSAGE:
+            return {"message": message}
+        inner: dict[str, Any] = {"id": new_error_id()} if self.error_ids else {}
+        if self.status_disagrees:
+            status = DISAGREEING_STATUS_ON_400 if status == DISAGREEING_STATUS else DISAGREEING_STATUS
+        inner.update(status=status, message=message)
+        inner["details"] = message if self.details_as_text else dict(details)
+        return inner
 
     def _dumps(self, data: Any) -> bytes:
         try:

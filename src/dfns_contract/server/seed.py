@@ -2,10 +2,13 @@
 
 One org with two applications, an admin and a "limited" user (both
 registered, with Key credentials and tokens), a user with a pending
-registration code and one whose code has expired: every scenario of the
-contract suite has a subject. Besides, a token of the admin that has
-expired, and a second organisation with an application and an admin of its
-own (the same operations), whose token this org's applications must refuse.
+registration code and one whose code has expired, a wallet and an address to
+transfer to from it: every scenario of the contract suite has a subject. The
+admin holds the Auth:* and Wallets:* operations; the limited user neither
+Auth:Apps:Update nor any Wallets:* one. Besides, a token of the admin that
+has expired, and a second organisation with an application, an admin of its
+own (the same operations) and a wallet, whose token this org's applications
+must refuse and whose wallet this org's principals must not find.
 
 For the flows the extended edit of the errors page documents errors for
 (``seed_flows.py`` seeds them): a service account that logs users in by delegation,
@@ -28,8 +31,10 @@ from .faults import FORGETS_AFTER_USE
 from .seed_flows import SeededFlows, seed_flows
 from .settings import Settings
 from .tokens import TokenKind, TokenService
+from .wallet_store import NETWORKS
 from .world import (
     AUTH_OPERATIONS,
+    WALLET_OPERATIONS,
     Application,
     Permission,
     PrincipalKind,
@@ -38,6 +43,10 @@ from .world import (
     new_id,
 )
 
+#: What an org's admin may do: everything of the auth domain and of wallets.
+ADMIN_OPERATIONS = frozenset((*AUTH_OPERATIONS, *WALLET_OPERATIONS))
+#: The network of the seeded wallets: an EVM testnet, as the pages' examples.
+WALLET_NETWORK = "EthereumSepolia"
 #: What the limited principal may do: sign, read apps and users, but not update apps.
 LIMITED_OPERATIONS = ("Auth:Action:Sign", "Auth:Apps:Read", "Auth:Users:Read")
 #: How long after a first use the suite should replay a nonce or user action: past the time the
@@ -61,6 +70,7 @@ class SeededOrg:
     org_id: str
     app_id: str
     admin: SeededPrincipal
+    wallet_id: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,9 @@ class Seeded:
     nonce_max_age_seconds: int
     #: The subjects of the delegated-auth, login-code, signing and recovery cases.
     flows: SeededFlows
+    #: A wallet of the org, and an address on its network to transfer to.
+    wallet_id: str
+    transfer_to: str
 
     def profile(self, base_url: str) -> dict[str, Any]:
         """The target profile (schemas/profile.json), every key filled."""
@@ -108,6 +121,8 @@ class Seeded:
             "otherOrgAuthToken": self.other_org.admin.token,
             "replayPauseSeconds": REPLAY_PAUSE_SECONDS,
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
+            "walletId": self.wallet_id,
+            "transferTo": self.transfer_to,
             **self.flows.profile(),
         }
 
@@ -133,9 +148,7 @@ def new_seeded_world(settings: Settings, clock: Clock) -> SeededWorld:
 def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Clock) -> Seeded:
     now = clock()
     org_id = new_id("or")
-    admin_permission = world.add_permission(
-        Permission(new_id("pm"), "AuthAdmin", frozenset(AUTH_OPERATIONS))
-    )
+    admin_permission = world.add_permission(Permission(new_id("pm"), "AuthAdmin", ADMIN_OPERATIONS))
     limited_permission = world.add_permission(
         Permission(new_id("pm"), "AuthReader", frozenset(LIMITED_OPERATIONS))
     )
@@ -173,7 +186,20 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         expired_code=expired_code,
         nonce_max_age_seconds=int(settings.nonce_max_age.total_seconds()),
         flows=seed_flows(world, tokens, settings, now, org_id, admin_permission, admin.principal_id),
+        wallet_id=_seed_wallet(world, org_id, now, "Reference Wallet"),
+        transfer_to=_address_on(WALLET_NETWORK),
     )
+
+
+def _seed_wallet(world: World, org_id: str, now: datetime, name: str) -> str:
+    return world.wallets.create_wallet(org_id, WALLET_NETWORK, now, name=name).wallet_id
+
+
+def _address_on(network: str) -> str:
+    """A new address on ``network``: nobody's, a destination the server accepts."""
+    kind = NETWORKS[network].address
+    assert kind is not None, "the seeded wallet's network has addresses"
+    return kind.make()
 
 
 def _add_app(
@@ -218,19 +244,17 @@ def _expired_token(
 def _seed_other_org(
     world: World, tokens: TokenService, settings: Settings, now: datetime
 ) -> SeededOrg:
-    """A second organisation, with an application and an admin holding every Auth operation.
+    """A second organisation, with an application, an admin holding every operation, and a wallet.
 
     Its admin's token is valid (it works with its own org's application), so
     the only reason for this org's applications to refuse it is the org.
     Permissions belong to an org, so it has its own, with the same operations.
     """
     org_id = new_id("or")
-    permission = world.add_permission(
-        Permission(new_id("pm"), "AuthAdmin", frozenset(AUTH_OPERATIONS))
-    )
+    permission = world.add_permission(Permission(new_id("pm"), "AuthAdmin", ADMIN_OPERATIONS))
     rp_id = "other-org.%s" % settings.rp_id
     app = _add_app(world, org_id, "Other Org App", rp_id, "https://%s" % rp_id, permission)
     admin = _registered(
         world, tokens, settings, now, org_id, "admin@%s" % rp_id, permission, keys.KeyKind.ED25519
     )
-    return SeededOrg(org_id, app.app_id, admin)
+    return SeededOrg(org_id, app.app_id, admin, _seed_wallet(world, org_id, now, "Other Org Wallet"))

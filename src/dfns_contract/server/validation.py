@@ -43,9 +43,9 @@ def parse_body(raw: bytes, max_depth: int) -> dict[str, Any]:
     try:
         body = load_json(raw, max_depth)
     except InvalidJson as exc:
-        raise bad_request("request body %s" % exc) from None
+        raise bad_request("request body %s" % exc, "body") from None
     if not isinstance(body, dict):
-        raise bad_request("request body must be a JSON object")
+        raise bad_request("request body must be a JSON object", "body")
     return body
 
 
@@ -61,23 +61,30 @@ def _check(body: dict[str, Any], field: Field) -> None:
         node = node.get(parent)
         if node is None:
             if field.required:
-                raise bad_request("%s is required" % ".".join(parents[: depth + 1]))
+                raise bad_request("%s is required" % _upto(parents, depth), _upto(parents, depth))
             return
         if not isinstance(node, dict):
-            raise bad_request("%s must be an object" % ".".join(parents[: depth + 1]))
+            raise bad_request("%s must be an object" % _upto(parents, depth), _upto(parents, depth))
     value = node.get(name)
     if value is None:
         if field.required:
-            raise bad_request("%s is required" % field.path)
+            raise bad_request("%s is required" % field.path, field.path)
         return
     # bool is an int to Python, never to JSON.
     if not isinstance(value, field.type) or (field.type is int and isinstance(value, bool)):
         raise bad_request(
-            "%s must be %s" % (field.path, _TYPE_NAMES.get(field.type, field.type.__name__))
+            "%s must be %s" % (field.path, _TYPE_NAMES.get(field.type, field.type.__name__)),
+            field.path,
         )
     if field.type is str and not value and not field.allow_empty:
-        raise bad_request("%s must not be empty" % field.path)
+        raise bad_request("%s must not be empty" % field.path, field.path)
     if field.choices and value not in field.choices:
         raise bad_request(
-            "%s must be one of: %s" % (field.path, ", ".join(map(str, field.choices)))
+            "%s must be one of: %s" % (field.path, ", ".join(map(str, field.choices))),
+            field.path,
         )
+
+
+def _upto(parents: list[str], depth: int) -> str:
+    """The dotted path of the parent at ``depth``."""
+    return ".".join(parents[: depth + 1])

@@ -1,4 +1,4 @@
-"""What the reference server knows: orgs, applications, principals, credentials, mail.
+"""What the reference server knows: orgs, applications, principals, credentials, mail, wallets.
 
 Plain in-memory objects. They are only touched from the event loop thread and
 from synchronous handlers, so each change is atomic without locks. The JSON
@@ -17,6 +17,8 @@ from typing import Any
 from ..wire.encoding import b64url_encode
 from ..wire.keys import PublicKey
 from ..wire.nonce import iso_now
+from .ids import new_id
+from .wallet_store import WalletStore
 
 #: The Auth:* operations (the docs' DfnsFullAdminAccess, restricted to the auth domain).
 AUTH_OPERATIONS = (
@@ -38,14 +40,16 @@ AUTH_OPERATIONS = (
     "Auth:Users:Update",
 )
 
-_ID_ALPHABET = string.digits + string.ascii_lowercase
+#: The Wallets:* operations the wallet pages name (api-docs/wallets).
+WALLET_OPERATIONS = (
+    "Wallets:Create",
+    "Wallets:Read",
+    "Wallets:ReadTransfer",
+    "Wallets:Tags:Add",
+    "Wallets:TransferAsset",
+)
+
 _CODE_ALPHABET = string.digits + string.ascii_uppercase
-
-
-def new_id(prefix: str) -> str:
-    """An id shaped like the docs' (``ap-24vwa-92s32-8tvqi1dg0a95megt``)."""
-    parts = ["".join(secrets.choice(_ID_ALPHABET) for _ in range(n)) for n in (5, 5, 16)]
-    return "-".join([prefix, *parts])
 
 
 def new_cred_id() -> str:
@@ -260,6 +264,8 @@ class World:
         self.code_mail: dict[tuple[str, str], OneTimeCode] = {}
         self._usernames: dict[tuple[str, str], str] = {}
         self._cred_ids: set[str] = set()
+        #: Wallets and their transfer requests (wallet_store.py).
+        self.wallets = WalletStore()
 
     # -- applications ----------------------------------------------------------
 
@@ -276,6 +282,11 @@ class World:
 
     def apps_of(self, org_id: str) -> list[Application]:
         return [a for a in self.apps.values() if a.org_id == org_id and not a.is_archived]
+
+    def home_app(self, org_id: str) -> Application | None:
+        """The org's first live, active application: whose relying party and origin a request that
+        names no application (today's reference) is judged by."""
+        return next((a for a in self.apps_of(org_id) if a.is_active), None)
 
     def app_named(self, org_id: str, name: str) -> Application | None:
         return next((a for a in self.apps_of(org_id) if a.name == name), None)

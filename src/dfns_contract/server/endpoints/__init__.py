@@ -16,6 +16,7 @@ from . import (
     service_accounts,
     user_actions,
     users,
+    wallets,
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -28,4 +29,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *delegated.ENDPOINTS,
     *recovery.ENDPOINTS,
     *credentials.ENDPOINTS,
+    *wallets.ENDPOINTS,
 )

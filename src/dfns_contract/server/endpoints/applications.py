@@ -68,14 +68,14 @@ def archive_app(call: Call) -> dict[str, Any]:
 def _target(call: Call) -> Application:
     app = call.state.world.find_app(call.user.org_id, call.param("appId"))
     if app is None:
-        raise ApiError(ErrorId.APP_NOT_FOUND)
+        raise ApiError(ErrorId.APP_NOT_FOUND, details={"appId": call.param("appId"), "orgId": call.user.org_id})
     return app
 
 
 def _changeable_target(call: Call) -> Application:
     """The path's application, which must exist (404) and not be the caller's (400)."""
     app = _target(call)
-    if app.app_id == call.app.app_id and "selfstate-off" not in call.state.faults:
+    if call.app is not None and app.app_id == call.app.app_id and "selfstate-off" not in call.state.faults:
         raise ApiError(ErrorId.SELF_STATE)
     return app
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..credentials import not_authorized
-from ..errors import ApiError, ErrorId, bad_request
-from ..pipeline import Call
+from ..errors import bad_request
+from ..pipeline import Call, forbidden
 from ..world import Permission
 
 
@@ -40,11 +40,4 @@ def require_operation(call: Call, operation: str) -> None:
     (``Auth:Types:EndUser`` when the user is an end user), which no route declares."""
     if "forbidden-off" in call.state.faults or operation in call.user.operations:
         return
-    principal = call.user
-    raise ApiError(
-        ErrorId.FORBIDDEN,
-        principal_kind=principal.kind.value,
-        principal_id=principal.principal_id,
-        operation=operation,
-        org_id=principal.org_id,
-    )
+    raise forbidden(call.user, operation)

@@ -33,6 +33,7 @@ KINDS = (KEY, RECOVERY_KEY)
 
 def init_credential(call: Call) -> dict[str, Any]:
     state, user = call.state, call.user
+    app = call.app_for(user.org_id)
     challenge = new_challenge()
     identifier = state.tokens.issue(TokenKind.CREDENTIAL_CHALLENGE, user.principal_id, state.settings.challenge_ttl,
                                     challenge=challenge, credentialKind=call.body["kind"])
@@ -40,7 +41,7 @@ def init_credential(call: Call) -> dict[str, Any]:
         "kind": call.body["kind"],
         "challengeIdentifier": identifier,
         "challenge": challenge,
-        "rp": {"id": call.app.rp_id, "name": call.app.name},
+        "rp": {"id": app.rp_id, "name": app.name},
         "user": {"id": user.principal_id, "name": user.username, "displayName": user.username},
         "pubKeyCredParam": PUB_KEY_CRED_PARAMS,
         "attestation": "direct",
@@ -64,7 +65,8 @@ def create_credential(call: Call) -> dict[str, Any]:
     info = body["credentialInfo"]
     if state.world.cred_id_taken(info["credId"]):
         raise bad_request("credentialInfo.credId is already registered")
-    key = check_attestation(info, str(claims.get("challenge", "")), call.app.origin, state.settings.max_json_depth)
+    app = call.app_for(user.org_id)
+    key = check_attestation(info, str(claims.get("challenge", "")), app.origin, state.settings.max_json_depth)
     if not state.challenges.claim(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC)):
         raise not_authorized()
     credential = state.world.add_credential(
@@ -72,11 +74,12 @@ def create_credential(call: Call) -> dict[str, Any]:
         encrypted_private_key=body.get("encryptedPrivateKey", ""), name=body["credentialName"],
         date_created=call.now,
     )
-    return credential.to_listing(call.app)
+    return credential.to_listing(app)
 
 
 def list_credentials(call: Call) -> dict[str, Any]:
-    return {"items": [c.to_listing(call.app) for c in call.user.credentials]}
+    app = call.app_for(call.user.org_id)
+    return {"items": [c.to_listing(app) for c in call.user.credentials]}
 
 
 def activate_credential(call: Call) -> dict[str, Any]:

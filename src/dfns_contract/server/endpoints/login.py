@@ -71,7 +71,7 @@ def _login_user(call: Call, *, deactivated_allowed: bool = False) -> Principal:
     """The user the body names in the app's org: unknown 401, deactivated 400 (documented)."""
     body = call.body
     world = call.state.world
-    user = world.find_live_user(body["orgId"], body["username"]) if body["orgId"] == call.app.org_id else None
+    user = world.find_live_user(body["orgId"], body["username"]) if call.serves_org(body["orgId"]) else None
     if user is None:
         raise ApiError(ErrorId.USER_UNKNOWN)
     if not user.is_active and not deactivated_allowed:
@@ -100,13 +100,13 @@ def complete_login(call: Call) -> dict[str, Any]:
     except InvalidToken:
         raise not_authorized() from None
     user = state.world.find_principal(claims["sub"])
-    if user is None or not user.is_active or user.org_id != call.app.org_id:
+    if user is None or not user.is_active or not call.serves_org(user.org_id):
         raise not_authorized()
     check_assertion(
         user,
         call.body["firstFactor"]["credentialAssertion"],
         claims.get("challenge", ""),
-        call.app.origin,
+        call.app_for(user.org_id).origin,
         state.settings.max_json_depth,
     )
     claim_once(call, claims)

@@ -38,7 +38,7 @@ from .registration import PUB_KEY_CRED_PARAMS
 
 def send_recovery_code(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
-    user = state.world.find_live_user(body["orgId"], body["username"]) if body["orgId"] == call.app.org_id else None
+    user = state.world.find_live_user(body["orgId"], body["username"]) if call.serves_org(body["orgId"]) else None
     if user is not None and user.is_active:
         state.world.send_recovery_code(user, call.now + state.settings.recovery_code_ttl)
     return {"message": "success"}
@@ -48,13 +48,14 @@ def init_recovery(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
     user = _user_with_code(call)
     credential = _recovery_factor(call, user, body["credentialId"])
+    app = call.app_for(user.org_id)
     challenge = new_challenge()
     token = state.tokens.issue(
         TokenKind.RECOVERY, user.principal_id, state.settings.challenge_ttl,
         challenge=challenge, credId=credential.cred_id,
     )
     return {
-        "rp": {"id": call.app.rp_id, "name": call.app.name},
+        "rp": {"id": app.rp_id, "name": app.name},
         "user": {"id": user.principal_id, "name": user.username, "displayName": user.username},
         "temporaryAuthenticationToken": token,
         "supportedCredentialKinds": {"firstFactor": [KEY], "secondFactor": []},
@@ -81,7 +82,8 @@ def recover_user(call: Call) -> dict[str, Any]:
     challenge = str(call.claims.get("challenge", ""))
     assertion = body["recovery"]["credentialAssertion"]
     factor = _recovery_factor(call, user, assertion["credId"])
-    check_assertion_by(factor, assertion, challenge, call.app.origin, state.settings.max_json_depth)
+    origin = call.app_for(user.org_id).origin
+    check_assertion_by(factor, assertion, challenge, origin, state.settings.max_json_depth)
     new = body["newCredentials"]
     first = new["firstFactorCredential"]
     recovery = new.get("recoveryCredential")
@@ -90,8 +92,8 @@ def recover_user(call: Call) -> dict[str, Any]:
     ids = [first["credentialInfo"]["credId"]] + ([recovery["credentialInfo"]["credId"]] if recovery else [])
     if len(set(ids)) != len(ids) or any(state.world.cred_id_taken(cred_id) for cred_id in ids):
         raise bad_request("newCredentials: a credId is already registered")
-    first_key = check_attestation(first["credentialInfo"], challenge, call.app.origin, state.settings.max_json_depth)
-    recovery_key = (check_attestation(recovery["credentialInfo"], challenge, call.app.origin,
+    first_key = check_attestation(first["credentialInfo"], challenge, origin, state.settings.max_json_depth)
+    recovery_key = (check_attestation(recovery["credentialInfo"], challenge, origin,
                                       state.settings.max_json_depth) if recovery else None)
     code = user.recovery_code
     if code is None or not state.challenges.claim("recovery-code:" + code.key, code.expires_at):
@@ -115,7 +117,7 @@ def _user_with_code(call: Call) -> Principal:
     """The body's user, if the verification code is their last one and unexpired (401 otherwise)."""
     body = call.body
     world = call.state.world
-    user = world.find_live_user(body["orgId"], body["username"]) if body["orgId"] == call.app.org_id else None
+    user = world.find_live_user(body["orgId"], body["username"]) if call.serves_org(body["orgId"]) else None
     code = user.recovery_code if user is not None and user.is_active else None
     if user is None or code is None or code.expires_at <= call.now:
         raise not_authorized()

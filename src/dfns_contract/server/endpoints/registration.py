@@ -24,7 +24,7 @@ PUB_KEY_CRED_PARAMS = [{"type": "public-key", "alg": -7}, {"type": "public-key",
 def init_registration(call: Call) -> dict[str, Any]:
     state, body = call.state, call.body
     org_id = body["orgId"]
-    user = state.world.find_user(org_id, body["username"]) if org_id == call.app.org_id else None
+    user = state.world.find_user(org_id, body["username"]) if call.serves_org(org_id) else None
     if user is not None and user.is_registered and "user-exists-off" not in state.faults:
         raise ApiError(ErrorId.USER_EXISTS)
     code = user.registration if user is not None else None
@@ -38,13 +38,13 @@ def init_registration(call: Call) -> dict[str, Any]:
 def registration_challenge(call: Call, user: Principal) -> dict[str, Any]:
     """A registration session for ``user``: its challenge and the temporary token that names it
     (also what Delegated Registration answers, delegated.py)."""
-    state = call.state
+    state, app = call.state, call.app_for(user.org_id)
     challenge = new_challenge()
     token = state.tokens.issue(
         TokenKind.REGISTRATION, user.principal_id, state.settings.challenge_ttl, challenge=challenge
     )
     return {
-        "rp": {"id": call.app.rp_id, "name": call.app.name},
+        "rp": {"id": app.rp_id, "name": app.name},
         "user": {"id": user.principal_id, "name": user.username, "displayName": user.username},
         "temporaryAuthenticationToken": token,
         "supportedCredentialKinds": {"firstFactor": ["Key"], "secondFactor": []},
@@ -76,7 +76,8 @@ def complete_registration(call: Call) -> dict[str, Any]:
     if state.world.cred_id_taken(info["credId"]):
         raise bad_request("firstFactorCredential.credentialInfo.credId is already registered")
     key = check_attestation(
-        info, str(call.claims.get("challenge", "")), call.app.origin, state.settings.max_json_depth
+        info, str(call.claims.get("challenge", "")), call.app_for(user.org_id).origin,
+        state.settings.max_json_depth,
     )
     if user.is_registered:
         raise not_authorized()

@@ -81,7 +81,7 @@ def complete_action(call: Call) -> dict[str, Any]:
         principal,
         call.body["firstFactor"]["credentialAssertion"],
         claims.get("challenge", ""),
-        call.app.origin,
+        call.app_for(principal.org_id).origin,
         state.settings.max_json_depth,
     )
     # Spent once, atomically, after the proof verified (see common.claim_once).

@@ -59,7 +59,7 @@ def archive_user(call: Call) -> dict[str, Any]:
 def _target(call: Call) -> Principal:
     user = call.state.world.find_principal(call.param("userId"))
     if user is None or user.org_id != call.user.org_id or user.is_archived:
-        raise ApiError(ErrorId.USER_NOT_FOUND)
+        raise ApiError(ErrorId.USER_NOT_FOUND, details={"userId": call.param("userId"), "orgId": call.user.org_id})
     return user
 
 

@@ -1,0 +1,200 @@
+"""Every switch a 2026 suite judges changes what a 2026 server answers; benign ones keep it valid.
+
+As test_faults.py does for the first edit: each switch names the probe that
+shows it, and the probe's observation on a ``2026`` server with the switch on
+must differ from the clean server's. The probes are the cases a 2026 suite
+can have (today's clients: no nonce, no app id): the 401s, the 403s, a 400,
+the 404s, idempotency and the envelope. Random ids are masked, so that two
+servers' answers compare.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import pytest
+
+from dfns_contract.client import DfnsClient, Exchange
+from dfns_contract.server.contracts import faults_judged_by
+from dfns_contract.server.faults import FAULTS, FaultKind
+from dfns_contract.server.runner import RunningServer, start_server
+
+from selftests.helpers.server_checks import probe_switches
+from selftests.server.forgery import forged_token, signed_by_embedded_key
+from selftests.server.today import (
+    TODAY,
+    UNKNOWN_APP,
+    UNKNOWN_WALLET,
+    admin,
+    checked_error,
+    client,
+    limited,
+    transfer,
+    transfer_body,
+)
+
+JUDGED = faults_judged_by(TODAY)
+FAULTS_2026 = [name for name in JUDGED if FAULTS[name].kind is FaultKind.FAULT]
+BENIGN = [name for name in JUDGED if FAULTS[name].kind is FaultKind.BENIGN]
+
+#: The ids a server makes at random (errors, transfers, wallets, users, orgs, apps, requests).
+_RANDOM_ID = re.compile(r"\b(er|xfr|wa|us|or|ap|rq)-[0-9a-z]+(-[0-9a-z]+)*")
+
+
+class Observation(NamedTuple):
+    status: int
+    content_type: str
+    #: The body of an error, random ids masked; "" for a success.
+    error_body: str
+
+
+def observe(exchange: Exchange) -> Observation:
+    body = _RANDOM_ID.sub("…", exchange.text) if exchange.status >= 400 else ""
+    return Observation(exchange.status, exchange.response.headers.get("content-type", ""), body)
+
+
+class Clients(NamedTuple):
+    server: RunningServer
+    admin: DfnsClient
+    limited: DfnsClient
+
+
+def _forged(c: Clients, algorithm: str) -> str:
+    return forged_token(c.server.state.seeded.admin.principal_id, algorithm)
+
+
+def _with_token(c: Clients, token: str) -> Exchange:
+    return client(c.server, token).request("GET", "/auth/apps")
+
+
+def _replayed_transfer(c: Clients) -> str:
+    """The same transfer request twice: does the second answer the first transfer?"""
+    body = transfer_body(c.server, externalId="again")
+    first, second = (transfer(c.admin, c.server.profile["walletId"], body) for _ in range(2))
+    return "first" if second.status == 200 and second.json["id"] == first.json["id"] else "new"
+
+
+def _conflicting_transfer(c: Clients) -> Exchange:
+    wallet = c.server.profile["walletId"]
+    transfer(c.admin, wallet, transfer_body(c.server, externalId="conflict"))
+    return transfer(c.admin, wallet, transfer_body(c.server, externalId="conflict", amount="2"))
+
+
+Probe = Callable[[Clients], Any]
+
+PROBES: dict[str, Probe] = {
+    "ok": lambda c: observe(c.admin.request("GET", "/auth/apps")),
+    "no-token": lambda c: observe(c.admin.request("GET", "/auth/apps", auth=False)),
+    "alg-none": lambda c: observe(_with_token(c, _forged(c, "none"))),
+    "foreign-signature": lambda c: observe(_with_token(c, _forged(c, "HS256"))),
+    "expired-token": lambda c: observe(_with_token(c, c.server.profile["expiredAuthToken"])),
+    "embedded-jwk": lambda c: observe(_with_token(c, signed_by_embedded_key(c.server.profile["authToken"]))),
+    "forbidden": lambda c: observe(
+        c.limited.request("PUT", "/auth/apps/%s/deactivate" % c.server.profile["otherAppId"], sign=True)),
+    "no-user-action": lambda c: observe(
+        c.admin.request("PUT", "/auth/apps/%s/activate" % c.server.profile["otherAppId"])),
+    "malformed-json": lambda c: observe(c.admin.send(
+        "POST", "/auth/action/init", {"Authorization": "Bearer " + c.server.profile["authToken"]}, b"{")),
+    "unknown-app": lambda c: observe(c.admin.request("GET", "/auth/apps/" + UNKNOWN_APP)),
+    "unknown-wallet": lambda c: observe(c.admin.request("GET", "/wallets/" + UNKNOWN_WALLET)),
+    "replayed-transfer": _replayed_transfer,
+    "conflicting-transfer": lambda c: observe(_conflicting_transfer(c)),
+}
+
+#: The probe that shows each switch a 2026 suite judges.
+SHOWN_BY = {
+    "auth-off": "no-token",
+    "auth-status": "no-token",
+    "auth-alg-none": "alg-none",
+    "auth-signature-unchecked": "foreign-signature",
+    "token-expiry-unchecked": "expired-token",
+    "token-trusts-embedded-jwk": "embedded-jwk",
+    "forbidden-off": "forbidden",
+    "forbidden-status": "forbidden",
+    "useraction-check-off": "no-user-action",
+    "useraction-status": "no-user-action",
+    "unknown-app-status": "unknown-app",
+    "unknown-app-message": "unknown-app",
+    "envelope-flat": "no-token",
+    "envelope-list": "no-token",
+    "envelope-non-string": "no-token",
+    "envelope-non-json": "no-token",
+    "envelope-content-type": "no-token",
+    "reject-all": "ok",
+    "one-error": "ok",
+    "echo-secrets": "no-token",
+    "nonce-required-2026": "ok",
+    "error-status-disagrees": "no-token",
+    "envelope-missing-id": "no-token",
+    "envelope-2024": "no-token",
+    "details-not-object": "unknown-wallet",
+    "wallet-404-as-403": "unknown-wallet",
+    "malformed-json-500": "malformed-json",
+    "duplicate-transfer-created-twice": "replayed-transfer",
+    "conflict-without-duplicate": "conflicting-transfer",
+    "conflict-accepted": "conflicting-transfer",
+    "conflict-message": "conflicting-transfer",
+    **{name: "unknown-wallet" for name in BENIGN},
+}
+
+
+def _probe(faults: list[str], probes: list[str]) -> tuple[RunningServer, dict[str, Any]]:
+    server = start_server(faults=faults, contract=TODAY)
+    clients = Clients(server, admin(server), limited(server))
+    try:
+        return server, {name: PROBES[name](clients) for name in probes}
+    finally:
+        server.request_stop()
+
+
+@pytest.fixture(scope="module")
+def observations() -> Iterator[dict[str, dict[str, Any]]]:
+    """Probe results per switch, and under "" for the clean server (every probe)."""
+    yield probe_switches(_probe, PROBES, SHOWN_BY, JUDGED)
+
+
+def test_every_switch_a_2026_suite_judges_has_a_probe():
+    assert set(SHOWN_BY) == set(JUDGED)
+    assert set(SHOWN_BY.values()) == set(PROBES)
+
+
+def test_clean_server_answers_the_probes_as_today_documents(observations):
+    clean = observations[""]
+    assert clean["ok"].status == 200 and clean["replayed-transfer"] == "first"
+    expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
+                "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
+                "unknown-app": 404, "unknown-wallet": 404, "conflicting-transfer": 409}
+    for probe, status in expected.items():
+        seen = clean[probe]
+        assert seen.status == status and seen.content_type == "application/json", probe
+        checked_error(json.loads(seen.error_body)["error"], status)
+    conflict = json.loads(clean["conflicting-transfer"].error_body)["error"]
+    assert conflict["message"] == "Conflicting transfer with same externalId"
+    assert conflict["details"] == {"duplicate": {"id": "…", "externalId": "conflict"}}
+
+
+@pytest.mark.parametrize("name", FAULTS_2026)
+def test_switch_changes_its_probe(observations, name):
+    probe = SHOWN_BY[name]
+    assert observations[name][probe] != observations[""][probe]
+
+
+@pytest.mark.parametrize("name", BENIGN)
+def test_benign_variation_keeps_todays_body(observations, name):
+    seen, clean = observations[name]["unknown-wallet"], observations[""]["unknown-wallet"]
+    assert seen.status == clean.status == 404
+    error = json.loads(seen.error_body)["error"]
+    extra = {"code"} if name == "extra-fields" else set()
+    checked_error({k: v for k, v in error.items() if k not in extra}, 404)
+    assert error["message"] == "wallet not found"
+
+
+def test_nonce_required_2026_refuses_todays_requests_with_the_2024_400():
+    with start_server(contract=TODAY, faults=["nonce-required-2026"]) as broken:
+        got = admin(broken).request("GET", "/auth/apps")
+        error = checked_error(got.json["error"], 400)
+        assert error["message"] == "request nonce is missing or invalid"
+

@@ -1,0 +1,230 @@
+"""Wallets (api-docs/wallets): create, get and list wallets; transfer an asset; get and list transfers.
+
+Served under every contract version, with the permissions the pages name
+(``Wallets:Create``, ``Wallets:Read``, ``Wallets:TransferAsset``,
+``Wallets:ReadTransfer``; ``Wallets:Tags:Add`` for tags at creation). A wallet
+of another organisation is as unknown as one that does not exist: 404
+``wallet not found``, whose details name the wallet and the caller's org.
+
+Transfer Asset is idempotent by ``externalId`` (advanced-topics/api-idempotency.md):
+the same request again (same wallet, same body) answers 200 with the transfer
+first created; the same ``externalId`` with another body or another wallet is
+409 ``Conflicting transfer with same externalId``, ``details.duplicate``
+naming the existing transfer. The handler is synchronous: the look-up and the
+record have no ``await`` between them, so of two identical concurrent
+requests one creates the transfer and the other is given it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, TypeVar
+
+from ..errors import ApiError, ErrorId, bad_request
+from ..pipeline import Call, Endpoint
+from ..validation import Field, validate
+from ..wallet_store import NETWORKS, Transfer, Wallet
+from ..world import PrincipalKind, new_id
+from .common import require_operation
+
+#: The fields each kind of transfer needs besides ``kind`` (the page's request bodies).
+TRANSFER_KINDS: dict[str, tuple[str, ...]] = {
+    "Native": ("to", "amount"),
+    "Asa": ("assetId", "to", "amount"),
+    "Erc20": ("contract", "to", "amount"),
+    "Erc721": ("contract", "to", "tokenId"),
+    "Spl": ("mint", "to", "amount"),
+    "Spl2022": ("mint", "to", "amount"),
+    "Sep41": ("issuer", "assetCode", "to", "amount"),
+    "Tep74": ("master", "to", "amount"),
+    "Trc10": ("tokenId", "to", "amount"),
+    "Trc20": ("contract", "to", "amount"),
+    "Trc721": ("contract", "to", "tokenId"),
+}
+PRIORITIES = ("Slow", "Standard", "Fast")
+#: List endpoints: "Maximum number of items to return. Default to 50."
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+
+
+# -- wallets ----------------------------------------------------------------------
+
+
+def create_wallet(call: Call) -> dict[str, Any]:
+    body, store = call.body, call.state.world.wallets
+    if body.get("tags"):
+        require_operation(call, "Wallets:Tags:Add")
+    if not all(isinstance(tag, str) and tag for tag in body.get("tags", [])):
+        raise bad_request("tags must be a list of non-empty strings", "tags")
+    owner = _delegate(call, body.get("delegateTo"))
+    wallet = store.create_wallet(call.user.org_id, body["network"], call.now, name=body.get("name"),
+                                 tags=list(body.get("tags", [])), owner_id=owner)
+    return wallet.to_json()
+
+
+def get_wallet(call: Call) -> dict[str, Any]:
+    return _wallet(call).to_json()
+
+
+def list_wallets(call: Call) -> dict[str, Any]:
+    wallets = call.state.world.wallets.wallets_of(call.user.org_id)
+    query = call.request.query_params
+    owner = query.get("ownerId")
+    if "ownerUsername" in query:
+        user = call.state.world.find_user(call.user.org_id, query["ownerUsername"])
+        owner = user.principal_id if user is not None else ""
+    if owner is not None:
+        wallets = [w for w in wallets if w.owner_id == owner]
+    return _page(call, wallets, lambda w: w.wallet_id, Wallet.to_json)
+
+
+def _wallet(call: Call) -> Wallet:
+    wallet_id = call.param("walletId")
+    wallet = call.state.world.wallets.wallet_of(call.user.org_id, wallet_id)
+    if wallet is None:
+        raise ApiError(ErrorId.WALLET_NOT_FOUND, details={"walletId": wallet_id, "orgId": call.user.org_id})
+    return wallet
+
+
+def _delegate(call: Call, user_id: str | None) -> str | None:
+    """``delegateTo``: an end user of the org, who then owns the wallet."""
+    if user_id is None:
+        return None
+    user = call.state.world.find_principal(user_id)
+    if user is None or user.org_id != call.user.org_id or user.kind is not PrincipalKind.END_USER:
+        raise bad_request("delegateTo must be the id of an end user of the org", "delegateTo")
+    return user.principal_id
+
+
+# -- transfers --------------------------------------------------------------------
+
+
+def transfer_asset(call: Call) -> dict[str, Any]:
+    wallet, body = _wallet(call), call.body
+    _check_transfer(wallet, body)
+    store, faults = call.state.world.wallets, call.state.faults
+    external_id = body.get("externalId")
+    first = store.by_external_id(wallet.org_id, external_id) if external_id is not None else None
+    if first is not None:
+        if first.wallet_id == wallet.wallet_id and first.request_body == body:
+            if "duplicate-transfer-created-twice" not in faults:
+                return first.to_json()
+        elif "conflict-accepted" not in faults:
+            duplicate = {"id": first.transfer_id, "externalId": external_id}
+            details = {} if "conflict-without-duplicate" in faults else {"duplicate": duplicate}
+            raise ApiError(ErrorId.TRANSFER_CONFLICT, details=details)
+    requester = {"userId": call.user.principal_id, "tokenId": str(call.claims.get("jti", ""))}
+    if call.app is not None:
+        requester["appId"] = call.app.app_id
+    transfer = Transfer(new_id("xfr"), wallet.wallet_id, wallet.org_id, wallet.network, requester,
+                        dict(body), call.now)
+    return store.record(transfer).to_json()
+
+
+def get_transfer(call: Call) -> dict[str, Any]:
+    wallet = _wallet(call)
+    transfer_id = call.param("transferId")
+    transfer = call.state.world.wallets.transfer(wallet, transfer_id)
+    if transfer is None:
+        raise ApiError(ErrorId.TRANSFER_NOT_FOUND, details={
+            "walletId": wallet.wallet_id, "transferId": transfer_id, "orgId": wallet.org_id})
+    return transfer.to_json()
+
+
+def list_transfers(call: Call) -> dict[str, Any]:
+    wallet = _wallet(call)
+    transfers = call.state.world.wallets.transfers_of(wallet)
+    return {"walletId": wallet.wallet_id,
+            **_page(call, transfers, lambda t: t.transfer_id, Transfer.to_json)}
+
+
+def _check_transfer(wallet: Wallet, body: dict[str, Any]) -> None:
+    """The kind's own fields (400 naming the first wrong one), from a wallet that can transfer."""
+    address = NETWORKS[wallet.network].address
+    if address is None:
+        raise bad_request("a wallet of a pseudo network cannot transfer assets", "walletId")
+    validate(body, [Field(name) for name in TRANSFER_KINDS[body["kind"]]])
+    if not address.accepts(body["to"]):
+        raise bad_request("to must be an address on %s" % wallet.network, "to")
+    if "amount" in body and not body["amount"].isdigit():
+        raise bad_request("amount must be a whole number in the minimum denomination", "amount")
+
+
+# -- pages ------------------------------------------------------------------------
+
+Item = TypeVar("Item")
+
+
+def _page(call: Call, items: list[Item], key: Any, to_json: Any) -> dict[str, Any]:
+    """``items`` from the one after ``paginationToken``, at most ``limit``; ``nextPageToken`` if more.
+
+    The token is opaque to the client: here the id of the last item given, base64url-encoded.
+    """
+    query = call.request.query_params
+    limit = _limit(query.get("limit"))
+    start = 0
+    if "paginationToken" in query:
+        after = _decode_token(query["paginationToken"])
+        keys = [key(item) for item in items]
+        if after not in keys:
+            raise bad_request("paginationToken is not a token this list returned", "paginationToken")
+        start = keys.index(after) + 1
+    page = items[start:start + limit]
+    result: dict[str, Any] = {"items": [to_json(item) for item in page]}
+    if start + limit < len(items):
+        result["nextPageToken"] = base64.urlsafe_b64encode(key(page[-1]).encode()).decode()
+    return result
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise bad_request("limit must be a whole number from 1 to %d" % MAX_LIMIT, "limit")
+    return int(text)
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise bad_request("paginationToken is not a token this list returned", "paginationToken") from None
+
+
+_ONE = "/wallets/{walletId}"
+_TRANSFERS = _ONE + "/transfers"
+
+ENDPOINTS = (
+    Endpoint(
+        "POST",
+        "/wallets",
+        create_wallet,
+        operation="Wallets:Create",
+        user_action=True,
+        fields=(
+            Field("network", choices=tuple(NETWORKS)),
+            Field("name", required=False, allow_empty=True),
+            Field("tags", list, required=False),
+            Field("delayDelegation", bool, required=False),
+            Field("delegateTo", required=False),
+        ),
+    ),
+    Endpoint("GET", "/wallets", list_wallets, operation="Wallets:Read"),
+    Endpoint("GET", _ONE, get_wallet, operation="Wallets:Read"),
+    Endpoint(
+        "POST",
+        _TRANSFERS,
+        transfer_asset,
+        operation="Wallets:TransferAsset",
+        user_action=True,
+        fields=(
+            Field("kind", choices=tuple(TRANSFER_KINDS)),
+            Field("priority", required=False, choices=PRIORITIES),
+            Field("memo", required=False, allow_empty=True),
+            Field("externalId", required=False),
+            Field("createDestinationAccount", bool, required=False),
+        ),
+    ),
+    Endpoint("GET", _TRANSFERS, list_transfers, operation="Wallets:ReadTransfer"),
+    Endpoint("GET", _TRANSFERS + "/{transferId}", get_transfer, operation="Wallets:ReadTransfer"),
+)

@@ -1,0 +1,187 @@
+"""Wallets and their transfer requests (api-docs/wallets), as the reference server keeps them.
+
+Plain in-memory objects, touched only from synchronous handlers, like world.py.
+What the pages say a wallet and a transfer look like is ``to_json``; which
+networks exist, which key each signs with and what an address on it looks
+like is data (``NETWORKS``): the server never moves an asset, so an address
+is random and a transfer stays ``Pending``.
+
+Transfers are found by id (per wallet) and by ``externalId`` (per org): the
+API idempotency page makes an ``externalId`` unique in its org, whichever
+wallet it was used with. ``TransferStore.record`` indexes both in one call,
+so a handler that looks an ``externalId`` up and records a new transfer with
+no ``await`` between cannot let two concurrent requests create two.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..wire.nonce import iso_now
+from .ids import new_id
+
+
+@dataclass(frozen=True)
+class AddressKind:
+    """What an address on a network looks like: a prefix, then ``length`` characters of ``alphabet``."""
+
+    prefix: str
+    alphabet: str
+    length: int
+
+    def make(self) -> str:
+        return self.prefix + "".join(secrets.choice(self.alphabet) for _ in range(self.length))
+
+    def accepts(self, text: str) -> bool:
+        return re.fullmatch(re.escape(self.prefix) + "[%s]{%d}" % (re.escape(self.alphabet), self.length),
+                            text) is not None
+
+
+@dataclass(frozen=True)
+class Network:
+    """What a wallet on a network signs with, and what its addresses look like (None: it has none)."""
+
+    scheme: str
+    curve: str
+    address: AddressKind | None
+
+
+_HEX = "0123456789abcdef"
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+#: EVM networks: 0x and 40 hex digits (lower case, as the pages' examples).
+EVM_ADDRESS = AddressKind("0x", _HEX + "ABCDEF", 40)
+#: Any other chain: a base58 string of a typical length (the server only stores it).
+OTHER_ADDRESS = AddressKind("", _BASE58, 44)
+
+_ECDSA = ("ECDSA", "secp256k1")
+_EDDSA = ("EdDSA", "ed25519")
+
+_EVM = ("ArbitrumOne", "ArbitrumSepolia", "AvalancheC", "AvalancheCFuji", "Base", "BaseSepolia", "Bsc",
+        "BscTestnet", "Ethereum", "EthereumSepolia", "FantomOpera", "FantomTestnet", "Optimism",
+        "OptimismSepolia", "Polygon", "PolygonAmoy")
+_EDDSA_CHAINS = ("Algorand", "AlgorandTestnet", "Cardano", "CardanoPreprod", "Kusama", "Polkadot",
+                 "Westend", "Solana", "SolanaDevnet", "Stellar", "StellarTestnet", "Ton", "Tezos",
+                 "TezosGhostnet")
+_ECDSA_CHAINS = ("Bitcoin", "BitcoinTestnet3", "ICP", "Kaspa", "Litecoin", "OGY", "Tron", "TronNile",
+                 "XrpLedger", "XrpLedgerTestnet")
+
+#: The page's supported networks (mainnets and testnets) and its pseudo networks (no address).
+NETWORKS: dict[str, Network] = {
+    **{name: Network(*_ECDSA, EVM_ADDRESS) for name in _EVM},
+    **{name: Network(*_EDDSA, OTHER_ADDRESS) for name in _EDDSA_CHAINS},
+    **{name: Network(*_ECDSA, OTHER_ADDRESS) for name in _ECDSA_CHAINS},
+    "KeyECDSA": Network(*_ECDSA, None),
+    "KeyECDSAStark": Network("ECDSAStark", "stark", None),
+    "KeyEdDSA": Network(*_EDDSA, None),
+}
+
+
+@dataclass
+class Wallet:
+    wallet_id: str
+    org_id: str
+    network: str
+    date_created: datetime
+    name: str | None = None
+    address: str | None = None
+    public_key: str = field(default_factory=lambda: secrets.token_hex(33))
+    tags: list[str] = field(default_factory=list)
+    #: The end user it is delegated to (``delegateTo``); None: the org's own (custodial).
+    owner_id: str | None = None
+    status: str = "Active"
+
+    def to_json(self) -> dict[str, Any]:
+        scheme, curve = NETWORKS[self.network].scheme, NETWORKS[self.network].curve
+        body: dict[str, Any] = {
+            "id": self.wallet_id,
+            "network": self.network,
+            "status": self.status,
+            "signingKey": {"scheme": scheme, "curve": curve, "publicKey": self.public_key},
+            "dateCreated": iso_now(self.date_created),
+            "custodial": self.owner_id is None,
+            "tags": list(self.tags),
+        }
+        if self.name is not None:
+            body["name"] = self.name
+        if self.address is not None:
+            body["address"] = self.address
+        return body
+
+
+@dataclass
+class Transfer:
+    transfer_id: str
+    wallet_id: str
+    org_id: str
+    network: str
+    requester: dict[str, str]
+    #: The body as sent: what an identical request is recognised by (idempotency).
+    request_body: dict[str, Any]
+    date_requested: datetime
+    status: str = "Pending"
+
+    @property
+    def external_id(self) -> str | None:
+        value = self.request_body.get("externalId")
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.transfer_id,
+            "walletId": self.wallet_id,
+            "network": self.network,
+            "requester": dict(self.requester),
+            "requestBody": dict(self.request_body),
+            "dateRequested": iso_now(self.date_requested),
+            "status": self.status,
+        }
+        if self.external_id is not None:
+            body["externalId"] = self.external_id
+        return body
+
+
+class WalletStore:
+    """Every org's wallets and transfer requests. Lookups return ``None``: the handler chooses the error."""
+
+    def __init__(self) -> None:
+        self.wallets: dict[str, Wallet] = {}
+        self._transfers: dict[str, dict[str, Transfer]] = {}
+        self._by_external_id: dict[tuple[str, str], Transfer] = {}
+
+    def create_wallet(self, org_id: str, network: str, now: datetime, **fields: Any) -> Wallet:
+        kind = NETWORKS[network].address
+        wallet = Wallet(new_id("wa"), org_id, network, now, address=kind.make() if kind else None, **fields)
+        self.wallets[wallet.wallet_id] = wallet
+        self._transfers[wallet.wallet_id] = {}
+        return wallet
+
+    def wallet_of(self, org_id: str, wallet_id: str) -> Wallet | None:
+        """The wallet, if it belongs to ``org_id`` (another org's is as unknown as a missing one)."""
+        wallet = self.wallets.get(wallet_id)
+        return wallet if wallet is not None and wallet.org_id == org_id else None
+
+    def wallets_of(self, org_id: str) -> list[Wallet]:
+        """The org's wallets, oldest first."""
+        return [w for w in self.wallets.values() if w.org_id == org_id]
+
+    def transfers_of(self, wallet: Wallet) -> list[Transfer]:
+        """The wallet's transfer requests, oldest first."""
+        return list(self._transfers[wallet.wallet_id].values())
+
+    def transfer(self, wallet: Wallet, transfer_id: str) -> Transfer | None:
+        return self._transfers[wallet.wallet_id].get(transfer_id)
+
+    def by_external_id(self, org_id: str, external_id: str) -> Transfer | None:
+        """The first transfer of the org made with this ``externalId``."""
+        return self._by_external_id.get((org_id, external_id))
+
+    def record(self, transfer: Transfer) -> Transfer:
+        """Keep a new transfer; its ``externalId`` keeps naming the first transfer made with it."""
+        self._transfers[transfer.wallet_id][transfer.transfer_id] = transfer
+        if transfer.external_id is not None:
+            self._by_external_id.setdefault((transfer.org_id, transfer.external_id), transfer)
+        return transfer
