@@ -214,7 +214,7 @@ def test_a_plain_run_reports_the_embedded_target_and_no_drift(tmp_path):
     assert report["target"] == {"kind": "embedded", "baseUrl": None, "description": "embedded reference server (one per run, shared by local xdist workers) implementing contract 2024-08-19 — not a live environment",
                                 "contract": "2024-08-19", "faults": [], "profile": None, "envOverrides": []}
     assert report["contract"] == {"version": "2024-08-19", "published": True, "doc": "getting-started/errors.md",
-                                  "page": "errors-page-versions/2024-08-19-first.md"}
+                                  "page": "errors-page-versions/2024-08-19-first.md", "detected": None}
     assert report["errorsPage"] is None
     errors = by_id(report)
     assert errors["nonce-reused"]["verdict"] == "verified"

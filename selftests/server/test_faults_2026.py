@@ -100,6 +100,7 @@ PROBES: dict[str, Probe] = {
         "POST", "/auth/action/init", {"Authorization": "Bearer " + c.server.profile["authToken"]}, b"{")),
     "unknown-app": lambda c: observe(c.admin.request("GET", "/auth/apps/" + UNKNOWN_APP)),
     "unknown-wallet": lambda c: observe(c.admin.request("GET", "/wallets/" + UNKNOWN_WALLET)),
+    "unknown-user": lambda c: observe(c.admin.request("GET", "/auth/users/us-00000-00000-0000000000000000")),
     "replayed-transfer": _replayed_transfer,
     "conflicting-transfer": lambda c: observe(_conflicting_transfer(c)),
 }
@@ -117,7 +118,6 @@ SHOWN_BY = {
     "useraction-check-off": "no-user-action",
     "useraction-status": "no-user-action",
     "unknown-app-status": "unknown-app",
-    "unknown-app-message": "unknown-app",
     "envelope-flat": "no-token",
     "envelope-list": "no-token",
     "envelope-non-string": "no-token",
@@ -132,6 +132,7 @@ SHOWN_BY = {
     "envelope-2024": "no-token",
     "details-not-object": "unknown-wallet",
     "wallet-404-as-403": "unknown-wallet",
+    "unknown-user-status": "unknown-user",
     "malformed-json-500": "malformed-json",
     "duplicate-transfer-created-twice": "replayed-transfer",
     "conflict-without-duplicate": "conflicting-transfer",

@@ -111,12 +111,15 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         settings = Settings(config)
         settings_ok = True
         contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
-        if contacted:
-            check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
         if settings.contract == AUTO and not settings.catalog_path:
+            if contacted:
+                check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             settings.detected = choose_contract(config, settings, contacted=contacted)
             settings.contract = settings.detected.version
+        # A named version's catalog is checked against its recipes before anything is sent.
         catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
+        if contacted and settings.detected is None:
+            check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
         if settings.detected is not None:
             catalog = replace(catalog, detected=settings.detected.why)
         settings.request_headers = frozenset(name.lower() for name in catalog.request_headers)

@@ -123,6 +123,7 @@ class Seeded:
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
             "walletId": self.wallet_id,
             "transferTo": self.transfer_to,
+            "transferAmount": "1",  # the smallest unit: what a live profile should give too
             **self.flows.profile(),
         }
 
