@@ -17,6 +17,14 @@ declared once here with a one-line description; how it acts:
 Message faults change a message subtly, each in a different way (case of the
 first letter, a final period added or removed, a trailing space, one word),
 because those are the mistakes a lenient comparison would let through.
+
+Each switch says which published versions' suites must kill it
+(``Fault.judged_by``): a version's suite can only see what that version
+documents and its cases send. The 2024 and 2025 suites judge the first edit's
+switches, the extended edit's suites its flows'; a 2026 suite (today's
+reference: no nonce, no app id, a new body) judges its own switches and those
+older ones whose effect its cases still observe: the token checks, the
+permission and user-action checks, the statuses it keeps, a broken envelope.
 """
 
 from __future__ import annotations
