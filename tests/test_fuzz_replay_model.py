@@ -24,7 +24,7 @@ from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.concurrency import at_once
-from dfns_contract.contract.expectations import ContractViolation, assert_documented_error
+from dfns_contract.contract.expectations import ContractViolation, assert_as_documented
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.strategies import BATCH, PADDING, Drawn, invalid_nonces
 from dfns_contract.wire.nonce import make_nonce
@@ -162,8 +162,7 @@ class Walk:
     def documented(self, exchange: Exchange, error_id: str) -> None:
         error = self.catalog.by_id(error_id)
         try:
-            assert_documented_error(exchange, error.status, error.message, title="[replay model] " + self.taken[-1],
-                                    doc=error.doc_reference)
+            assert_as_documented(exchange, error, title="[replay model] " + self.taken[-1])
         except ContractViolation as exc:
             raise ContractViolation("%s\n%s" % (exc, self.walked())) from None
 

@@ -11,7 +11,7 @@ import pytest
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.contract.catalog import DocumentedError
 from dfns_contract.contract.cleanup import Cleanup
-from dfns_contract.contract.expectations import assert_documented_error, assert_success
+from dfns_contract.contract.expectations import assert_as_documented, assert_success
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.races import DEFAULT_SENDERS, send_at_once
 from dfns_contract.wire.nonce import make_nonce
@@ -34,8 +34,7 @@ def exactly_one_passed(exchanges: list[Exchange], race: str, what: str) -> Excha
 
 def rejected_as_documented(exchanges: list[Exchange], error: DocumentedError, race: str) -> None:
     for exchange in split(exchanges)[1]:
-        assert_documented_error(exchange, error.status, error.message,
-                                title="[%s] a concurrent reuse" % race, doc=error.doc_reference)
+        assert_as_documented(exchange, error, title="[%s] a concurrent reuse" % race)
 
 
 @pytest.mark.documented_error("nonce-reused")

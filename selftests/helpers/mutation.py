@@ -72,16 +72,49 @@ def new_entries(version: str) -> frozenset[str]:
     return frozenset(e.id for e in load_contract(version).errors if (e.id, e.status, e.message) not in default)
 
 
+def own_suite(version: str) -> bool:
+    """A version whose requests or error body differ from the default's (2026: no nonce or app id, another
+    body): its suite shares little with the default's, so it is run against every switch it judges."""
+    default, catalog = load_contract(DEFAULT_CONTRACT), load_contract(version)
+    return (catalog.envelope, catalog.request_headers) != (default.envelope, default.request_headers)
+
+
+#: For a version of its own whose messages are mostly undocumented (2026), the switch that must fail each
+#: entry's cases: its answer switches cannot be found by their message (``entries_broken_by``).
+MUST_KILL: dict[str, dict[str, str]] = {
+    "2026": {
+        "invalid-body": "malformed-json-500",
+        "no-jwt": "auth-status",
+        "useraction-missing-or-invalid": "useraction-status",
+        "forbidden-operation": "forbidden-status",
+        "unknown-app": "unknown-app-status",
+        "unknown-user": "unknown-user-status",
+        "unknown-wallet": "wallet-404-as-403",
+        "external-id-conflict": "conflict-message",
+    },
+}
+
+
+def entries_to_catch(switch: str, version: str) -> frozenset[str]:
+    """The entries whose cases must fail under ``switch``: those whose answer it rewrites, and those the
+    version declares it must kill (``MUST_KILL``)."""
+    declared = {entry for entry, name in MUST_KILL.get(version, {}).items() if name == switch}
+    return entries_broken_by(switch, version) | declared
+
+
 def plan(kind: str) -> list[tuple[str, str]]:
     """(version, switch) for every run of the matrix: benign variations against every version; faults against the
     default version when they are its own, against another version when they are its own (``Fault.since``) or
-    rewrite the answer of one of its new entries."""
+    rewrite the answer of one of its new entries, and against a version of its own (``own_suite``) when it
+    judges them (``Fault.judged_by``)."""
     runs = []
     for version in published_contracts():
+        separate = own_suite(version)
         for switch in (name for name, switch_kind, _ in describe_faults() if switch_kind == kind):
             fault = FAULTS[switch]
-            if kind == "benign" or fault.since == version or (
-                    version != DEFAULT_CONTRACT and entries_broken_by(switch, version) & new_entries(version)):
+            if kind == "benign" or fault.since == version or (separate and version in fault.judged_by) or (
+                    version != DEFAULT_CONTRACT and not separate
+                    and entries_broken_by(switch, version) & new_entries(version)):
                 runs.append((version, switch))
     return runs
 

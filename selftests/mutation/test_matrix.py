@@ -19,6 +19,12 @@ every switch against every version (that would triple the matrix for little):
   this is where those flows are first judged. The first edit's faults are not
   run again: its entries, their recipes and the server's answers to them are
   the default version's, unchanged, so they would die the same way;
+* **2026**, a suite of its own (no nonce or app id, another body:
+  ``mutation.own_suite``), against every switch it judges (``Fault.judged_by``):
+  the token, permission, user-action and envelope switches of the pages that
+  a 2026 server can still break, and its own (the body, the statuses, the
+  idempotency). Its messages are mostly undocumented, so which entry each
+  switch must fail is declared (``mutation.MUST_KILL``);
 * **2025-02-07** against the switches that rewrite the answer of one of its
   entries that differ from the default version's (``mutation.new_entries``:
   the eleven, and the 401 whose message changed): the answer switches, found
@@ -36,7 +42,7 @@ import pytest
 
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
 
-from selftests.helpers.mutation import entries_broken_by, entry_of, new_entries, plan, run_against
+from selftests.helpers.mutation import entries_to_catch, entry_of, new_entries, plan, run_against
 
 
 def _id(pair: tuple[str, str]) -> str:
@@ -51,7 +57,7 @@ def test_fault_is_killed(version_and_fault: tuple[str, str], record_property) ->
     record_property("mutation_matrix", row.to_json())
     assert row.killed, "fault %r survived the %s suite (exit %d):\n%s" % (fault, version, row.returncode, row.output_tail)
     caught_by = {entry_of(case, version) for case in row.failed_cases}
-    missed = entries_broken_by(fault, version) - caught_by
+    missed = entries_to_catch(fault, version) - caught_by
     assert not missed, "fault %r rewrites the answer of %s, whose cases did not fail (%s suite): %s" % (
         fault, ", ".join(sorted(missed)), version, ", ".join(row.failed_cases))
 
@@ -69,8 +75,9 @@ def test_benign_variation_passes(version_and_variation: tuple[str, str], record_
 
 @pytest.mark.parametrize("version", [v for v in published_contracts() if v != DEFAULT_CONTRACT])
 def test_every_new_entry_has_a_switch(version: str) -> None:
-    """The plan runs, against each version, a switch that rewrites the answer of each of its new entries."""
+    """The plan runs, against each version, a switch that rewrites the answer of each of its new entries (or,
+    for a version of its own, that it declares must fail the entry: ``MUST_KILL``)."""
     planned = [switch for v, switch in plan("fault") if v == version]
-    covered = set().union(*(entries_broken_by(switch, version) for switch in planned))
+    covered = set().union(*(entries_to_catch(switch, version) for switch in planned))
     assert new_entries(version) - covered == set()
     assert new_entries(version)  # the control: a version with no new entry would prove nothing here

@@ -75,9 +75,11 @@ class TestVersions:
     def test_each_version_names_itself_and_its_page(self, version):
         catalog = load_contract(version)
         assert catalog.published and catalog.version == catalog.contract == version
-        assert catalog.page == "errors-page-versions/%s.md" % (version if version != "2024-08-19" else "2024-08-19-first")
+        pages = {"2024-08-19": "2024-08-19-first.md", "2026": "README.md"}  # 2026: facts, not a page
+        assert catalog.page == "errors-page-versions/%s" % pages.get(version, version + ".md")
         assert {error.contract for error in catalog.errors} == {version}
-        assert catalog.errors[0].doc_reference.startswith("getting-started/errors.md (%s) › " % version)
+        assert catalog.errors[0].doc_reference.startswith("%s (%s) › " % (catalog.doc, version))
+        assert catalog.doc == ("api-reference/error-codes" if version == "2026" else "getting-started/errors.md")
 
     def test_the_latest_is_the_extended_one_with_the_new_401_message(self):
         """2025-02-07 changed one message; every other field of every entry is the extended edit's."""

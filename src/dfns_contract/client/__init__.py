@@ -17,6 +17,7 @@ from dfns_contract.client.exchange import (
     FlowError,
     NotJSON,
     NotSent,
+    NotProvided,
     RateLimited,
     ServerFailure,
     TargetDown,
@@ -25,4 +26,4 @@ from dfns_contract.client.exchange import (
 from dfns_contract.client.guard import TargetGuard
 
 __all__ = ["DeadlinePassed", "DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON",
-           "NotSent", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]
+           "NotProvided", "NotSent", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]

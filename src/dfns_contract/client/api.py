@@ -75,6 +75,7 @@ class DfnsClient:
         in_flight: InFlight | None = None,
         guard: TargetGuard | None = None,
         spelling: Spelling = AS_DOCUMENTED,
+        sends_nonce: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -96,6 +97,9 @@ class DfnsClient:
         self.guard = guard
         #: How header names are spelled (``wire/headers.py``): the same request must work under any case.
         self.spelling = spelling
+        #: Whether each request carries a fresh ``X-DFNS-NONCE``: the 2024 and 2025 pages require one, the
+        #: 2026 reference has none (``X-DFNS-APPID`` goes with ``app_id``: None sends none).
+        self.sends_nonce = sends_nonce
         mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
@@ -117,6 +121,7 @@ class DfnsClient:
             in_flight=self.in_flight,
             guard=self.guard,
             spelling=self.spelling,
+            sends_nonce=self.sends_nonce,
         )
 
     def spelled(self, spelling: Spelling) -> "DfnsClient":
@@ -145,7 +150,7 @@ class DfnsClient:
 
     def headers(self, *, auth: bool = True) -> dict[str, str]:
         spell = self.spelling
-        headers = {spell("X-DFNS-NONCE"): make_nonce()}
+        headers = {spell("X-DFNS-NONCE"): make_nonce()} if self.sends_nonce else {}
         if self.app_id is not None:
             headers[spell("X-DFNS-APPID")] = self.app_id
         if auth and self.auth_token:

@@ -179,6 +179,16 @@ class RateLimited(EnvironmentFailure):
             exchange.method, exchange.url, exchange.status, advice))
 
 
+class NotProvided(EnvironmentFailure):
+    """The target answered a status its version documents for what the environment does not provide (402:
+    the feature is not in the caller's plan): the case could not be checked there, and nothing is broken."""
+
+    def __init__(self, exchange: "Exchange", meaning: str) -> None:
+        self.exchange = exchange
+        super().__init__("%s %s answered HTTP %d (%s): the case cannot be checked on this environment, which is "
+                         "not a broken contract" % (exchange.method, exchange.url, exchange.status, meaning))
+
+
 class ServerFailure(EnvironmentFailure):
     """A request that must succeed (a control) got a 5xx in the documented shape: the environment failed, not the contract."""
 

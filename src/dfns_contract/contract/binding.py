@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dfns_contract.contract import auth_recipes  # noqa: F401 - registers the recipes of the extended edit
+from dfns_contract.contract import reference_recipes  # noqa: F401 - registers the recipes of the 2026 reference
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import Catalog, CatalogError, DocumentedError, read_catalog
 from dfns_contract.contract.profile import env_name, profile_keys
@@ -46,7 +47,12 @@ def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
 
 
 def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
-    listed, coded = set(error.variants), set(found.variants)
+    """A variant listed without code, and code for a variant that no published version lists.
+
+    A version may replay fewer variants than the recipe knows (the 2026 reference has no app id, so a token
+    of another organisation is no error there), but a variant no version lists is a rename gone half-way.
+    """
+    listed, coded = set(error.variants) | variants_published(error.id), set(found.variants)
     problems = ["entry %r: variant %r has no code in its recipe (it knows: %s)"
                 % (error.id, variant, ", ".join(found.variants) or "no variants")
                 for variant in error.variants if variant not in coded]
@@ -56,10 +62,36 @@ def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=None)
+def _published_variants() -> dict[str, frozenset[str]]:
+    variants: dict[str, set[str]] = {}
+    for version in schemas.published_contracts():
+        for error in read_catalog(schemas.contract_path(version)).errors:
+            variants.setdefault(error.id, set()).update(error.variants)
+    return {error_id: frozenset(names) for error_id, names in variants.items()}
+
+
+def variants_published(error_id: str) -> frozenset[str]:
+    """The variants of ``error_id`` that some published version's catalog lists."""
+    return _published_variants().get(error_id, frozenset())
+
+
+def published_ids() -> frozenset[str]:
+    """The ids of every entry of every published version (a test may name one its run's version lacks)."""
+    return frozenset(_published_variants())
+
+
+#: Profile keys whose only use is a request header: needed only by the versions whose requests carry it.
+HEADER_KEYS = {"appId": "X-DFNS-APPID"}
+
+
 def required_keys(error: DocumentedError, variant: str | None = None) -> list[str]:
-    """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's."""
+    """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's (less a
+    header's key its version does not send: the 2026 reference has no app id)."""
     found = RECIPES[error.id]
-    return list(dict.fromkeys([*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]))
+    keys = [*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]
+    headers = {name.lower() for name in error.request_headers}
+    return list(dict.fromkeys(key for key in keys if HEADER_KEYS.get(key, "").lower() in headers | {""}))
 
 
 def skip_reason(missing: list[str]) -> str:

@@ -22,6 +22,21 @@ from typing import Any
 from dfns_contract.contract import schemas
 
 DOCS_PAGE = "getting-started/errors.md"
+#: The 500's message on the 2024 and 2025 pages, which a run checks on any 5xx.
+DEFAULT_INTERNAL_MESSAGE = "Internal Server Error"
+#: The error body of the 2024 and 2025 pages: ``{"error": {"message"}}``.
+DEFAULT_ENVELOPE = "error.json"
+#: The headers of a request in the 2024 and 2025 pages.
+DEFAULT_REQUEST_HEADERS = ("X-DFNS-NONCE", "X-DFNS-APPID", "Authorization", "X-DFNS-USERACTION")
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A status the version documents and the suite never provokes (429, 402): the environment's doing."""
+
+    status: int
+    summary: str
+    meaning: str
 
 
 class CatalogError(ValueError):
@@ -34,7 +49,8 @@ class DocumentedError:
     section: str
     summary: str
     status: int
-    message: str
+    #: The exact message; None where the reference documents none (any non-empty string, recorded as evidence).
+    message: str | None
     safety: str
     variants: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
@@ -44,10 +60,18 @@ class DocumentedError:
     #: The published version of the page the entry comes from (its catalog's ``version``): where it is
     #: documented, not what it is, so the same entry of two versions compares equal.
     contract: str | None = field(default=None, compare=False)
+    #: The page that documents it (its catalog's ``doc``).
+    doc: str = field(default=DOCS_PAGE, compare=False)
+    #: The schema of its version's error body (``schemas/NAME``), which the version's catalog names.
+    envelope: str = field(default=DEFAULT_ENVELOPE, compare=False)
+    #: The headers its version's requests carry (its catalog's ``requestHeaders``).
+    request_headers: tuple[str, ...] = field(default=DEFAULT_REQUEST_HEADERS, compare=False)
+    #: A JSON Schema fragment the body must also satisfy (e.g. the 409's ``details.duplicate``).
+    body: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def doc_reference(self) -> str:
-        page = "%s (%s)" % (DOCS_PAGE, self.contract) if self.contract else DOCS_PAGE
+        page = "%s (%s)" % (self.doc, self.contract) if self.contract else self.doc
         return "%s › %s › %s" % (page, self.section, self.summary)
 
     @property
@@ -57,11 +81,12 @@ class DocumentedError:
 
     def template_keys(self) -> list[str]:
         """Profile keys the message template needs (placeholders not given as params)."""
-        names = [name for _, name, _, _ in string.Formatter().parse(self.message) if name]
+        names = [name for _, name, _, _ in string.Formatter().parse(self.message or "") if name]
         return [name for name in names if name not in self.params]
 
-    def expected_message(self, profile_values: Mapping[str, Any]) -> str:
-        return self.message.format(**{**profile_values, **self.params})
+    def expected_message(self, profile_values: Mapping[str, Any]) -> str | None:
+        """The message the case must get; None: any non-empty one (the reference documents none)."""
+        return None if self.message is None else self.message.format(**{**profile_values, **self.params})
 
     def cases(self) -> list[Case]:
         return [Case(self, variant) for variant in (self.variants or (None,))]
@@ -90,6 +115,29 @@ class Catalog:
     page: str | None = None
     #: Loaded as a published version (``--dfns-contract``), not from a ``--dfns-catalog`` file of one's own.
     published: bool = False
+    #: The schema of the version's error body (``schemas/NAME``).
+    envelope: str = DEFAULT_ENVELOPE
+    #: The headers its requests carry: the client sends ``X-DFNS-NONCE``/``X-DFNS-APPID`` only if listed.
+    request_headers: tuple[str, ...] = DEFAULT_REQUEST_HEADERS
+    #: Statuses it documents and the suite does not provoke.
+    recognised: tuple[Recognised, ...] = ()
+    #: Whether ``--dfns-errors-doc`` can compare a copy of the errors page with it (not the 2026 facts).
+    comparable: bool = True
+    #: How the version was chosen when ``--dfns-contract auto`` found it (what the target answered).
+    detected: str | None = None
+
+    @property
+    def internal_message(self) -> str | None:
+        """The message any 5xx must carry: the version's 500 entry's; None where the version documents none."""
+        documented = next((e.message for e in self.errors if e.invariant and e.status == 500), None)
+        return documented or (DEFAULT_INTERNAL_MESSAGE if self.envelope == DEFAULT_ENVELOPE else None)
+
+    def has_header(self, name: str) -> bool:
+        """Whether this version's requests carry the header ``name`` (case-insensitive)."""
+        return name.lower() in {header.lower() for header in self.request_headers}
+
+    def recognised_status(self, status: int) -> Recognised | None:
+        return next((entry for entry in self.recognised if entry.status == status), None)
 
     @property
     def contract(self) -> str | None:
@@ -99,7 +147,9 @@ class Catalog:
     @property
     def title(self) -> str:
         """How outputs name what a run certifies against: ``contract 2025-02-07`` or ``catalog PATH``."""
-        return "contract %s" % self.version if self.published else "catalog %s" % self.source
+        if not self.published:
+            return "catalog %s" % self.source
+        return "contract %s%s" % (self.version, " (detected: --dfns-contract auto)" if self.detected else "")
 
     def cases(self) -> list[Case]:
         return [case for error in self.errors for case in error.cases()]
@@ -123,12 +173,24 @@ def read_catalog(path: str | Path) -> Catalog:
     problems = schemas.problems("catalog.json", data)
     if problems:
         raise CatalogError("invalid catalog %s:\n  - %s" % (path, "\n  - ".join(problems)))
+    envelope = data.get("envelope", DEFAULT_ENVELOPE)
+    request_headers = tuple(data.get("requestHeaders", DEFAULT_REQUEST_HEADERS))
+    try:
+        schemas.validator(envelope)
+    except (OSError, ValueError) as exc:
+        raise CatalogError("catalog %s names the envelope %s, which is not a schema of the package: %s"
+                           % (path, envelope, exc)) from exc
     errors = tuple(
-        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()}, contract=data["version"])
+        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()},
+                        contract=data["version"], envelope=envelope, doc=data["doc"],
+                        request_headers=request_headers)
         for entry in data["errors"]
     )
     ids = [e.id for e in errors]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise CatalogError("duplicate ids in %s: %s" % (path, ", ".join(duplicates)))
-    return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"])
+    return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"],
+                   envelope=envelope,
+                   request_headers=request_headers, comparable=data.get("comparable", True),
+                   recognised=tuple(Recognised(**entry) for entry in data.get("recognised", ())))

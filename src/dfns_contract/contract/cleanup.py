@@ -5,9 +5,10 @@ the user-action, app and forbidden cases activate and deactivate, and, only
 on a broken server that lets an app deactivate itself, the state of
 ``appId``; under the extended edit of the errors page, the state of the
 profile's ``endUserId``, which a user-action-signing case deactivates
-(``KeepUserActive``). It creates nothing: no app, user, credential or token a later
-reader could mistake for real (``RecipeContext.name`` gives a future recipe
-that must create one a name carrying the run id). Nonces and user actions it
+(``KeepUserActive``). Under the pages' versions it creates nothing; under
+contract 2026 one case creates a transfer request, which nothing can undo: it
+is registered first as ``LeftAsCreated`` (named by its ``externalId``, which
+carries the run id, ``RecipeContext.name``), so the cleanup section says so. Nonces and user actions it
 spends, and registration challenges it opens, cannot and need not be undone.
 
 Each case registers what it may change *before* changing it, and the
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 NOT_RESTORED = "NOT restored"
 ALREADY = "already active"
 PUT_BACK = "re-activated"
+LEFT = "created by the run, which nothing can undo (left as is)"
 
 
 class CleanupFailed(RuntimeError):
@@ -165,10 +167,45 @@ class KeepUserActive:
         return cls(str(record["userId"]), str(record.get("label") or "user"))
 
 
+@dataclass(frozen=True)
+class LeftAsCreated:
+    """Something the run created that nothing can undo (contract 2026's transfer request): no request at the
+    end, but a line in the cleanup section, registered before it is created, so a person knows it exists."""
+
+    kind: ClassVar[str] = "created"
+    what: str
+
+    @property
+    def key(self) -> str:
+        return "created:" + self.what
+
+    @property
+    def description(self) -> str:
+        return self.what
+
+    @property
+    def risk(self) -> str:
+        return "was created"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        return LEFT
+
+    def by_hand(self, base_url: str) -> str:
+        return "nothing can: find it in the dashboard by its externalId"
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "what": self.what}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> LeftAsCreated:
+        return cls(str(record["what"]))
+
+
 #: Every kind of undo the journal may hold.
-UNDO_KINDS: dict[str, type[KeepAppActive] | type[KeepUserActive]] = {
+UNDO_KINDS: dict[str, type[KeepAppActive] | type[KeepUserActive] | type[LeftAsCreated]] = {
     KeepAppActive.kind: KeepAppActive,
     KeepUserActive.kind: KeepUserActive,
+    LeftAsCreated.kind: LeftAsCreated,
 }
 
 
@@ -227,6 +264,10 @@ class Cleanup:
         """At the end, ``user_id`` must be active (a case that deactivates a user calls this first)."""
         if self.client is not None:
             self.register(KeepUserActive(user_id, label))
+
+    def created(self, what: str) -> None:
+        """Call before creating what cannot be undone (``what``: how a person finds it): the cleanup names it."""
+        self.register(LeftAsCreated(what))
 
     def run(self) -> list[str]:
         """Run every queued undo once; one line per undo. Never raises.
@@ -300,5 +341,7 @@ def run_summary(lines: Sequence[str]) -> str:
         return "nothing to undo: no case changed state on the target"
     failed = sum(NOT_RESTORED in line for line in lines)
     put_back = sum(line.endswith(": " + PUT_BACK) for line in lines)
-    return "%d change%s checked: %d put back, %d found as it should be, %d not restored" % (
-        len(lines), "" if len(lines) == 1 else "s", put_back, len(lines) - failed - put_back, failed)
+    left = sum(line.endswith(": " + LEFT) for line in lines)
+    return "%d change%s checked: %d put back, %d found as it should be, %d not restored%s" % (
+        len(lines), "" if len(lines) == 1 else "s", put_back, len(lines) - failed - put_back - left, failed,
+        ", %d created that cannot be undone" % left if left else "")

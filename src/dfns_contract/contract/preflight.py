@@ -8,8 +8,9 @@ problem is one ``PreflightError`` naming what failed and what to check.
 
 The checks, each only where the profile has what it needs:
 
-1. the target refuses a request without a nonce with a 4xx and a JSON body: it
-   is a JSON API at this URL (whether the body is the documented envelope, and
+1. the target refuses a request without a nonce or a token with a 4xx and a
+   JSON body (every version refuses it: the 2024 pages for the nonce, the 2026
+   reference for the token): it is a JSON API at this URL (whether the body is the documented envelope, and
    the documented message, is for the cases to judge: that is the contract);
 2. the token is accepted (``GET /auth/apps`` answers 2xx);
 3. the private key loads, and a user action it signs is accepted.
@@ -21,7 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collections.abc import Collection
+
 from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON, RateLimited
+from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
 from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
 
@@ -43,8 +47,11 @@ class Preflight:
 
 
 def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0, rate_limit_budget: float = 0.0,
-              pause: Callable[[float], None] = time.sleep) -> Preflight:
+              pause: Callable[[float], None] = time.sleep,
+              request_headers: Collection[str] = DEFAULT_REQUEST_HEADERS) -> Preflight:
     """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails.
+
+    ``request_headers``: the contract's (``Catalog.request_headers``): its requests are sent as its cases' are.
 
     A rate limiter's answer is waited out (``Retry-After``, else 1 s, 2 s, …) within
     ``rate_limit_budget`` seconds, and the checks run again from the start.
@@ -52,7 +59,8 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
     waited, attempt = 0.0, 0
     while True:
         try:
-            return _checks(base_url, profile, timeout=timeout, retries=retries)
+            return _checks(base_url, profile, timeout=timeout, retries=retries,
+                           headers={name.lower() for name in request_headers})
         except RateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else min(30.0, 2.0 ** attempt)
             if waited + max(wait, MIN_CHARGE) > rate_limit_budget:
@@ -63,17 +71,19 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
             waited, attempt = waited + max(wait, MIN_CHARGE), attempt + 1
 
 
-def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int) -> Preflight:
+def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, headers: set[str]) -> Preflight:
     done = Preflight()
 
     def count(exchange: Exchange) -> None:
         done.requests += 1
 
-    client = DfnsClient(base_url, profile.get("appId"), auth_token=profile.get("authToken"), timeout=timeout,
-                        retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"))
+    needs_app = "x-dfns-appid" in headers
+    client = DfnsClient(base_url, profile.get("appId") if needs_app else None, auth_token=profile.get("authToken"),
+                        timeout=timeout, retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"),
+                        sends_nonce="x-dfns-nonce" in headers)
     try:
         _speaks_the_contract(client, done)
-        if profile.get("appId") and profile.get("authToken"):
+        if (profile.get("appId") or not needs_app) and profile.get("authToken"):
             _token_accepted(client, done)
         if profile.get("credId") and profile.get("privateKey"):
             _key_signs(client, profile, done)
@@ -88,11 +98,12 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int) ->
 
 
 def _speaks_the_contract(client: DfnsClient, done: Preflight) -> None:
-    exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None})
+    exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None}, auth=False)
     problems = _not_a_json_error(exchange)
     if not 400 <= exchange.status < 500 or problems:
         raise PreflightError(
-            "preflight: %s does not answer as a Dfns API: a request without X-DFNS-NONCE got HTTP %d%s, expected a "
+            "preflight: %s does not answer as a Dfns API: a request without X-DFNS-NONCE and Authorization got "
+            "HTTP %d%s, expected a "
             "4xx with a JSON error body. Check the base URL (scheme, host, port and path prefix: the "
             "suite appends paths such as %s to it)" % (client.base_url, exchange.status,
                                                       " (%s)" % "; ".join(problems) if problems else "", APPS))

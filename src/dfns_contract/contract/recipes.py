@@ -42,6 +42,9 @@ class Trial:
     controls: list[Exchange] = field(default_factory=list)
     #: True for invariant cases: the fault exchanges are checked only if they are 5xx.
     probes: list[Exchange] = field(default_factory=list)
+    #: What the recipe itself found broken beyond the fault's answer (e.g. a replayed request that created
+    #: a second entity), each a failure message with the exchanges that show it.
+    broken: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -304,10 +307,8 @@ def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [control])
 
 
-@recipe(
-    "forbidden-operation",
-    needs=SIGNING + ("limitedAuthToken", "limitedPrincipalKind", "limitedPrincipalId"),
-)
+# The principal's kind and id are needed where the version's message names them (the pages' template).
+@recipe("forbidden-operation", needs=SIGNING + ("limitedAuthToken",))
 def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     """The limited principal sends the admin's valid request (signed with its own key if it has one)."""
     path = ctx.path(OTHER_APP + "/activate")

@@ -17,7 +17,7 @@ from dfns_contract.client import EnvironmentFailure, Exchange, FlowError, Server
 from dfns_contract.contract.catalog import Case
 from dfns_contract.contract.expectations import (
     ContractViolation,
-    assert_documented_error,
+    assert_as_documented,
     assert_success,
     expected_error_text,
 )
@@ -71,15 +71,12 @@ def _violations(case: Case, expected_message: str, trial: Trial) -> list[str]:
     checked = [p for p in trial.probes if p.status >= 500] if error.invariant else [trial.fault]
     for exchange in checked:
         try:
-            assert_documented_error(
-                exchange,
-                exchange.status if error.invariant else error.status,
-                expected_message,
-                title="[%s] documented error not honoured: %s" % (case.id, error.summary),
-                doc=doc,
-            )
+            assert_as_documented(exchange, error, message=expected_message,
+                                 status=exchange.status if error.invariant else None,
+                                 title="[%s] documented error not honoured: %s" % (case.id, error.summary))
         except ContractViolation as exc:
             failures.append(str(exc))
+    failures += ["[%s] %s\n  doc:      %s" % (case.id, broken, doc) for broken in trial.broken]
     return failures
 
 
@@ -88,9 +85,9 @@ def _stopped(case: Case, expected_message: str, exc: Exception) -> str:
     expects and where the page documents it, before the exchange that stopped it."""
     error = case.error
     expected = (
-        "any 5xx is " + expected_error_text(500, error.message)
+        "any 5xx is " + expected_error_text(500, error.message, error.envelope)
         if error.invariant
-        else expected_error_text(error.status, expected_message)
+        else expected_error_text(error.status, expected_message, error.envelope)
     )
     return "[%s] stopped before the documented error could be checked: %s\n  doc:      %s\n  expected: %s (the control: 2xx)\n%s" % (
         case.id, error.summary, error.doc_reference, expected, exc)

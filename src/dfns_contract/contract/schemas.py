@@ -62,6 +62,20 @@ def _errors(name: str, instance: Any) -> Iterator[ValidationError]:
     return validator(name).iter_errors(instance)
 
 
+def fragment_problems(fragment: dict[str, Any], instance: Any) -> list[str]:
+    """``problems`` for a schema written inline (a catalog entry's ``body``), phrased the same way."""
+    from jsonschema import Draft202012Validator
+
+    errors = Draft202012Validator(fragment).iter_errors(instance)
+    return [describe(error) for error in sorted(errors, key=lambda e: list(e.path))]
+
+
+def requires_status(name: str) -> bool:
+    """Whether the error body schema ``name`` requires ``error.status`` (then it must equal the HTTP status)."""
+    error = validator(name).schema.get("properties", {}).get("error", {})
+    return "status" in error.get("required", ())
+
+
 def describe(error: ValidationError) -> str:
     where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
     value = error.validator_value

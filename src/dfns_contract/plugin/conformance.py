@@ -148,6 +148,7 @@ class Conformance:
             "dfns_result": self.word,
             "dfns_contract": self.catalog.contract or "none (--dfns-catalog %s)" % self.catalog.source,
             "dfns_catalog": self.catalog.source,
+            **({"dfns_contract_detected": self.catalog.detected} if self.catalog.detected else {}),
         })
         if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return
@@ -170,7 +171,7 @@ class Conformance:
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
                     word=self.word, target=self.settings.shown_url,
                     width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"),
-                    contract=self.catalog.title)
+                    contract=self.catalog.title, doc=self.catalog.doc)
 
     @property
     def seconds(self) -> float:

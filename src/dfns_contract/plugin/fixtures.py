@@ -127,8 +127,11 @@ def dfns_http() -> Iterator[requests.Session]:
 def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytest.FixtureRequest) -> DfnsClient:
     """The profile's main principal; every response it gets is audited against the envelope."""
     from dfns_contract.client.secrets import remember_received
-    from dfns_contract.contract.expectations import audit
+    from dfns_contract.contract.expectations import auditor
 
+    catalog = request.config.stash[CATALOG]
+    audit = auditor(catalog.envelope, catalog.internal_message,
+                    recognised={entry.status: entry.meaning for entry in catalog.recognised})
     client = principal_client(dfns_target.base_url, dfns_target.profile, request.config.stash[SETTINGS],
                               session=dfns_http, observers=[remember_received, audit])
     client.guard = run_guard(request)  # copied to every other principal and race sender of this process
@@ -161,9 +164,11 @@ def principal_client(base_url: str, profile: Profile, settings: Settings, *,
     from dfns_contract.client.secrets import remember_received
 
     cred, pem = profile.get("credId"), profile.get("privateKey")
+    headers = settings.request_headers
     return DfnsClient(
         base_url,
-        profile.get("appId"),
+        profile.get("appId") if "x-dfns-appid" in headers else None,
+        sends_nonce="x-dfns-nonce" in headers,
         auth_token=profile.get("authToken"),
         signer=KeySigner(cred, pem) if cred and pem else None,
         app_origin=profile.get("appOrigin"),

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
+from dfns_contract.contract.detection import AUTO, Detected
 from dfns_contract.contract.profile import env_name, profile_keys
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
 from dfns_contract.contract.target import (
@@ -97,7 +99,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("--dfns-profile", "target profile (JSON, schemas/profile.json); DFNS_* variables override single keys",
            "PATH", is_path=True),
-    Option("--dfns-contract", "the published version of the errors page to certify against (default %s)" % DEFAULT_CONTRACT,
+    Option("--dfns-contract", "the published version of the error contract to certify against, or auto: a few "
+           "read-only requests decide which the target implements (default %s)" % DEFAULT_CONTRACT,
            "VERSION", default=DEFAULT_CONTRACT),
     Option("--dfns-catalog", "a catalog file instead of the published version's (schemas/catalog.json describes it)",
            "PATH", is_path=True),
@@ -242,6 +245,8 @@ class Settings:
             base_url = config.getini("base_url") or None
         # A live profile (the file and DFNS_* variables) or, when nothing names a target, the embedded server's.
         self.base_url, self.profile = resolve_target(base_url, self.profile_path, os.environ)
+        #: The headers the contract's requests carry, lower-cased (``Catalog.request_headers``; set with the catalog).
+        self.request_headers: frozenset[str] = frozenset(h.lower() for h in DEFAULT_REQUEST_HEADERS)
         #: What the preflight checked (``suite.activate`` runs it in the controller, against a live target).
         self.preflight: Preflight | None = None
         if self.faults and self.base_url:
@@ -254,13 +259,17 @@ class Settings:
             except UnknownFault as exc:
                 raise TargetError("--dfns-mock-fault: %s" % exc) from None
         #: The version the embedded server implements: --dfns-contract's, unless --dfns-mock-contract says otherwise.
-        self.server_contract: str = get("--dfns-mock-contract") or self.contract
+        self.server_contract: str = get("--dfns-mock-contract") or (
+            DEFAULT_CONTRACT if self.contract == AUTO else self.contract)
         if get("--dfns-mock-contract") and self.base_url:
             raise TargetError("--dfns-mock-contract applies to the embedded server only, not to --base-url")
-        for flag, version in (("--dfns-contract", self.contract), ("--dfns-mock-contract", self.server_contract)):
-            if version not in published_contracts():
+        for flag, version, also in (("--dfns-contract", self.contract, [AUTO]),
+                                    ("--dfns-mock-contract", self.server_contract, [])):
+            if version not in published_contracts() + also:
                 raise TargetError("%s %s: no such published version of the errors page; choose one of: %s"
-                                  % (flag, version, ", ".join(published_contracts())))
+                                  % (flag, version, ", ".join(published_contracts() + also)))
+        #: How ``--dfns-contract auto`` chose the version (``contract/detection.py``); None when it was named.
+        self.detected: Detected | None = None
         if self.strict_drift and not self.errors_doc:
             raise TargetError("--dfns-strict-drift needs --dfns-errors-doc PATH (a copy of getting-started/errors.md) "
                               "to compare the catalog with")

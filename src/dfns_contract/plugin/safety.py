@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import pytest
 
-from dfns_contract.contract.binding import required_keys
+from dfns_contract.contract.binding import published_ids, required_keys
 from dfns_contract.contract.catalog import Catalog, DocumentedError
 from dfns_contract.plugin.options import Settings
 
@@ -36,6 +36,7 @@ MARKERS = ("documented_error", "exercises")
 LINES = (
     "documented_error(id): the case replays this documented error of the catalog and counts towards its verdict",
     "exercises(*ids): the test exercises these documented errors (their needs and safety) without counting towards them",
+    "requires_header(*names): the test is about request headers a version may not have (deselected under it)",
     "destructive: the case may change state on the target",
     "heavy: the case sends many requests; pytest-xdist hands it out first",
     "walks: a property whose budget is in walks of the replay model (contract/fuzzing.py WALKS)",
@@ -49,6 +50,26 @@ def declared_errors(item: pytest.Item, catalog: Catalog) -> list[DocumentedError
     if unknown:
         raise pytest.UsageError("%s names %s, not in the catalog %s" % (item.nodeid, ", ".join(map(repr, unknown)), catalog.source))
     return [catalog.by_id(error_id) for error_id in dict.fromkeys(ids)]
+
+
+def not_in_contract(item: pytest.Item, catalog: Catalog) -> str | None:
+    """Why a test of the suite is no part of this version's contract (then it is deselected), else None.
+
+    A test may be about an error another published version documents (the nonce's, gone from the 2026
+    reference), or need a header this version's requests do not carry (``requires_header``). An id no
+    published version has is still a usage error (``declared_errors``): a typo must not vanish in silence.
+    """
+    if not catalog.published:
+        return None
+    ids = [error_id for name in MARKERS for marker in item.iter_markers(name) for error_id in marker.args]
+    elsewhere = [error_id for error_id in ids if error_id not in catalog and error_id in published_ids()]
+    if elsewhere:
+        return "is about %s, which contract %s does not document" % (", ".join(elsewhere), catalog.version)
+    headers = [name for marker in item.iter_markers("requires_header") for name in marker.args]
+    absent = [name for name in headers if not catalog.has_header(name)]
+    if absent:
+        return "needs the header %s, which contract %s's requests do not carry" % (", ".join(absent), catalog.version)
+    return None
 
 
 def mark_destructive(item: pytest.Item, errors: list[DocumentedError]) -> None:

@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dfns_contract.contract.binding import load_catalog, load_contract
+from dfns_contract.client.exchange import EnvironmentFailure
 from dfns_contract.contract.catalog import Catalog, CatalogError
+from dfns_contract.contract.detection import AUTO, Detected, DetectionError, detect_contract
+from dfns_contract.contract.schemas import DEFAULT_CONTRACT
 from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
 from dfns_contract.contract.target import TargetError, check_reachable
@@ -42,6 +47,7 @@ from dfns_contract.plugin.safety import (
     declared_errors,
     mark_destructive,
     needs,
+    not_in_contract,
     selenium_safety_present,
     skip_if_unsafe,
 )
@@ -88,6 +94,9 @@ def without_reproduction_advice(sections: list[tuple[str, str]]) -> list[tuple[s
     return kept
 
 
+#: Key of ``workerinput`` with the version ``--dfns-contract auto`` chose, and why.
+DETECTED_KEY = "dfns_detected_contract"
+
 #: The parameter through which ``test_documented_error`` receives each case of the catalog.
 CASE_ARGUMENT = "dfns_case"
 
@@ -97,17 +106,37 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     if config.stash.get(SETTINGS, None) is not None:
         return
     controller = not hasattr(config, "workerinput")
+    contacted = settings_ok = False
     try:
         settings = Settings(config)
-        catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
-        if settings.base_url and controller and not settings.collect_only:  # --co, --dfns-list: never contacted
+        settings_ok = True
+        contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
+        if contacted:
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
-            if not settings.skip_preflight:
-                settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
-                                               retries=settings.retry_transport,
-                                               rate_limit_budget=settings.rate_limit_budget)
-    except (ProfileError, TargetError, CatalogError, PreflightError) as exc:
+        if settings.contract == AUTO and not settings.catalog_path:
+            settings.detected = choose_contract(config, settings, contacted=contacted)
+            settings.contract = settings.detected.version
+        catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
+        if settings.detected is not None:
+            catalog = replace(catalog, detected=settings.detected.why)
+        settings.request_headers = frozenset(name.lower() for name in catalog.request_headers)
+        if settings.errors_doc and not catalog.comparable:
+            raise CatalogError("--dfns-errors-doc: contract %s is documented as facts (%s), not as a page of errors "
+                               "to compare with; drift is compared for the errors page's versions"
+                               % (catalog.version, catalog.page))
+        if contacted and not settings.skip_preflight:
+            settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
+                                           retries=settings.retry_transport,
+                                           rate_limit_budget=settings.rate_limit_budget,
+                                           request_headers=catalog.request_headers)
+    except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
+    except EnvironmentFailure as exc:
+        if not settings_ok:
+            raise
+        raise pytest.UsageError(mask("--dfns-contract auto: the target did not answer the detection's requests: %s "
+                                     "(the target, not its contract: try again later, or name the version with "
+                                     "--dfns-contract)" % str(exc).splitlines()[0])) from None
     if controller:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
@@ -140,8 +169,26 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
 
 
+def choose_contract(config: pytest.Config, settings: Settings, *, contacted: bool) -> Detected:
+    """``--dfns-contract auto``: the controller asks the target; a pytest-xdist worker is told (``workerinput``)."""
+    handed = getattr(config, "workerinput", {}).get(DETECTED_KEY)
+    if handed:
+        return Detected(*handed)
+    if contacted:
+        return detect_contract(settings.base_url, settings.profile, timeout=settings.timeout,
+                               retries=settings.retry_transport)
+    if settings.base_url:
+        return Detected(DEFAULT_CONTRACT, "not detected: collection only, the target is not contacted; the default "
+                                          "version's cases are listed")
+    return Detected(settings.server_contract, "the embedded reference server implements it (--dfns-mock-contract, "
+                                              "else the default version)")
+
+
 def describe_contract(catalog: Catalog) -> str:
     """The header's line: the version certified against, the page and the copy it came from, how many errors."""
+    if catalog.published and catalog.detected:
+        return "%s (--dfns-contract auto: %s; %d documented errors)" % (
+            catalog.version, catalog.detected, len(catalog.errors))
     if catalog.published:
         return "%s (%s as published, copied in %s; %d documented errors; --dfns-contract to choose another)" % (
             catalog.version, catalog.doc, catalog.page, len(catalog.errors))
@@ -157,6 +204,8 @@ class Suite:
         self.settings = settings
         self.catalog = catalog
         self.suite_dir = suite_dir
+        #: Tests of another version's contract, deselected at collection, and why.
+        self.outside: dict[pytest.Item, str] = {}
 
     def pytest_report_header(self) -> list[str]:
         settings = self.settings
@@ -182,6 +231,12 @@ class Suite:
                 "%s (%d requests)" % (", ".join(checked.checks), checked.requests)))
         return mask_lines(lines)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: the version ``--dfns-contract auto`` chose, for every worker (asked once)."""
+        if self.settings.detected is not None:
+            node.workerinput[DETECTED_KEY] = [self.settings.detected.version, self.settings.detected.why]
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One case per catalog entry and variant, with a readable id (``pytest -k nonce``)."""
         if CASE_ARGUMENT in metafunc.fixturenames:
@@ -194,6 +249,11 @@ class Suite:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
         leave_to_the_suite = selenium_safety_present(config)
         collected = config.stash.setdefault(COLLECTED, {})
+        outside = {item: why for item in items if (why := not_in_contract(item, self.catalog))}
+        if outside:
+            config.hook.pytest_deselected(items=list(outside))
+            items[:] = [item for item in items if item not in outside]
+            self.outside = outside
         for item in items:
             errors = declared_errors(item, self.catalog)
             if errors:
@@ -205,6 +265,11 @@ class Suite:
                 collected.setdefault(counted.args[0], []).append(item.nodeid)
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
+
+    def pytest_report_collectionfinish(self) -> list[str]:
+        """Which tests are no part of this version's contract, and why (they were deselected)."""
+        return mask_lines(["dfns not in contract %s (deselected): %s: %s" % (self.catalog.version, item.name, why)
+                           for item, why in self.outside.items()])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):

@@ -132,6 +132,8 @@ def _meta(report: dict[str, Any]) -> str:
 
 
 def _contract(contract: dict[str, Any]) -> str:
+    if contract["published"] and contract.get("detected"):
+        return "%s, detected (--dfns-contract auto): %s" % (contract["version"], contract["detected"])
     if contract["published"]:
         return "%s, %s as published (copy: %s)" % (contract["version"], contract["doc"], contract["page"])
     return "none: a catalog of one's own (--dfns-catalog; it says version %s)" % contract["version"]

@@ -58,7 +58,8 @@ def build_report(
         "durationSeconds": round(max(seconds, 0.0), 3),
         "versions": {"python": platform.python_version(), "pytest": pytest.__version__, "dfnsContract": __version__},
         "contract": {"version": catalog.version if catalog else None, "published": bool(catalog and catalog.published),
-                     "doc": catalog.doc if catalog else DOCS_PAGE, "page": catalog.page if catalog else None},
+                     "doc": catalog.doc if catalog else DOCS_PAGE, "page": catalog.page if catalog else None,
+                     "detected": catalog.detected if catalog else None},
         "catalog": {"path": catalog.source if catalog else None, "sha256": file_sha256(catalog.source) if catalog else None},
         "errorsPage": None if drift is None else {
             "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems)},

@@ -117,7 +117,8 @@ class Row:
         return self.error.section if self.error else self.page_error.section  # type: ignore[union-attr]
 
     @property
-    def message(self) -> str:
+    def message(self) -> str | None:
+        """The documented message; None where the version documents none."""
         return self.error.message if self.error else self.page_error.message or ""  # type: ignore[union-attr]
 
 

@@ -1,0 +1,186 @@
+"""Recipes of the errors the 2026 API reference documents that the errors pages did not.
+
+The 2026 reference ("Error codes", restated in
+``errors-page-versions/README.md``) documents statuses rather than messages,
+so most of its entries check status, envelope and a non-empty message; the
+few messages it does document (the 409's) are checked exactly. Its catalog
+also reuses recipes of the pages' entries whose requests mean the same there
+(``no-jwt``, ``useraction-missing-or-invalid``, ``forbidden-operation``,
+``unknown-app``): those send no ``X-DFNS-NONCE`` or ``X-DFNS-APPID`` under it,
+because the client sends the headers its version lists.
+
+The recipes here:
+
+* ``invalid-body``: Create User Action Signature Challenge with a malformed
+  JSON body, or without a required field. Its control creates a challenge for
+  a request the suite never sends: nothing changes.
+* ``unknown-user``, ``unknown-wallet``: a read of an id no org has, next to the
+  read of the profile's user or wallet.
+* ``external-id-conflict``: the API idempotency page
+  (``dfns-docs-2024-10/advanced-topics/api-idempotency.md``). A transfer with
+  a new ``externalId`` (control), the identical request again (control: 200
+  and the transfer first created, nothing created twice), then the same
+  ``externalId`` and one unit more: 409 with ``details.duplicate`` naming the
+  first transfer. It moves ``transferAmount`` (default 1, the smallest unit)
+  from ``walletId`` to ``transferTo``, which cannot be undone: the entry is
+  ``irreversible``, and runs only where the profile names that wallet.
+"""
+
+from __future__ import annotations
+
+import secrets as random_source
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dfns_contract.contract.recipes import RecipeContext, Trial, recipe
+
+if TYPE_CHECKING:
+    from dfns_contract.client import Exchange
+
+TOKEN = ("authToken",)
+SIGNED = TOKEN + ("credId", "privateKey")
+ACTION_INIT = "/auth/action/init"
+TRANSFERS = "/wallets/{walletId}/transfers"
+#: What a transfer of the suite moves unless the profile says (``transferAmount``): the smallest unit.
+DEFAULT_TRANSFER_AMOUNT = "1"
+#: Pages of the wallet's transfers read to count the ones with the case's externalId (newest first).
+LISTED_PAGES = 5
+
+
+def _action_init_body(ctx: RecipeContext) -> dict[str, str]:
+    """A valid Create User Action Signature Challenge body, for a request the suite never sends."""
+    return {
+        "userActionPayload": "{}",
+        "userActionHttpMethod": "GET",
+        "userActionHttpPath": "/wallets",
+        "userActionServerKind": "Api",
+    }
+
+
+def _malformed_json(ctx: RecipeContext) -> Exchange:
+    admin = ctx.principal()
+    headers = admin.headers()
+    headers["Content-Type"] = "application/json"
+    return admin.send("POST", ACTION_INIT, headers, b'{"userActionPayload": "{}", "userActionHttpMethod": ')
+
+
+def _missing_field(ctx: RecipeContext) -> Exchange:
+    body = _action_init_body(ctx)
+    del body["userActionHttpPath"]
+    return ctx.principal().request("POST", ACTION_INIT, body)
+
+
+#: Bodies the reference's 400 is about: (context) → the faulty request's exchange.
+BAD_BODIES: dict[str, Callable[[RecipeContext], Exchange]] = {
+    "malformed-json": _malformed_json,
+    "missing-field": _missing_field,
+}
+
+
+@recipe("invalid-body", needs=TOKEN, variants=BAD_BODIES)
+def invalid_body(ctx: RecipeContext, variant: str | None) -> Trial:
+    control = ctx.principal().request("POST", ACTION_INIT, _action_init_body(ctx))
+    return Trial(BAD_BODIES[variant or "malformed-json"](ctx), [control])
+
+
+def unknown_id(prefix: str) -> str:
+    """An id in Dfns' shape (``wa-xxxxx-xxxxx-xxxxxxxxxxxxxxxx``) that no org has."""
+    alphabet = "0123456789abcdefghijklmnopqrstuv"
+    pick = lambda n: "".join(random_source.choice(alphabet) for _ in range(n))  # noqa: E731
+    return "%s-%s-%s-%s" % (prefix, pick(5), pick(5), pick(16))
+
+
+def _read_unknown(ctx: RecipeContext, known: str, unknown: str) -> Trial:
+    admin = ctx.principal()
+    return Trial(admin.request("GET", unknown), [admin.request("GET", known)])
+
+
+@recipe("unknown-user", needs=TOKEN + ("endUserId",))
+def unknown_user(ctx: RecipeContext, variant: str | None) -> Trial:
+    return _read_unknown(ctx, ctx.path("/auth/users/{endUserId}"), "/auth/users/" + unknown_id("us"))
+
+
+@recipe("unknown-wallet", needs=TOKEN + ("walletId",))
+def unknown_wallet(ctx: RecipeContext, variant: str | None) -> Trial:
+    return _read_unknown(ctx, ctx.path("/wallets/{walletId}"), "/wallets/" + unknown_id("wa"))
+
+
+def other_amount(body: dict[str, Any]) -> dict[str, Any]:
+    """The same transfer of one unit more: a different body that any network accepts as well as the first
+    (another recipient might not be a valid address there, and be refused before the externalId is looked at)."""
+    amount = body["amount"]
+    return {**body, "amount": str(int(amount) + 1) if amount.isdigit() else amount + "0"}
+
+
+@recipe("external-id-conflict", needs=SIGNED + ("walletId", "transferTo"))
+def external_id_conflict(ctx: RecipeContext, variant: str | None) -> Trial:
+    admin, path = ctx.principal(), ctx.path(TRANSFERS)
+    external_id = ctx.name("transfer-" + random_source.token_hex(4))
+    body = {"kind": "Native", "to": ctx.profile["transferTo"],
+            "amount": ctx.profile.get("transferAmount") or DEFAULT_TRANSFER_AMOUNT, "externalId": external_id}
+    ctx.cleanup.created("transfer request of %s from wallet %s to %s, externalId %s" % (
+        body["amount"], ctx.profile["walletId"], body["to"], external_id))
+    first = admin.request("POST", path, body, sign=True)
+    again = admin.request("POST", path, body, sign=True)
+    fault = admin.request("POST", path, other_amount(body), sign=True)
+    broken = idempotency_problems(first, again, fault, external_id)
+    if not broken and _entity_id(first):
+        broken += _created_once(ctx, path, external_id)
+    return Trial(fault, [first, again], broken=broken)
+
+
+def _entity_id(exchange: Exchange) -> str | None:
+    try:
+        body = exchange.json
+    except ValueError:
+        return None
+    return body.get("id") if isinstance(body, dict) and isinstance(body.get("id"), str) else None
+
+
+def idempotency_problems(first: Exchange, again: Exchange, conflict: Exchange, external_id: str) -> list[str]:
+    """What the idempotency page promises beyond the 409's status, message and envelope.
+
+    The identical request answers 200 with the transfer first created; the 409's ``details.duplicate``
+    names that transfer and the externalId. Only judged when the first request succeeded (else its
+    control failed, which says so).
+    """
+    created = _entity_id(first)
+    if not 200 <= first.status < 300 or created is None:
+        return []
+    problems = []
+    if again.status != 200 or _entity_id(again) != created:
+        problems.append("the identical request with the same externalId must answer 200 with the transfer first "
+                        "created (id %s); it got HTTP %d with id %s\n%s"
+                        % (created, again.status, _entity_id(again), again.describe()))
+    if conflict.status == 409:
+        try:
+            duplicate = conflict.json["error"]["details"]["duplicate"]
+        except (ValueError, KeyError, TypeError):
+            duplicate = None  # the entry's body schema reports a missing details.duplicate
+        if isinstance(duplicate, dict) and (duplicate.get("id"), duplicate.get("externalId")) != (created, external_id):
+            problems.append("the 409's details.duplicate must name the transfer first created: expected id %s and "
+                            "externalId %s, got id %s and externalId %s\n%s"
+                            % (created, external_id, duplicate.get("id"), duplicate.get("externalId"),
+                               conflict.describe()))
+    return problems
+
+
+def _created_once(ctx: RecipeContext, path: str, external_id: str) -> list[str]:
+    """The wallet's transfers hold exactly one with the case's externalId (a replay that answered the first
+    transfer may still have created another one)."""
+    admin, found, token, pages = ctx.principal(), [], None, 0
+    while pages < LISTED_PAGES:
+        listed = admin.request("GET", path + ("?paginationToken=%s" % token if token else ""))
+        pages += 1
+        try:
+            body = listed.json
+            items, token = body["items"], body.get("nextPageToken")
+        except (ValueError, KeyError, TypeError):
+            return []  # the listing is no part of this entry: not readable, nothing to say
+        found += [item.get("id") for item in items if isinstance(item, dict) and item.get("externalId") == external_id]
+        if not token:
+            break
+    if len(found) > 1:
+        return ["the transfer with externalId %s was created %d times (ids %s): the identical request must not "
+                "create it again" % (external_id, len(found), ", ".join(map(str, found)))]
+    return []
