@@ -27,6 +27,7 @@ from selftests.server.forgery import forged_token, signed_by_embedded_key
 from selftests.server.today import (
     TODAY,
     UNKNOWN_APP,
+    UNKNOWN_USER,
     UNKNOWN_WALLET,
     admin,
     checked_error,
@@ -100,6 +101,7 @@ PROBES: dict[str, Probe] = {
         "POST", "/auth/action/init", {"Authorization": "Bearer " + c.server.profile["authToken"]}, b"{")),
     "unknown-app": lambda c: observe(c.admin.request("GET", "/auth/apps/" + UNKNOWN_APP)),
     "unknown-wallet": lambda c: observe(c.admin.request("GET", "/wallets/" + UNKNOWN_WALLET)),
+    "unknown-user": lambda c: observe(c.admin.request("GET", "/auth/users/" + UNKNOWN_USER)),
     "replayed-transfer": _replayed_transfer,
     "conflicting-transfer": lambda c: observe(_conflicting_transfer(c)),
 }
@@ -117,7 +119,6 @@ SHOWN_BY = {
     "useraction-check-off": "no-user-action",
     "useraction-status": "no-user-action",
     "unknown-app-status": "unknown-app",
-    "unknown-app-message": "unknown-app",
     "envelope-flat": "no-token",
     "envelope-list": "no-token",
     "envelope-non-string": "no-token",
@@ -132,6 +133,7 @@ SHOWN_BY = {
     "envelope-2024": "no-token",
     "details-not-object": "unknown-wallet",
     "wallet-404-as-403": "unknown-wallet",
+    "unknown-user-status": "unknown-user",
     "malformed-json-500": "malformed-json",
     "duplicate-transfer-created-twice": "replayed-transfer",
     "conflict-without-duplicate": "conflicting-transfer",
@@ -166,7 +168,7 @@ def test_clean_server_answers_the_probes_as_today_documents(observations):
     assert clean["ok"].status == 200 and clean["replayed-transfer"] == "first"
     expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
                 "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
-                "unknown-app": 404, "unknown-wallet": 404, "conflicting-transfer": 409}
+                "unknown-app": 404, "unknown-wallet": 404, "unknown-user": 404, "conflicting-transfer": 409}
     for probe, status in expected.items():
         seen = clean[probe]
         assert seen.status == status and seen.content_type == "application/json", probe
