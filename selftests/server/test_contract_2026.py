@@ -226,3 +226,16 @@ def test_every_fault_names_known_versions_oldest_first():
     for name, fault in FAULTS.items():
         assert fault.judged_by and set(fault.judged_by) <= set(versions), name
         assert list(fault.judged_by) == sorted(fault.judged_by, key=versions.index), name
+
+
+def test_delegated_login_is_a_flow_and_needs_no_user_action(server):
+    from selftests.server.flows import service_account
+
+    account = service_account(server)
+    got = account.request("POST", "/auth/login/delegated", {"username": server.profile["registeredUsername"]},
+                          headers={"X-DFNS-NONCE": None, "X-DFNS-APPID": None})
+    assert got.status == 200 and got.json["token"]
+    with start_server() as first_edit:
+        got = service_account(first_edit).request(
+            "POST", "/auth/login/delegated", {"username": first_edit.profile["registeredUsername"]})
+        assert got.status == 403

@@ -19,6 +19,7 @@ import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.server.contracts import faults_judged_by
+from dfns_contract.wire.headers import LOWER_CASE
 from dfns_contract.server.faults import FAULTS, FaultKind
 from dfns_contract.server.runner import RunningServer, start_server
 
@@ -27,6 +28,7 @@ from selftests.server.forgery import forged_token, signed_by_embedded_key
 from selftests.server.today import (
     TODAY,
     UNKNOWN_APP,
+    UNKNOWN_USER,
     UNKNOWN_WALLET,
     admin,
     checked_error,
@@ -70,6 +72,13 @@ def _with_token(c: Clients, token: str) -> Exchange:
     return client(c.server, token).request("GET", "/auth/apps")
 
 
+def _user_action_for(c: Clients, signer: DfnsClient, signed: str, sent: str) -> Exchange:
+    """``signer`` signs a PUT of the other app's ``signed`` action; the admin sends its ``sent`` one with it."""
+    app = "/auth/apps/%s" % c.server.profile["otherAppId"]
+    token = signer.user_action("PUT", app + signed, "{}")
+    return c.admin.request("PUT", app + sent, headers={"X-DFNS-USERACTION": token})
+
+
 def _replayed_transfer(c: Clients) -> str:
     """The same transfer request twice: does the second answer the first transfer?"""
     body = transfer_body(c.server, externalId="again")
@@ -100,7 +109,11 @@ PROBES: dict[str, Probe] = {
         "POST", "/auth/action/init", {"Authorization": "Bearer " + c.server.profile["authToken"]}, b"{")),
     "unknown-app": lambda c: observe(c.admin.request("GET", "/auth/apps/" + UNKNOWN_APP)),
     "unknown-wallet": lambda c: observe(c.admin.request("GET", "/wallets/" + UNKNOWN_WALLET)),
-    "unknown-user": lambda c: observe(c.admin.request("GET", "/auth/users/us-00000-00000-0000000000000000")),
+    "unknown-user": lambda c: observe(c.admin.request("GET", "/auth/users/" + UNKNOWN_USER)),
+    "unbound-user-action": lambda c: observe(_user_action_for(c, c.admin, "/deactivate", "/activate")),
+    "user-action-of-another-principal": lambda c: observe(_user_action_for(c, c.limited, "/activate", "/activate")),
+    "lower-case-names": lambda c: observe(c.admin.spelled(LOWER_CASE).request("GET", "/auth/apps")),
+    "odd-bytes": lambda c: observe(c.admin.request("GET", "/auth/apps", headers={"X-Odd": "caf\u00e9"})),
     "replayed-transfer": _replayed_transfer,
     "conflicting-transfer": lambda c: observe(_conflicting_transfer(c)),
 }
@@ -132,6 +145,12 @@ SHOWN_BY = {
     "envelope-2024": "no-token",
     "details-not-object": "unknown-wallet",
     "wallet-404-as-403": "unknown-wallet",
+    "useraction-unbound": "unbound-user-action",
+    "useraction-any-principal": "user-action-of-another-principal",
+    "header-names-case-sensitive": "lower-case-names",
+    "html-500-on-odd-bytes": "odd-bytes",
+    "internal-error-shape": "odd-bytes",
+    "odd-bytes-500": "odd-bytes",
     "unknown-user-status": "unknown-user",
     "malformed-json-500": "malformed-json",
     "duplicate-transfer-created-twice": "replayed-transfer",
@@ -164,10 +183,12 @@ def test_every_switch_a_2026_suite_judges_has_a_probe():
 
 def test_clean_server_answers_the_probes_as_today_documents(observations):
     clean = observations[""]
-    assert clean["ok"].status == 200 and clean["replayed-transfer"] == "first"
+    assert clean["ok"].status == clean["lower-case-names"].status == clean["odd-bytes"].status == 200
+    assert clean["replayed-transfer"] == "first"
     expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
                 "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
-                "unknown-app": 404, "unknown-wallet": 404, "conflicting-transfer": 409}
+                "unknown-app": 404, "unknown-wallet": 404, "unknown-user": 404, "conflicting-transfer": 409,
+                "unbound-user-action": 403, "user-action-of-another-principal": 403}
     for probe, status in expected.items():
         seen = clean[probe]
         assert seen.status == status and seen.content_type == "application/json", probe

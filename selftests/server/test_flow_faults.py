@@ -182,5 +182,7 @@ def test_a_suite_judges_the_faults_of_its_version_and_the_earlier_ones():
     first, extended, latest = (set(faults_judged_by(v)) for v in ("2024-08-19", "2024-08-19-extended", "2025-02-07"))
     assert not first & set(FLOW_FAULTS) and "nonce-check-off" in first and "gzip" in first
     assert extended == first | set(FLOW_FAULTS) == latest
+    today = set(faults_judged_by("2026"))
+    assert not today & set(FLOW_FAULTS) and "nonce-check-off" not in today and "gzip" in today
     with pytest.raises(UnknownContract):
         faults_judged_by("2023-01-01")

@@ -22,7 +22,9 @@ table (errors.py) it answers with:
   and no ``X-DFNS-APPID`` (neither required nor judged, so the nonce rows are
   never raised and the org and origin an app id gave come from the token, see
   ``pipeline.Call``); a used user action is no valid one for the request:
-  403 like a missing one. Its 401 keeps 2025's message.
+  403 like a missing one; the auth flows need none (delegated login
+  included), the state-changing requests on resources do. Its 401 keeps
+  2025's message.
 
 A version is data the rest of the server reads: the table's rows
 (``error_table``), the body an error is written in (rendering.py) and the
@@ -88,6 +90,9 @@ class ContractVersion:
     #: Every request names its application by ``X-DFNS-APPID`` (pipeline step 2); without it the
     #: org is the token's principal's, the origin that of the org's application.
     requires_app_id: bool = True
+    #: The auth flows' steps that their 2024 pages sign with a user action (``Endpoint.flow_step``)
+    #: need one; today's reference asks one of state-changing requests on resources only.
+    flows_need_user_action: bool = True
 
     def error_table(self, faults: FaultSet) -> dict[ErrorId, ErrorSpec]:
         """The table a server of this version answers with, under ``faults``."""
@@ -117,6 +122,7 @@ CONTRACTS: Mapping[str, ContractVersion] = {
             error_body=ErrorBody.ID_STATUS_DETAILS,
             requires_nonce=False,
             requires_app_id=False,
+            flows_need_user_action=False,
         ),
     )
 }

@@ -17,6 +17,16 @@ declared once here with a one-line description; how it acts:
 Message faults change a message subtly, each in a different way (case of the
 first letter, a final period added or removed, a trailing space, one word),
 because those are the mistakes a lenient comparison would let through.
+
+Each switch says which published versions' suites must kill it
+(``Fault.judged_by``): a version's suite can only see what that version
+documents and its cases send. The 2024 and 2025 suites judge the first edit's
+switches, the extended edit's suites its flows'; a 2026 suite (today's
+reference: no nonce, no app id, a new body) judges its own switches and those
+older ones whose effect its cases still observe: the token checks, the
+permission and user-action checks (binding included), the statuses it keeps,
+a broken envelope, header names read by case, a crash on odd header bytes
+(its fuzzing sends them).
 """
 
 from __future__ import annotations
@@ -143,6 +153,7 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "header-names-case-sensitive",
         "X-DFNS-NONCE/-APPID/-USERACTION and Authorization are read only as the docs spell them",
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "replay-store-per-replica",
@@ -211,10 +222,12 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "useraction-unbound",
         "a user action is accepted for any method, path and payload of its principal",
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "useraction-any-principal",
         "a user action signed for exactly this request is accepted whoever signed it",
+        judged_by=EVERY_SUITE,
     ),
     _fault("useraction-reuse-off", "a user action may be used any number of times"),
     _fault(
@@ -374,14 +387,17 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "html-500-on-odd-bytes",
         "a header value with a byte outside printable ASCII crashes: 500 with an HTML page",
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "internal-error-shape",
         'a header value with a byte outside printable ASCII crashes: 500 {"message": ...}',
+        judged_by=EVERY_SUITE,
     ),
     _fault(
         "odd-bytes-500",
         "a header value with a byte outside printable ASCII crashes: the documented 500",
+        judged_by=EVERY_SUITE,
     ),
     _fault("reject-all", "every request answers 401 Not Authorized.", judged_by=EVERY_SUITE),
     _fault("one-error", "every request answers 400 request nonce is missing or invalid", judged_by=EVERY_SUITE),

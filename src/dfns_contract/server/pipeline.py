@@ -174,6 +174,9 @@ class Endpoint:
     #: archived user is 401 ``User not found``, of a deactivated one 400 ``User account has been
     #: deactivated.``; elsewhere both are the common 401 ``Not Authorized.``.
     caller_errors: bool = False
+    #: A step of an auth flow (it issues a token, it changes no resource) whose page asks for a user
+    #: action all the same (Delegated Login): a version may not (``ContractVersion.flows_need_user_action``).
+    flow_step: bool = False
 
 
 class Pipeline:
@@ -190,6 +193,7 @@ class Pipeline:
             version.requires_nonce or "nonce-required-2026" in faults
         )
         self.app_id_header = version.requires_app_id
+        self.flows_need_user_action = version.flows_need_user_action
         self.json_crashes = "malformed-json-500" in faults
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
@@ -268,7 +272,9 @@ class Pipeline:
             for operation in (endpoint.operation, *endpoint.more_operations):
                 self._authorize(principal, operation)
         body = await self._body(request, endpoint)
-        if endpoint.user_action and self.check_user_action:
+        if endpoint.user_action and self.check_user_action and (
+            self.flows_need_user_action or not endpoint.flow_step
+        ):
             assert principal is not None
             if self.user_action_racy:
                 await self._user_action_racy(request, principal, body)

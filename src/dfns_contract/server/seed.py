@@ -47,6 +47,8 @@ from .world import (
 ADMIN_OPERATIONS = frozenset((*AUTH_OPERATIONS, *WALLET_OPERATIONS))
 #: The network of the seeded wallets: an EVM testnet, as the pages' examples.
 WALLET_NETWORK = "EthereumSepolia"
+#: What a transfer of the suite moves from the seeded wallet: the smallest unit (the server moves nothing).
+TRANSFER_AMOUNT = "1"
 #: What the limited principal may do: sign, read apps and users, but not update apps.
 LIMITED_OPERATIONS = ("Auth:Action:Sign", "Auth:Apps:Read", "Auth:Users:Read")
 #: How long after a first use the suite should replay a nonce or user action: past the time the
@@ -123,7 +125,7 @@ class Seeded:
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
             "walletId": self.wallet_id,
             "transferTo": self.transfer_to,
-            "transferAmount": "1",  # the smallest unit: what a live profile should give too
+            "transferAmount": TRANSFER_AMOUNT,
             **self.flows.profile(),
         }
 

@@ -99,6 +99,7 @@ ENDPOINTS = (
         operation="Auth:Users:Read",
         more_operations=(_DELEGATE,),
         user_action=True,
+        flow_step=True,
         fields=(Field("username"),),
     ),
     Endpoint(
