@@ -3,9 +3,12 @@
 For an environment with a known quota, the suite paces itself rather than
 meet the rate limiter. One pacer is shared by every client of a process (the
 race senders included); under pytest-xdist the quota is split between the
-workers. Each request takes the next free slot on a schedule ``1 / rate``
-apart and waits for it: the pause is the quota's, not a guess at when
-something will be ready.
+workers. Each request leaves ``1 / rate`` after the one before it *left*:
+the pause is the quota's, not a guess at when something will be ready. The
+waiting is done in turn (one sender waits at a time), so a sender held up by a
+busy machine after its slot came does not leave together with the next ones,
+as senders that had each been handed a slot in advance would: a rate limiter
+counts arrivals, not a schedule.
 """
 
 from __future__ import annotations
@@ -25,14 +28,13 @@ class Pacer:
         self._lock = threading.Lock()
 
     def wait_for_slot(self) -> float:
-        """Block until this request may leave; returns how long it waited."""
+        """Block until this request may leave (``interval`` after the previous one left); returns how long it waited."""
         with self._lock:
             now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            self._pause(delay)
+            delay = max(0.0, self._next - now)
+            if delay > 0:
+                self._pause(delay)
+            self._next = self._clock() + self.interval
         return delay
 
 
