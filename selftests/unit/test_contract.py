@@ -75,8 +75,8 @@ class TestVersions:
     def test_each_version_names_itself_and_its_page(self, version):
         catalog = load_contract(version)
         assert catalog.published and catalog.version == catalog.contract == version
-        pages = {"2024-08-19": "2024-08-19-first.md", "2026": "README.md"}  # 2026: facts, not a page
-        assert catalog.page == "errors-page-versions/%s" % pages.get(version, version + ".md")
+        pages = {"2024-08-19": "errors-page-versions/2024-08-19-first.md", "2026": "dfns-docs-2026/api-errors.md"}
+        assert catalog.page == pages.get(version, "errors-page-versions/%s.md" % version)
         assert {error.contract for error in catalog.errors} == {version}
         assert catalog.errors[0].doc_reference.startswith("%s (%s) › " % (catalog.doc, version))
         assert catalog.doc == ("api-reference/error-codes" if version == "2026" else "getting-started/errors.md")

@@ -102,7 +102,9 @@ class TestTheCatalog:
         assert (catalog.version, catalog.envelope, catalog.request_headers) == (
             "2026", ENVELOPE, ("Authorization", "X-DFNS-USERACTION"))
         assert not catalog.has_header("x-dfns-nonce") and catalog.has_header("authorization")
-        assert [entry.status for entry in catalog.recognised] == [402, 429]
+        assert {entry.status: entry.answer for entry in catalog.recognised} == {
+            202: "pending", 402: "environment", 410: "audited", 412: "audited", 422: "audited", 429: "environment",
+            500: "audited"}
         assert catalog.internal_message is None
 
     def test_a_case_for_each_status_the_issue_names(self, catalog):

@@ -30,13 +30,28 @@ DEFAULT_ENVELOPE = "error.json"
 DEFAULT_REQUEST_HEADERS = ("X-DFNS-NONCE", "X-DFNS-APPID", "Authorization", "X-DFNS-USERACTION")
 
 
+#: How a run takes an answer of a recognised status (``schemas/catalog.json``, ``recognised.answer``).
+ENVIRONMENT, PENDING, AUDITED = "environment", "pending", "audited"
+
+
 @dataclass(frozen=True)
 class Recognised:
-    """A status the version documents and the suite never provokes (429, 402): the environment's doing."""
+    """A status the version documents and the suite never provokes: its own outcome in the run's table.
+
+    ``answer`` says what a case that meets it makes of it: the environment's doing (402, 429), a request
+    held for approval (202), or an answer audited like any other (410, 412, 422, 500).
+    """
 
     status: int
     summary: str
     meaning: str
+    section: str = ""
+    answer: str = ENVIRONMENT
+
+    @property
+    def stops_the_case(self) -> bool:
+        """Whether meeting it ends a case as the environment's doing rather than as an answer to judge."""
+        return self.answer in (ENVIRONMENT, PENDING)
 
 
 class CatalogError(ValueError):
