@@ -18,8 +18,8 @@ from pathlib import Path
 
 from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
-from dfns_contract.server.contracts import faults_judged_by
-from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultSet, describe_faults
+from dfns_contract.server.contracts import faults_judged_by, judged_by
+from dfns_contract.server.faults import FIRST_CONTRACT, describe_faults
 
 from selftests.helpers.suite_runner import run_suite
 
@@ -45,25 +45,20 @@ class MatrixRow:
 
 
 def switches(kind: str, contract: str = FIRST_CONTRACT) -> list[str]:
-    """The switches of ``kind`` a suite of ``contract`` judges: a fault of an error only a later
-    edit of the page documents (``Fault.since``) rightly survives an earlier edit's suite."""
+    """The switches of ``kind`` a suite of ``contract`` judges: those its catalog names (every benign one)."""
     judged = set(faults_judged_by(contract))
     return [name for name, switch_kind, _ in describe_faults() if switch_kind == kind and name in judged]
 
 
-def entries_broken_by(switch: str, version: str) -> frozenset[str]:
-    """The catalog entries of ``version`` whose answer the switch rewrites (its status or message overrides).
+def entries_to_catch(switch: str, version: str) -> frozenset[str]:
+    """The entries of ``version`` one of whose cases must fail under ``switch``: those whose ``server`` names it."""
+    return frozenset(e.id for e in load_contract(version).errors if switch in e.switches())
 
-    Found as data: the row the switch overrides, as a server of that version
-    answers it without faults, is the documented error of the catalog entries
-    with that status and message. A switch that changes behaviour instead
-    (a check skipped) breaks no row: empty.
-    """
-    from dfns_contract.server.contracts import CONTRACTS  # the versions the server implements
 
-    table = CONTRACTS[version].error_table(FaultSet(frozenset()))
-    rows = {(table[error].status, table[error].message) for error in FAULTS[switch].overrides}
-    return frozenset(e.id for e in load_contract(version).errors if (e.status, e.message) in rows)
+def cases_to_catch(switch: str, version: str) -> frozenset[str]:
+    """The cases of ``version`` that must fail under ``switch`` themselves (``server.variantFaults``)."""
+    return frozenset("%s-%s" % (e.id, variant) for e in load_contract(version).errors
+                     for variant, names in e.variant_faults.items() if switch in names)
 
 
 def new_entries(version: str) -> frozenset[str]:
@@ -79,42 +74,18 @@ def own_suite(version: str) -> bool:
     return (catalog.envelope, catalog.request_headers) != (default.envelope, default.request_headers)
 
 
-#: For a version of its own whose messages are mostly undocumented (2026), the switch that must fail each
-#: entry's cases: its answer switches cannot be found by their message (``entries_broken_by``).
-MUST_KILL: dict[str, dict[str, str]] = {
-    "2026": {
-        "invalid-body": "malformed-json-500",
-        "no-jwt": "auth-status",
-        "useraction-missing-or-invalid": "useraction-status",
-        "forbidden-operation": "forbidden-status",
-        "unknown-app": "unknown-app-status",
-        "unknown-user": "unknown-user-status",
-        "unknown-wallet": "wallet-404-as-403",
-        "external-id-conflict": "conflict-message",
-    },
-}
-
-
-def entries_to_catch(switch: str, version: str) -> frozenset[str]:
-    """The entries whose cases must fail under ``switch``: those whose answer it rewrites, and those the
-    version declares it must kill (``MUST_KILL``)."""
-    declared = {entry for entry, name in MUST_KILL.get(version, {}).items() if name == switch}
-    return entries_broken_by(switch, version) | declared
-
-
 def plan(kind: str) -> list[tuple[str, str]]:
     """(version, switch) for every run of the matrix: benign variations against every version; faults against the
-    default version when they are its own, against another version when they are its own (``Fault.since``) or
-    rewrite the answer of one of its new entries, and against a version of its own (``own_suite``) when it
-    judges them (``Fault.judged_by``)."""
+    first version whose catalog names them, against a version of its own (``own_suite``) when its catalog names
+    them, and against another version when they break one of its new entries (``contracts.judged_by``)."""
     runs = []
     for version in published_contracts():
         separate = own_suite(version)
         for switch in (name for name, switch_kind, _ in describe_faults() if switch_kind == kind):
-            fault = FAULTS[switch]
-            if kind == "benign" or fault.since == version or (separate and version in fault.judged_by) or (
+            judges = judged_by(switch)
+            if kind == "benign" or judges[:1] == (version,) or (separate and version in judges) or (
                     version != DEFAULT_CONTRACT and not separate
-                    and entries_broken_by(switch, version) & new_entries(version)):
+                    and entries_to_catch(switch, version) & new_entries(version)):
                 runs.append((version, switch))
     return runs
 

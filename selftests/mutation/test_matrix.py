@@ -20,21 +20,24 @@ every switch against every version (that would triple the matrix for little):
   run again: its entries, their recipes and the server's answers to them are
   the default version's, unchanged, so they would die the same way;
 * **2026**, a suite of its own (no nonce or app id, another body:
-  ``mutation.own_suite``), against every switch it judges (``Fault.judged_by``):
-  the token, permission, user-action and envelope switches of the pages that
-  a 2026 server can still break, and its own (the body, the statuses, the
-  idempotency). Its messages are mostly undocumented, so which entry each
-  switch must fail is declared (``mutation.MUST_KILL``);
+  ``mutation.own_suite``), against every switch its catalog names: the
+  token, permission, user-action and envelope switches of the pages that a
+  2026 server can still break, and its own (the body, the statuses, the
+  idempotency, the tenants, the permissions);
 * **2025-02-07** against the switches that rewrite the answer of one of its
   entries that differ from the default version's (``mutation.new_entries``:
-  the eleven, and the 401 whose message changed): the answer switches, found
-  as data (``mutation.entries_broken_by``). Its flows run the same code and
+  the eleven, and the 401 whose message changed): the switches its catalog
+  names for those entries. Its flows run the same code and
   recipes as 2024-08-19-extended's, so their behaviour switches would only
   repeat that version's results; what 2025-02-07 changes is an answer, and
   an answer switch is what tells whether its suite reads the new one.
 
-Each answer switch must be caught by every entry whose answer it rewrites,
-and ``test_every_new_entry_has_a_switch`` checks, without running anything,
+Which switches a version judges, and which entries' cases each must fail, is
+the catalog's data: an entry's ``server.faults`` (some case of the entry
+fails) and ``server.variantFaults`` (that variant's own case fails: per-case
+attribution), the catalog's ``faults`` (the suite fails as a whole). Each
+switch must be caught where its catalog says, and
+``test_every_new_entry_has_a_switch`` checks, without running anything,
 that the plan holds a switch for each new entry of each version.
 """
 
@@ -42,7 +45,7 @@ import pytest
 
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT, published_contracts
 
-from selftests.helpers.mutation import entries_to_catch, entry_of, new_entries, plan, run_against
+from selftests.helpers.mutation import cases_to_catch, entries_to_catch, entry_of, new_entries, plan, run_against
 
 
 def _id(pair: tuple[str, str]) -> str:
@@ -58,8 +61,11 @@ def test_fault_is_killed(version_and_fault: tuple[str, str], record_property) ->
     assert row.killed, "fault %r survived the %s suite (exit %d):\n%s" % (fault, version, row.returncode, row.output_tail)
     caught_by = {entry_of(case, version) for case in row.failed_cases}
     missed = entries_to_catch(fault, version) - caught_by
-    assert not missed, "fault %r rewrites the answer of %s, whose cases did not fail (%s suite): %s" % (
+    assert not missed, "fault %r breaks %s (its catalog says), whose cases did not fail (%s suite): %s" % (
         fault, ", ".join(sorted(missed)), version, ", ".join(row.failed_cases))
+    uncaught = cases_to_catch(fault, version) - set(row.failed_cases)
+    assert not uncaught, "fault %r was made for the cases %s, which did not fail (%s suite); failed: %s" % (
+        fault, ", ".join(sorted(uncaught)), version, ", ".join(row.failed_cases))
 
 
 @pytest.mark.mutation
@@ -75,8 +81,7 @@ def test_benign_variation_passes(version_and_variation: tuple[str, str], record_
 
 @pytest.mark.parametrize("version", [v for v in published_contracts() if v != DEFAULT_CONTRACT])
 def test_every_new_entry_has_a_switch(version: str) -> None:
-    """The plan runs, against each version, a switch that rewrites the answer of each of its new entries (or,
-    for a version of its own, that it declares must fail the entry: ``MUST_KILL``)."""
+    """The plan runs, against each version, a switch that its catalog says must fail each of its new entries."""
     planned = [switch for v, switch in plan("fault") if v == version]
     covered = set().union(*(entries_to_catch(switch, version) for switch in planned))
     assert new_entries(version) - covered == set()

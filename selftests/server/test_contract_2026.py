@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import json
+
 import pytest
 
 from dfns_contract.client import DfnsClient
-from dfns_contract.server.contracts import CONTRACTS, faults_judged_by
+from dfns_contract.server.contracts import CONTRACTS, faults_judged_by, judged_by
 from dfns_contract.server.faults import FAULTS, FaultKind
 from dfns_contract.server.runner import RunningServer, start_server
 
@@ -215,17 +217,39 @@ def test_a_2026_suite_judges_its_faults_and_the_older_ones_it_can_see():
 
 
 def test_the_2026_faults_are_not_judged_by_the_older_suites():
-    only_today = {name for name, f in FAULTS.items() if f.judged_by == (TODAY,)}
+    only_today = {name for name in FAULTS if judged_by(name) == (TODAY,)}
     assert {"duplicate-transfer-created-twice", "envelope-2024", "nonce-required-2026"} <= only_today
     for version in ("2024-08-19", "2024-08-19-extended", "2025-02-07"):
         assert not only_today & set(faults_judged_by(version))
 
 
-def test_every_fault_names_known_versions_oldest_first():
+def test_every_fault_is_judged_by_some_version_oldest_first():
+    """A switch no catalog names would never be run by the mutation matrix: a fault nobody checks."""
     versions = list(CONTRACTS)
-    for name, fault in FAULTS.items():
-        assert fault.judged_by and set(fault.judged_by) <= set(versions), name
-        assert list(fault.judged_by) == sorted(fault.judged_by, key=versions.index), name
+    for name in FAULTS:
+        judges = judged_by(name)
+        assert judges, "no catalog names the switch %r (schemas/contracts/*.json: faults or server.faults)" % name
+        assert list(judges) == sorted(judges, key=versions.index), name
+
+
+def test_the_catalogs_name_only_switches_and_rows_the_server_has(tmp_path, monkeypatch):
+    from dfns_contract.server import contracts
+
+    assert set(contracts.switches_named_by()) == set(CONTRACTS)
+    broken = tmp_path / "contracts"
+    broken.mkdir()
+    (broken / "x.json").write_text(json.dumps({"version": "x", "faults": ["no-such-switch"], "errors": []}))
+    monkeypatch.setattr(contracts, "_catalogs_folder", lambda: broken)
+    contracts.switches_named_by.cache_clear()
+    try:
+        with pytest.raises(contracts.CatalogLinkError, match="no-such-switch"):
+            contracts.switches_named_by()
+        (broken / "x.json").write_text(json.dumps({"version": "x", "errors": [
+            {"id": "e", "server": {"error": "NoSuchRow"}}]}))
+        with pytest.raises(contracts.CatalogLinkError, match="NoSuchRow"):
+            contracts.switches_named_by()
+    finally:
+        contracts.switches_named_by.cache_clear()
 
 
 def test_delegated_login_is_a_flow_and_needs_no_user_action(server):

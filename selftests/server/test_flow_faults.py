@@ -16,6 +16,7 @@ import pytest
 
 from dfns_contract.client import DfnsClient, KeySigner
 from dfns_contract.contract.auth_recipes import assertion, tampered
+from dfns_contract.server.contracts import judged_by
 from dfns_contract.server.faults import EXTENDED_CONTRACT, FAULTS
 from dfns_contract.server.runner import RunningServer, start_server
 
@@ -23,7 +24,7 @@ from selftests.server.conftest import Principals
 
 Observation = tuple[int, str]
 Probe = Callable[[RunningServer], Observation]
-FLOW_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.since == EXTENDED_CONTRACT)
+FLOW_FAULTS = sorted(name for name in FAULTS if judged_by(name)[:1] == (EXTENDED_CONTRACT,))
 
 
 def seen(exchange) -> Observation:

@@ -1,6 +1,7 @@
 """Units of the contract: profiles, the catalog, targets."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -149,6 +150,22 @@ class TestBinding:
     def test_a_message_placeholder_must_be_a_profile_key(self):
         problems = check_binding(self.catalog(("a", ())), {"a": self.recipe("a")}, frozenset({"appId"}))
         assert problems == ["entry 'a': its message needs {orgId}, which is neither a param nor a profile key"]
+
+    def test_an_entry_without_recipe_is_pointed_at_the_recipes_of_its_server_row(self):
+        """A new entry answered by the same row as a published one: the hint names that entry's recipe, which may
+        already send its request; naming it as the entry's ``recipe`` binds the two, a wrong name is refused."""
+        new = DocumentedError("wallet-gone", "s", "w", 404, None, "read-only", server_error="WalletNotFound")
+        problems = check_binding(Catalog((new,), "c.json"))
+        assert len(problems) == 1 and "entry 'wallet-gone' has no recipe: recipes " in problems[0]
+        assert "unknown-wallet" in problems[0] and 'name it as the entry\'s "recipe"' in problems[0]
+        assert check_binding(Catalog((replace(new, recipe="unknown-wallet"),), "c.json")) == []
+        assert check_binding(Catalog((replace(new, recipe="no-such"),), "c.json")) == [
+            "entry 'wallet-gone' names the recipe 'no-such', which is not registered "
+            "(src/dfns_contract/contract/recipes.py)"]
+        unrelated = replace(new, server_error="NoRecipeAnswersThis")
+        assert check_binding(Catalog((unrelated,), "c.json")) == [
+            "entry 'wallet-gone' has no recipe: register one with @recipe('wallet-gone', …) in "
+            "src/dfns_contract/contract/recipes.py"]
 
     def test_two_recipes_for_one_id_are_refused(self):
         with pytest.raises(RecipeError, match="two recipes for catalog id 'nonce-reused'"):

@@ -31,19 +31,33 @@ def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
     keys = known_keys if known_keys is not None else frozenset(profile_keys())
     problems: list[str] = []
     for error in catalog.errors:
-        found = recipes.get(error.id)
+        found = recipes.get(error.recipe_id)
         if found is None:
-            problems.append("entry %r has no recipe: register one with @recipe(%r, …) in %s"
-                            % (error.id, error.id, RECIPES_MODULE))
+            problems.append(_no_recipe(error, recipes))
             continue
+        problems += ["entry %r: server.variantFaults names %r, which is not one of its variants" % (error.id, variant)
+                     for variant in error.variant_faults if variant not in error.variants]
         problems += _variant_problems(error, found)
-        problems += ["recipe %r needs %r, which is not a profile key (schemas/profile.json)" % (error.id, need)
+        problems += ["recipe %r needs %r, which is not a profile key (schemas/profile.json)" % (error.recipe_id, need)
                      for need in (*found.needs, *(k for ks in found.variant_needs.values() for k in ks)) if need not in keys]
-        problems += ["recipe %r: variant_needs names %r, which is not one of its variants" % (error.id, variant)
+        problems += ["recipe %r: variant_needs names %r, which is not one of its variants" % (error.recipe_id, variant)
                      for variant in found.variant_needs if variant not in found.variants]
         problems += ["entry %r: its message needs {%s}, which is neither a param nor a profile key"
                      % (error.id, key) for key in error.template_keys() if key not in keys]
     return problems
+
+
+def _no_recipe(error: DocumentedError, recipes: Mapping[str, Recipe]) -> str:
+    """An entry without a recipe: the recipes of published entries answered by the same server row come first
+    (one of them may already send its request: name it as the entry's ``recipe``), then how to write one."""
+    if error.recipe:
+        return "entry %r names the recipe %r, which is not registered (%s)" % (error.id, error.recipe, RECIPES_MODULE)
+    same = sorted({other.recipe_id for other in published_entries()
+                   if other.server_error == error.server_error and other.recipe_id in recipes})
+    hint = ("recipes %s already send requests the server answers with %s: if one sends this entry's request, "
+            "name it as the entry's \"recipe\"; otherwise " % (", ".join(same), error.server_error)) if same else ""
+    return "entry %r has no recipe: %sregister one with @recipe(%r, …) in %s" % (
+        error.id, hint, error.id, RECIPES_MODULE)
 
 
 def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
@@ -52,7 +66,7 @@ def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
     A version may replay fewer variants than the recipe knows (the 2026 reference has no app id, so a token
     of another organisation is no error there), but a variant no version lists is a rename gone half-way.
     """
-    listed, coded = set(error.variants) | variants_published(error.id), set(found.variants)
+    listed, coded = set(error.variants) | variants_published(error.recipe_id), set(found.variants)
     problems = ["entry %r: variant %r has no code in its recipe (it knows: %s)"
                 % (error.id, variant, ", ".join(found.variants) or "no variants")
                 for variant in error.variants if variant not in coded]
@@ -63,22 +77,28 @@ def _variant_problems(error: DocumentedError, found: Recipe) -> list[str]:
 
 
 @lru_cache(maxsize=None)
+def published_entries() -> tuple[DocumentedError, ...]:
+    """Every entry of every published version's catalog (not checked against the recipes)."""
+    return tuple(error for version in schemas.published_contracts()
+                 for error in read_catalog(schemas.contract_path(version)).errors)
+
+
+@lru_cache(maxsize=None)
 def _published_variants() -> dict[str, frozenset[str]]:
     variants: dict[str, set[str]] = {}
-    for version in schemas.published_contracts():
-        for error in read_catalog(schemas.contract_path(version)).errors:
-            variants.setdefault(error.id, set()).update(error.variants)
-    return {error_id: frozenset(names) for error_id, names in variants.items()}
+    for error in published_entries():
+        variants.setdefault(error.recipe_id, set()).update(error.variants)
+    return {recipe_id: frozenset(names) for recipe_id, names in variants.items()}
 
 
-def variants_published(error_id: str) -> frozenset[str]:
-    """The variants of ``error_id`` that some published version's catalog lists."""
-    return _published_variants().get(error_id, frozenset())
+def variants_published(recipe_id: str) -> frozenset[str]:
+    """The variants that some published version's catalog lists for the recipe ``recipe_id``."""
+    return _published_variants().get(recipe_id, frozenset())
 
 
 def published_ids() -> frozenset[str]:
     """The ids of every entry of every published version (a test may name one its run's version lacks)."""
-    return frozenset(_published_variants())
+    return frozenset(error.id for error in published_entries())
 
 
 #: Profile keys whose only use is a request header: needed only by the versions whose requests carry it.
@@ -88,7 +108,7 @@ HEADER_KEYS = {"appId": "X-DFNS-APPID"}
 def required_keys(error: DocumentedError, variant: str | None = None) -> list[str]:
     """The profile keys a case of ``error`` needs: its recipe's, its variant's, then its message's (less a
     header's key its version does not send: the 2026 reference has no app id)."""
-    found = RECIPES[error.id]
+    found = RECIPES[error.recipe_id]
     keys = [*found.needs, *found.variant_needs.get(variant or "", ()), *error.template_keys()]
     headers = {name.lower() for name in error.request_headers}
     return list(dict.fromkeys(key for key in keys if HEADER_KEYS.get(key, "").lower() in headers | {""}))

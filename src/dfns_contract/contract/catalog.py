@@ -83,6 +83,23 @@ class DocumentedError:
     request_headers: tuple[str, ...] = field(default=DEFAULT_REQUEST_HEADERS, compare=False)
     #: A JSON Schema fragment the body must also satisfy (e.g. the 409's ``details.duplicate``).
     body: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: The reference server's row that answers it (``server.error``: an ``ErrorId`` value).
+    server_error: str = field(default="", compare=False)
+    #: The server's fault switches under which a case of it must fail (``server.faults``).
+    faults: tuple[str, ...] = field(default=(), compare=False)
+    #: The switches under which one variant's own case must fail (``server.variantFaults``).
+    variant_faults: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    #: The id of another entry's recipe that sends its request (``recipe``); None: its own.
+    recipe: str | None = field(default=None, compare=False)
+
+    @property
+    def recipe_id(self) -> str:
+        """The id its recipe is registered under (``recipes.RECIPES``)."""
+        return self.recipe or self.id
+
+    def switches(self) -> frozenset[str]:
+        """Every fault switch of the reference server that one of its cases must catch."""
+        return frozenset(self.faults).union(*self.variant_faults.values())
 
     @property
     def doc_reference(self) -> str:
@@ -140,6 +157,12 @@ class Catalog:
     comparable: bool = True
     #: How the version was chosen when ``--dfns-contract auto`` found it (what the target answered).
     detected: str | None = None
+    #: The reference server's fault switches its suite must kill as a whole (no one entry owns them).
+    faults: tuple[str, ...] = ()
+
+    def switches(self) -> frozenset[str]:
+        """Every fault switch of the reference server this version's suite must kill."""
+        return frozenset(self.faults).union(*(error.switches() for error in self.errors))
 
     @property
     def internal_message(self) -> str | None:
@@ -195,12 +218,8 @@ def read_catalog(path: str | Path) -> Catalog:
     except (OSError, ValueError) as exc:
         raise CatalogError("catalog %s names the envelope %s, which is not a schema of the package: %s"
                            % (path, envelope, exc)) from exc
-    errors = tuple(
-        DocumentedError(**{k: tuple(v) if k == "variants" else v for k, v in entry.items()},
-                        contract=data["version"], envelope=envelope, doc=data["doc"],
-                        request_headers=request_headers)
-        for entry in data["errors"]
-    )
+    errors = tuple(_entry(entry, contract=data["version"], envelope=envelope, doc=data["doc"],
+                          request_headers=request_headers) for entry in data["errors"])
     ids = [e.id for e in errors]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -208,4 +227,16 @@ def read_catalog(path: str | Path) -> Catalog:
     return Catalog(errors=errors, source=str(path), version=data["version"], doc=data["doc"], page=data["page"],
                    envelope=envelope,
                    request_headers=request_headers, comparable=data.get("comparable", True),
-                   recognised=tuple(Recognised(**entry) for entry in data.get("recognised", ())))
+                   recognised=tuple(Recognised(**entry) for entry in data.get("recognised", ())),
+                   faults=tuple(data.get("faults", ())))
+
+
+def _entry(entry: Mapping[str, Any], **version: Any) -> DocumentedError:
+    """One ``errors`` item of a catalog file (valid against its schema) as a ``DocumentedError``."""
+    fields = {key: value for key, value in entry.items() if key != "server"}
+    server = entry.get("server", {})
+    return DocumentedError(**{**fields, "variants": tuple(entry.get("variants", ()))},
+                           server_error=server.get("error", ""), faults=tuple(server.get("faults", ())),
+                           variant_faults={variant: tuple(names)
+                                           for variant, names in server.get("variantFaults", {}).items()},
+                           **version)

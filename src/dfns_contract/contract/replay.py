@@ -39,7 +39,7 @@ def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> No
     # First in line, so the last exchange is seen even when the audit observer raises on it.
     ctx.client.observers.insert(0, observe)
     try:
-        trial = RECIPES[case.error.id].run(ctx, case.variant)
+        trial = RECIPES[case.error.recipe_id].run(ctx, case.variant)
         if record:
             record(case, expected_message, trial.fault, stage="fault", probes=trial.probes)
         failures = _violations(case, expected_message, trial)

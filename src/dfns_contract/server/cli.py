@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
-from .contracts import CONTRACTS, DEFAULT_CONTRACT
-from .faults import EVERY_SUITE, FAULTS, FIRST_SUITES, describe_faults
+from .contracts import CONTRACTS, DEFAULT_CONTRACT, judged_by
+from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
 from .settings import Settings
 
@@ -49,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = describe_faults()
         width = max(len(name) for name, _, _ in rows)
         for name, kind, description in rows:
-            judged_by = FAULTS[name].judged_by
-            versions = "" if judged_by in (FIRST_SUITES, EVERY_SUITE) else " (judged by %s)" % ", ".join(judged_by)
+            judges = judged_by(name)
+            versions = "" if len(judges) == len(CONTRACTS) else " (judged by %s)" % (", ".join(judges) or "no version")
             print("%-*s  %-6s  %s%s" % (width, name, kind, description, versions))
         return 0
     logging.basicConfig(

@@ -37,8 +37,12 @@ import the suite's package; a selftest checks that the two lists agree).
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 from .errors import ERRORS, ErrorId, ErrorSpec
 from .faults import (
@@ -143,15 +147,52 @@ def resolve_contract(name: str | ContractVersion | None) -> ContractVersion:
     return version
 
 
-def faults_judged_by(contract: str) -> list[str]:
-    """The fault switches a suite of ``contract`` must kill: those whose ``Fault.judged_by`` names it.
+class CatalogLinkError(ValueError):
+    """A catalog names a fault switch or a server row that does not exist: a bug of the package."""
 
-    A switch that breaks an error only a later edit documents rightly survives
-    an earlier edit's suite, and one that breaks what a version no longer has
-    (the nonce, the app id under 2026) that version's; benign variations are
-    judged by every suite.
+
+def _catalogs_folder() -> Path:
+    """``schemas/contracts``: packaged with the wheel as ``dfns_contract/schemas``, or beside the source tree."""
+    packaged = resources.files("dfns_contract") / "schemas" / "contracts"
+    return Path(str(packaged)) if packaged.is_dir() else Path(__file__).resolve().parents[3] / "schemas" / "contracts"
+
+
+@lru_cache(maxsize=None)
+def switches_named_by() -> Mapping[str, frozenset[str]]:
+    """For each version's catalog, the fault switches it names (its ``faults`` and its entries' ``server``).
+
+    This link is where a switch's judges come from: the server reads the catalogs as data (it does not import
+    the suite). Raises ``CatalogLinkError`` for a switch or a server row a catalog names that does not exist.
     """
+    named: dict[str, frozenset[str]] = {}
+    rows = {error.value for error in ErrorId}
+    for path in sorted(_catalogs_folder().glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        switches = set(data.get("faults", ()))
+        for entry in data["errors"]:
+            server = entry.get("server", {})
+            if server.get("error") not in rows:
+                raise CatalogLinkError("%s: entry %r names the server row %r, which errors.py does not have"
+                                       % (path.name, entry["id"], server.get("error")))
+            switches.update(server.get("faults", ()), *server.get("variantFaults", {}).values())
+        unknown = sorted(switches - set(FAULTS))
+        if unknown:
+            raise CatalogLinkError("%s names fault switches the server does not have: %s" % (path.name, ", ".join(unknown)))
+        named[data["version"]] = frozenset(switches)
+    return named
+
+
+def judged_by(switch: str) -> tuple[str, ...]:
+    """The versions whose suites must kill ``switch``, oldest first: those whose catalog names it; every
+    version for a benign variation. A switch of an error only a later edit documents rightly survives the
+    earlier suites, and one of what a version no longer has (the nonce under 2026) that version's."""
+    if FAULTS[switch].kind is FaultKind.BENIGN:
+        return tuple(CONTRACTS)
+    return tuple(version for version in CONTRACTS if switch in switches_named_by().get(version, ()))
+
+
+def faults_judged_by(contract: str) -> list[str]:
+    """The fault switches a suite of ``contract`` must kill (and every benign variation), in registry order."""
     if contract not in CONTRACTS:
         raise UnknownContract("unknown contract version %r (known: %s)" % (contract, ", ".join(CONTRACTS)))
-    return [name for name, fault in FAULTS.items()
-            if fault.kind is FaultKind.BENIGN or contract in fault.judged_by]
+    return [name for name in FAULTS if contract in judged_by(name)]

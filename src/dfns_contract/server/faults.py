@@ -18,15 +18,11 @@ Message faults change a message subtly, each in a different way (case of the
 first letter, a final period added or removed, a trailing space, one word),
 because those are the mistakes a lenient comparison would let through.
 
-Each switch says which published versions' suites must kill it
-(``Fault.judged_by``): a version's suite can only see what that version
-documents and its cases send. The 2024 and 2025 suites judge the first edit's
-switches, the extended edit's suites its flows'; a 2026 suite (today's
-reference: no nonce, no app id, a new body) judges its own switches and those
-older ones whose effect its cases still observe: the token checks, the
-permission and user-action checks (binding included), the statuses it keeps,
-a broken envelope, header names read by case, a crash on odd header bytes
-(its fuzzing sends them).
+Which published versions' suites must kill a switch is not said here: each
+version's catalog names the switches that break its entries (``server`` of an
+entry) and its suite as a whole (``faults``), and ``contracts.judged_by``
+reads that link, so a new documented error and the switches that break it are
+declared in one place.
 """
 
 from __future__ import annotations
@@ -61,15 +57,6 @@ MESSAGE_CONTRACT = "2025-02-07"
 #: Today's API reference: a new error body, no nonce and no app id (errors-page-versions/README.md).
 CONTRACT_2026 = "2026"
 
-#: Whose suites must kill a switch of the first edit's errors: every 2024 and 2025 version's.
-FIRST_SUITES = (FIRST_CONTRACT, EXTENDED_CONTRACT, MESSAGE_CONTRACT)
-#: Whose suites must kill a switch of the flows only the extended edit documents errors for.
-FLOW_SUITES = (EXTENDED_CONTRACT, MESSAGE_CONTRACT)
-#: A switch whose effect every suite sees, 2026's too: a token check, a status today's reference keeps,
-#: an envelope broken whatever its shape; and every benign variation.
-EVERY_SUITE = (*FIRST_SUITES, CONTRACT_2026)
-#: A switch of what only today's reference documents (its body, the wallets, idempotency).
-ONLY_2026 = (CONTRACT_2026,)
 
 
 @dataclass(frozen=True)
@@ -78,41 +65,18 @@ class Fault:
     kind: FaultKind
     description: str
     overrides: Mapping[ErrorId, Override] = field(default_factory=dict)
-    #: The versions of the errors page whose suites must kill it, oldest first (the mutation matrix
-    #: reads it). A switch that breaks an error only a later edit documents survives the earlier
-    #: suites, rightly; one that breaks what a version no longer has (the nonce, the app id: 2026)
-    #: survives that version's suite, as rightly. Benign variations are judged by every suite.
-    judged_by: tuple[str, ...] = FIRST_SUITES
-
-    @property
-    def since(self) -> str:
-        """The first version whose suite must kill it (the oldest of ``judged_by``)."""
-        return self.judged_by[0]
 
 
 class UnknownFault(ValueError):
     """A fault name that is not in the registry."""
 
 
-def _fault(
-    name: str, description: str, judged_by: tuple[str, ...] = FIRST_SUITES, **overrides: Override
-) -> Fault:
-    return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()},
-                 judged_by)
-
-
-def _flow_fault(name: str, description: str, **overrides: Override) -> Fault:
-    """A fault of the flows only the extended edit documents errors for (its suite must kill it)."""
-    return _fault(name, description, FLOW_SUITES, **overrides)
-
-
-def _fault_2026(name: str, description: str, **overrides: Override) -> Fault:
-    """A fault of what only today's reference documents: judged by the 2026 suite alone."""
-    return _fault(name, description, ONLY_2026, **overrides)
+def _fault(name: str, description: str, **overrides: Override) -> Fault:
+    return Fault(name, FaultKind.FAULT, description, {ErrorId[k]: v for k, v in overrides.items()})
 
 
 def _benign(name: str, description: str) -> Fault:
-    return Fault(name, FaultKind.BENIGN, description, judged_by=EVERY_SUITE)
+    return Fault(name, FaultKind.BENIGN, description)
 
 
 _REGISTRY: tuple[Fault, ...] = (
@@ -153,7 +117,6 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "header-names-case-sensitive",
         "X-DFNS-NONCE/-APPID/-USERACTION and Authorization are read only as the docs spell them",
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "replay-store-per-replica",
@@ -164,32 +127,30 @@ _REGISTRY: tuple[Fault, ...] = (
         "a reused nonce is answered with the first answer to it (the nonce as an idempotency key)",
     ),
     # -- Authorization --------------------------------------------------------
-    _fault("auth-off", "a request without Authorization is served as the admin", judged_by=EVERY_SUITE),
+    _fault("auth-off", "a request without Authorization is served as the admin"),
     _fault(
         "auth-status",
         "an unauthenticated request answers 403 instead of 401",
         NOT_AUTHORIZED=Override(status=403),
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "auth-message",
         "the not-authorized message loses its final period",
         NOT_AUTHORIZED=Override(message="Not Authorized"),
     ),
-    _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted", judged_by=EVERY_SUITE),
-    _fault("auth-signature-unchecked", "a bearer token's signature is not verified", judged_by=EVERY_SUITE),
-    _fault("token-expiry-unchecked", "an expired authentication token is accepted", judged_by=EVERY_SUITE),
+    _fault("auth-alg-none", "a bearer token signed with alg 'none' is accepted"),
+    _fault("auth-signature-unchecked", "a bearer token's signature is not verified"),
+    _fault("token-expiry-unchecked", "an expired authentication token is accepted"),
     _fault(
         "token-trusts-embedded-jwk",
         "a bearer token carrying a jwk header is verified with that key, not the server's",
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "token-any-org",
         "a token of another organisation's principal is accepted for this organisation's app",
     ),
     # -- Permissions ----------------------------------------------------------
-    _fault("forbidden-off", "a principal may call endpoints whose operation it lacks", judged_by=EVERY_SUITE),
+    _fault("forbidden-off", "a principal may call endpoints whose operation it lacks"),
     _fault(
         "forbidden-wrong-operation",
         "the 403 message names an operation the endpoint does not require",
@@ -204,15 +165,13 @@ _REGISTRY: tuple[Fault, ...] = (
         "forbidden-status",
         "a missing permission answers 401 instead of 403",
         FORBIDDEN=Override(status=401),
-        judged_by=EVERY_SUITE,
     ),
     # -- X-DFNS-USERACTION ----------------------------------------------------
-    _fault("useraction-check-off", "mutating requests without a valid user action are served", judged_by=EVERY_SUITE),
+    _fault("useraction-check-off", "mutating requests without a valid user action are served"),
     _fault(
         "useraction-status",
         "a missing or invalid user action answers 401 instead of 403",
         USER_ACTION_INVALID=Override(status=401),
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "useraction-message",
@@ -222,12 +181,10 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "useraction-unbound",
         "a user action is accepted for any method, path and payload of its principal",
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "useraction-any-principal",
         "a user action signed for exactly this request is accepted whoever signed it",
-        judged_by=EVERY_SUITE,
     ),
     _fault("useraction-reuse-off", "a user action may be used any number of times"),
     _fault(
@@ -262,7 +219,6 @@ _REGISTRY: tuple[Fault, ...] = (
         "unknown-app-status",
         "an unknown application answers 400 instead of 404",
         APP_NOT_FOUND=Override(status=400),
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "unknown-app-message",
@@ -295,150 +251,145 @@ _REGISTRY: tuple[Fault, ...] = (
         USER_EXISTS=Override(message="user already exists."),
     ),
     # -- The flows of the extended edit (delegated auth, login, signing, recovery) --
-    _flow_fault(
+    _fault(
         "delegated-login-deactivated-allowed",
         "delegated login issues a token for a deactivated user",
     ),
-    _flow_fault(
+    _fault(
         "login-deactivated-allowed", "login init issues a challenge to a deactivated user"
     ),
-    _flow_fault(
+    _fault(
         "useraction-deactivated-allowed",
         "a deactivated user's still valid token may start signing a user action",
     ),
-    _flow_fault(
+    _fault(
         "user-deactivated-status",
         "a deactivated user answers 401 instead of 400",
         USER_DEACTIVATED=Override(status=401),
     ),
-    _flow_fault(
+    _fault(
         "user-deactivated-message",
         "the deactivated-user message loses its final period",
         USER_DEACTIVATED=Override(message="User account has been deactivated"),
     ),
-    _flow_fault(
+    _fault(
         "user-not-found-generic",
         "an unknown user answers 401 Not Authorized. (as a server of the first edit does)",
         USER_UNKNOWN=Override(message="Not Authorized."),
     ),
-    _flow_fault(
+    _fault(
         "user-not-found-status",
         "an unknown user answers 404 instead of 401",
         USER_UNKNOWN=Override(status=404),
     ),
-    _flow_fault(
+    _fault(
         "useraction-archived-user-allowed",
         "the still valid token of an archived user may start signing a user action",
     ),
-    _flow_fault(
+    _fault(
         "login-no-credential-allowed",
         "login init issues a challenge to a user without a credential usable for the application",
     ),
-    _flow_fault(
+    _fault(
         "useraction-no-credential-allowed",
         "a user without a credential usable for the application may start signing a user action",
     ),
-    _flow_fault(
+    _fault(
         "no-credential-message",
         "the no-credential message starts with a lower-case letter",
         NO_CREDENTIAL_FOR_APP=Override(
             message="user does not have a credential that can be used for the application."
         ),
     ),
-    _flow_fault("login-code-unchecked", "login init accepts any loginCode"),
-    _flow_fault("login-code-reusable", "a login code may be used any number of times"),
-    _flow_fault(
+    _fault("login-code-unchecked", "login init accepts any loginCode"),
+    _fault("login-code-reusable", "a login code may be used any number of times"),
+    _fault(
         "invalid-code-status",
         "a wrong login code answers 401 instead of 403",
         INVALID_CODE=Override(status=401),
     ),
-    _flow_fault(
+    _fault(
         "action-challenge-unverified",
         "a user-action challenge identifier is read without checking its signature",
     ),
-    _flow_fault(
+    _fault(
         "action-challenge-reusable",
         "a user-action challenge may be completed any number of times",
     ),
-    _flow_fault(
+    _fault(
         "challenge-invalid-status",
         "an invalid user-action challenge answers 401 instead of 400",
         CHALLENGE_INVALID=Override(status=401),
     ),
-    _flow_fault(
+    _fault(
         "recovery-any-credential",
         "any credential of the user is accepted as a recovery factor",
     ),
-    _flow_fault(
+    _fault(
         "recovery-factor-message",
         "the recovery-factor message says 'key' for 'credential'",
         NOT_RECOVERY_FACTOR=Override(message="Key cannot be used as a recovery factor."),
     ),
     # -- Envelope and transport -----------------------------------------------
-    _fault("envelope-flat", 'errors are {"message": ...} without the "error" object', judged_by=EVERY_SUITE),
-    _fault("envelope-list", 'errors are [{"message": ...}]', judged_by=EVERY_SUITE),
+    _fault("envelope-flat", 'errors are {"message": ...} without the "error" object'),
+    _fault("envelope-list", 'errors are [{"message": ...}]'),
     _fault(
         "envelope-non-string",
         'the error message is an object: {"error": {"message": {"text": ...}}}',
-        judged_by=EVERY_SUITE,
     ),
-    _fault("envelope-non-json", "errors are the bare message as text/plain", judged_by=EVERY_SUITE),
-    _fault("envelope-content-type", "error bodies are JSON but served as text/plain", judged_by=EVERY_SUITE),
+    _fault("envelope-non-json", "errors are the bare message as text/plain"),
+    _fault("envelope-content-type", "error bodies are JSON but served as text/plain"),
     _fault(
         "html-500-on-odd-bytes",
         "a header value with a byte outside printable ASCII crashes: 500 with an HTML page",
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "internal-error-shape",
         'a header value with a byte outside printable ASCII crashes: 500 {"message": ...}',
-        judged_by=EVERY_SUITE,
     ),
     _fault(
         "odd-bytes-500",
         "a header value with a byte outside printable ASCII crashes: the documented 500",
-        judged_by=EVERY_SUITE,
     ),
-    _fault("reject-all", "every request answers 401 Not Authorized.", judged_by=EVERY_SUITE),
-    _fault("one-error", "every request answers 400 request nonce is missing or invalid", judged_by=EVERY_SUITE),
+    _fault("reject-all", "every request answers 401 Not Authorized."),
+    _fault("one-error", "every request answers 400 request nonce is missing or invalid"),
     _fault(
         "echo-secrets",
         "every error becomes a 500 quoting the request's Authorization, X-DFNS-USERACTION and body",
-        judged_by=EVERY_SUITE,
     ),
     # -- Today's API reference (2026): its body, its statuses, idempotency ----
-    _fault_2026(
+    _fault(
         "nonce-required-2026",
         "a request without X-DFNS-NONCE is still refused with the 2024 400 (nonce missing or invalid)",
     ),
-    _fault_2026(
+    _fault(
         "error-status-disagrees",
         "error.status is 400 on every error whatever the HTTP status (422 where that is 400)",
     ),
-    _fault_2026("envelope-missing-id", "errors carry no error.id"),
-    _fault_2026("envelope-2024", 'errors are the 2024 body {"error": {"message": ...}}'),
-    _fault_2026("details-not-object", "error.details is a string (the message again), not an object"),
-    _fault_2026(
+    _fault("envelope-missing-id", "errors carry no error.id"),
+    _fault("envelope-2024", 'errors are the 2024 body {"error": {"message": ...}}'),
+    _fault("details-not-object", "error.details is a string (the message again), not an object"),
+    _fault(
         "wallet-404-as-403",
         "an unknown wallet or one of another organisation answers 403 instead of 404",
         WALLET_NOT_FOUND=Override(status=403),
     ),
-    _fault_2026(
+    _fault(
         "unknown-user-status",
         "an unknown user answers 400 instead of 404",
         USER_NOT_FOUND=Override(status=400),
     ),
-    _fault_2026("malformed-json-500", "a body that is not JSON crashes the request: 500"),
-    _fault_2026(
+    _fault("malformed-json-500", "a body that is not JSON crashes the request: 500"),
+    _fault(
         "duplicate-transfer-created-twice",
         "the identical transfer request sent again creates a second transfer (200 with a new id)",
     ),
-    _fault_2026("conflict-without-duplicate", "the 409 of a reused externalId has no details.duplicate"),
-    _fault_2026(
+    _fault("conflict-without-duplicate", "the 409 of a reused externalId has no details.duplicate"),
+    _fault(
         "conflict-accepted",
         "an externalId reused with another body or wallet creates a new transfer instead of 409",
     ),
-    _fault_2026(
+    _fault(
         "conflict-message",
         "the 409 message gains a final period",
         TRANSFER_CONFLICT=Override(message="Conflicting transfer with same externalId."),
