@@ -18,6 +18,7 @@ from dfns_contract.client.exchange import (
     NotJSON,
     NotSent,
     NotProvided,
+    PolicyPending,
     RateLimited,
     ServerFailure,
     TargetDown,
@@ -26,4 +27,4 @@ from dfns_contract.client.exchange import (
 from dfns_contract.client.guard import TargetGuard
 
 __all__ = ["DeadlinePassed", "DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON",
-           "NotProvided", "NotSent", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]
+           "NotProvided", "NotSent", "PolicyPending", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -187,6 +188,35 @@ class NotProvided(EnvironmentFailure):
         self.exchange = exchange
         super().__init__("%s %s answered HTTP %d (%s): the case cannot be checked on this environment, which is "
                          "not a broken contract" % (exchange.method, exchange.url, exchange.status, meaning))
+
+
+class PolicyPending(EnvironmentFailure):
+    """A state-changing request answered 202: a policy of the organisation holds it for approval (the API Errors
+    page: "Not an error"). Nothing happened yet, so the case cannot be checked; what waits is named so that a
+    person can approve or reject it (``what``, listed by the cleanup)."""
+
+    def __init__(self, exchange: "Exchange", meaning: str) -> None:
+        self.exchange = exchange
+        body = _json_object(exchange)
+        pending = body.get("pendingChangeRequest") if isinstance(body.get("pendingChangeRequest"), dict) else body
+        approval = pending.get("approvalId") or body.get("approvalId")
+        request = pending.get("id") or body.get("id")
+        waits = ", ".join("%s %s" % (label, value) for label, value in (
+            ("approval", approval), ("change request", request)) if isinstance(value, str) and value)
+        #: The held operation and what it waits on, as the cleanup lists it.
+        self.what = "%s %s held for approval by a policy (%s)" % (
+            exchange.method, urlsplit(exchange.url).path, waits or "the 202 named no approval")
+        super().__init__("%s: HTTP 202, %s; the case cannot be checked until it is approved or rejected, "
+                         "which is not a broken contract" % (self.what, meaning))
+
+
+def _json_object(exchange: "Exchange") -> dict[str, Any]:
+    """The body as a JSON object; empty when it is none (a 202 need not have one)."""
+    try:
+        body = exchange.json
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 class ServerFailure(EnvironmentFailure):

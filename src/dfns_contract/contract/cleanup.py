@@ -40,6 +40,13 @@ NOT_RESTORED = "NOT restored"
 ALREADY = "already active"
 PUT_BACK = "re-activated"
 LEFT = "created by the run, which nothing can undo (left as is)"
+HELD = "left pending: a person approves or rejects it"
+ARCHIVED, REVOKED = "archived", "revoked"
+#: The outcomes of an undo that changed the target back.
+PUT_BACK_OUTCOMES = (PUT_BACK, ARCHIVED, REVOKED)
+NOTHING_FOUND = "not found: nothing to undo"
+#: Pages of a listing an undo reads to find what the run made (newest first on Dfns).
+LISTED_PAGES = 20
 
 
 class CleanupFailed(RuntimeError):
@@ -201,11 +208,158 @@ class LeftAsCreated:
         return cls(str(record["what"]))
 
 
+@dataclass(frozen=True)
+class LeftPending:
+    """A request of the run that a policy holds for approval (202): nothing happened, and nothing the run may do
+    decides it, so the cleanup names it (``what``: the operation and the approval it waits on)."""
+
+    kind: ClassVar[str] = "pending"
+    what: str
+
+    @property
+    def key(self) -> str:
+        return "pending:" + self.what
+
+    @property
+    def description(self) -> str:
+        return self.what
+
+    @property
+    def risk(self) -> str:
+        return "waits for approval"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        return HELD
+
+    def by_hand(self, base_url: str) -> str:
+        return "approve or reject it in the dashboard (Approvals) or with the policy approvals API"
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "what": self.what}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> LeftPending:
+        return cls(str(record["what"]))
+
+
+def _listed(client: DfnsClient, path: str) -> list[dict[str, Any]]:
+    """The items of a paged Dfns listing (``{items, nextPageToken}``), at most ``LISTED_PAGES`` pages."""
+    items: list[dict[str, Any]] = []
+    token = None
+    for _ in range(LISTED_PAGES):
+        got = client.request("GET", path + ("?paginationToken=%s" % token if token else ""))
+        if got.status != 200:
+            raise CleanupFailed("GET %s answered HTTP %d" % (path, got.status))
+        try:
+            body = got.json
+            items += [item for item in body["items"] if isinstance(item, dict)]
+            token = body.get("nextPageToken")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise CleanupFailed("GET %s answered no {items} listing" % path) from None
+        if not token:
+            break
+    return items
+
+
+@dataclass(frozen=True)
+class ArchivePermission:
+    """At the end, the permission the run created under ``name`` is archived (Dfns' soft delete; names stay
+    taken, so each run's carries the run id). Found by name: registered before the create, it has no id yet."""
+
+    kind: ClassVar[str] = "archive-permission"
+    name: str
+
+    @property
+    def key(self) -> str:
+        return "archive-permission:" + self.name
+
+    @property
+    def description(self) -> str:
+        return "permission %s" % self.name
+
+    @property
+    def risk(self) -> str:
+        return "may be left active"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        if client is None:
+            raise CleanupFailed("no client of the profile's principal to send the requests with")
+        found = [item for item in _listed(client, "/permissions") if item.get("name") == self.name]
+        if not found:
+            return NOTHING_FOUND
+        if all(item.get("isArchived") is True for item in found):
+            return "already archived"
+        for item in found:
+            done = client.request("PUT", "/permissions/%s/archive" % item.get("id"), {"isArchived": True}, sign=True)
+            if not 200 <= done.status < 300:
+                raise CleanupFailed("archive answered HTTP %d" % done.status)
+        return ARCHIVED
+
+    def by_hand(self, base_url: str) -> str:
+        return ("archive it with PUT %s/permissions/{its id}/archive {\"isArchived\": true} (signed with a user "
+                "action), or in the dashboard (Settings > Roles)" % base_url.rstrip("/"))
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ArchivePermission:
+        return cls(str(record["name"]))
+
+
+@dataclass(frozen=True)
+class RevokeAssignments:
+    """At the end, ``identity_id`` holds no assignment of ``permission_id`` (the run's own permission)."""
+
+    kind: ClassVar[str] = "revoke-assignments"
+    permission_id: str
+    identity_id: str
+
+    @property
+    def key(self) -> str:
+        return "revoke-assignments:%s:%s" % (self.permission_id, self.identity_id)
+
+    @property
+    def description(self) -> str:
+        return "assignment of permission %s to %s" % (self.permission_id, self.identity_id)
+
+    @property
+    def risk(self) -> str:
+        return "may be left assigned"
+
+    def restore(self, client: DfnsClient | None) -> str:
+        if client is None:
+            raise CleanupFailed("no client of the profile's principal to send the requests with")
+        path = "/permissions/%s/assignments" % self.permission_id
+        held = [item for item in _listed(client, path) if item.get("identityId") == self.identity_id]
+        if not held:
+            return NOTHING_FOUND
+        for item in held:
+            done = client.request("DELETE", "%s/%s" % (path, item.get("id")), sign=True)
+            if not 200 <= done.status < 300 and done.status != 404:  # 404: revoked meanwhile
+                raise CleanupFailed("revoke answered HTTP %d" % done.status)
+        return REVOKED
+
+    def by_hand(self, base_url: str) -> str:
+        return ("revoke it with DELETE %s/permissions/%s/assignments/{its id} (signed with a user action), or in "
+                "the dashboard (Settings > Roles)" % (base_url.rstrip("/"), self.permission_id))
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "permissionId": self.permission_id, "identityId": self.identity_id}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> RevokeAssignments:
+        return cls(str(record["permissionId"]), str(record["identityId"]))
+
+
 #: Every kind of undo the journal may hold.
-UNDO_KINDS: dict[str, type[KeepAppActive] | type[KeepUserActive] | type[LeftAsCreated]] = {
+UNDO_KINDS: dict[str, type[Undo]] = {
+    ArchivePermission.kind: ArchivePermission,
+    RevokeAssignments.kind: RevokeAssignments,
     KeepAppActive.kind: KeepAppActive,
     KeepUserActive.kind: KeepUserActive,
     LeftAsCreated.kind: LeftAsCreated,
+    LeftPending.kind: LeftPending,
 }
 
 
@@ -268,6 +422,10 @@ class Cleanup:
     def created(self, what: str) -> None:
         """Call before creating what cannot be undone (``what``: how a person finds it): the cleanup names it."""
         self.register(LeftAsCreated(what))
+
+    def held(self, what: str) -> None:
+        """A request a policy holds for approval (``PolicyPending.what``): the cleanup names it."""
+        self.register(LeftPending(what))
 
     def run(self) -> list[str]:
         """Run every queued undo once; one line per undo. Never raises.
@@ -340,8 +498,10 @@ def run_summary(lines: Sequence[str]) -> str:
     if not lines:
         return "nothing to undo: no case changed state on the target"
     failed = sum(NOT_RESTORED in line for line in lines)
-    put_back = sum(line.endswith(": " + PUT_BACK) for line in lines)
+    put_back = sum(line.endswith(tuple(": " + outcome for outcome in PUT_BACK_OUTCOMES)) for line in lines)
     left = sum(line.endswith(": " + LEFT) for line in lines)
-    return "%d change%s checked: %d put back, %d found as it should be, %d not restored%s" % (
-        len(lines), "" if len(lines) == 1 else "s", put_back, len(lines) - failed - put_back - left, failed,
-        ", %d created that cannot be undone" % left if left else "")
+    held = sum(line.endswith(": " + HELD) for line in lines)
+    return "%d change%s checked: %d put back, %d found as it should be, %d not restored%s%s" % (
+        len(lines), "" if len(lines) == 1 else "s", put_back, len(lines) - failed - put_back - left - held, failed,
+        ", %d created that cannot be undone" % left if left else "",
+        ", %d held for approval by a policy" % held if held else "")

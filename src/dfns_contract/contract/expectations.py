@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dfns_contract.client import Exchange, NotJSON, NotProvided
+from dfns_contract.client import Exchange, NotJSON, NotProvided, PolicyPending
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import DEFAULT_ENVELOPE, DEFAULT_INTERNAL_MESSAGE, DocumentedError
 
@@ -129,20 +129,28 @@ def audit_problems(exchange: Exchange, envelope: str = DEFAULT_ENVELOPE,
     return []
 
 
+#: The methods the API Errors page of 2026 calls state-changing: a policy may hold them for approval (202).
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE"})
+
+
 def auditor(envelope: str = DEFAULT_ENVELOPE, internal_message: str | None = INTERNAL_ERROR_MESSAGE,
             doc: str = "getting-started/errors.md", internal_doc: str = INTERNAL_ERROR_DOC,
-            recognised: Mapping[int, str] | None = None) -> Callable[[Exchange], None]:
+            recognised: Mapping[int, str] | None = None, pending: str | None = None) -> Callable[[Exchange], None]:
     """The observer of every exchange of a run: a 5xx must be the documented body (``internal_message``:
     the version's 500 message, None if it documents none), any error the version's envelope.
 
     ``recognised``: statuses the version documents for what the environment does not provide (402), by
-    meaning: such an answer stops the case as the environment's doing (``NotProvided``), never a failure.
-    The 429 never reaches an observer (``RateLimited``).
+    meaning: such an answer, in the version's envelope, stops the case as the environment's doing
+    (``NotProvided``), never a failure. ``pending``: where the version documents the 202 of a policy that
+    holds a request for approval, its meaning: a state-changing request answered 202 stops the case
+    (``PolicyPending``). The 429 never reaches an observer (``RateLimited``).
     """
     def audit(exchange: Exchange) -> None:
-        if recognised and exchange.status in recognised:
-            raise NotProvided(exchange, recognised[exchange.status])
+        if pending and exchange.status == 202 and exchange.method.upper() in STATE_CHANGING:
+            raise PolicyPending(exchange, pending)
         problems = audit_problems(exchange, envelope, internal_message)
+        if recognised and exchange.status in recognised and not problems:
+            raise NotProvided(exchange, recognised[exchange.status])
         if not problems:
             return
         server_side = exchange.status >= 500

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
+from dfns_contract.contract import permissions
 from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.pauses import AFTER_A_PAUSE, FirstUse, Pauses
 from dfns_contract.contract.profile import Profile
@@ -343,9 +344,45 @@ BAD_USER_ACTIONS: dict[str, Callable[[RecipeContext, str], str | None]] = {
 }
 
 
-@recipe("useraction-missing-or-invalid", needs=SIGNING, variants=BAD_USER_ACTIONS,
-        variant_needs={"other-principal": ("limitedAuthToken", "limitedCredId", "limitedPrivateKey")})
+def _unsigned_post(ctx: RecipeContext) -> Trial:
+    """Create Permission without a user action (fault), then signed (control): the 2026 page's POST."""
+    body = permissions.permission_body(ctx)
+    fault = permissions.create_permission(ctx, body, sign=False)
+    return Trial(fault, [permissions.create_permission(ctx, {**body, "name": body["name"] + "-signed"})])
+
+
+def _unsigned_delete(ctx: RecipeContext) -> Trial:
+    """Revoke an assignment of the run's own permission without a user action (fault), then signed (control):
+    the 2026 page's DELETE. The permission and the assignment it revokes are controls too."""
+    created = permissions.create_permission(ctx, permissions.permission_body(ctx))
+    controls = [created]
+    permission_id = permissions.id_of(created)
+    if permission_id is None:
+        return Trial(created, controls)  # its control failed, which says so
+    assigned = permissions.assign(ctx, permission_id, ctx.profile["limitedPrincipalId"])
+    controls.append(assigned)
+    assignment_id = permissions.id_of(assigned)
+    if assignment_id is None:
+        return Trial(assigned, controls)
+    fault = permissions.revoke(ctx, permission_id, assignment_id, sign=False)
+    controls.append(permissions.revoke(ctx, permission_id, assignment_id))
+    return Trial(fault, controls)
+
+
+#: The 2026 page's other state-changing methods: POST and DELETE without a user action, each next to its
+#: signed control (the PUT is ``missing``).
+UNSIGNED_METHODS: dict[str, Callable[[RecipeContext], Trial]] = {
+    "missing-post": _unsigned_post,
+    "missing-delete": _unsigned_delete,
+}
+
+
+@recipe("useraction-missing-or-invalid", needs=SIGNING, variants=(*BAD_USER_ACTIONS, *UNSIGNED_METHODS),
+        variant_needs={"other-principal": ("limitedAuthToken", "limitedCredId", "limitedPrivateKey"),
+                       "missing-delete": ("limitedPrincipalId",)})
 def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
+    if variant in UNSIGNED_METHODS:
+        return UNSIGNED_METHODS[variant](ctx)
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
     ctx.changes_other_app()
     control = admin.request("PUT", path, sign=True)

@@ -105,6 +105,24 @@ def unknown_wallet(ctx: RecipeContext, variant: str | None) -> Trial:
     return _read_unknown(ctx, ctx.path("/wallets/{walletId}"), "/wallets/" + unknown_id("wa"))
 
 
+#: Another organisation's resources, read with this organisation's token (fault) and with the owner's (control):
+#: variant → (the profile keys of the path, the path).
+OTHER_ORG_READS: dict[str, tuple[tuple[str, ...], str]] = {
+    "wallet": (("otherOrgWalletId",), "/wallets/{otherOrgWalletId}"),
+    "transfer": (("otherOrgWalletId", "otherOrgTransferId"), "/wallets/{otherOrgWalletId}/transfers/{otherOrgTransferId}"),
+    "user": (("otherOrgUserId",), "/auth/users/{otherOrgUserId}"),
+    "app": (("otherOrgAppId",), "/auth/apps/{otherOrgAppId}"),
+}
+
+
+@recipe("other-org-resource", needs=TOKEN + ("otherOrgAuthToken",), variants=OTHER_ORG_READS,
+        variant_needs={variant: keys for variant, (keys, _) in OTHER_ORG_READS.items()})
+def other_org_resource(ctx: RecipeContext, variant: str | None) -> Trial:
+    path = ctx.path(OTHER_ORG_READS[variant or "wallet"][1])
+    owner = ctx.client.with_identity(ctx.profile["otherOrgAuthToken"], None)
+    return Trial(ctx.principal().request("GET", path), [owner.request("GET", path)])
+
+
 def other_amount(body: dict[str, Any]) -> dict[str, Any]:
     """The same transfer of one unit more: a different body that any network accepts as well as the first
     (another recipient might not be a valid address there, and be refused before the externalId is looked at)."""
@@ -112,20 +130,41 @@ def other_amount(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "amount": str(int(amount) + 1) if amount.isdigit() else amount + "0"}
 
 
-@recipe("external-id-conflict", needs=SIGNED + ("walletId", "transferTo"))
+#: The idempotency page's conflicts: the same externalId "with a different request body or wallet". Each
+#: variant → (the profile, the first transfer's path and body) → the conflicting request's path and body.
+CONFLICTS: dict[str, Callable[[Any, str, dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+    "other-amount": lambda profile, path, body: (path, other_amount(body)),
+    "other-destination": lambda profile, path, body: (path, {**body, "to": profile["otherTransferTo"]}),
+    "other-wallet": lambda profile, path, body: (TRANSFERS.format(walletId=profile["otherWalletId"]), body),
+}
+
+
+def transfer_body(ctx: RecipeContext, external_id: str) -> dict[str, str]:
+    """A Native transfer of ``transferAmount`` (the smallest unit unless the profile says) to ``transferTo``."""
+    return {"kind": "Native", "to": ctx.profile["transferTo"],
+            "amount": ctx.profile.get("transferAmount") or DEFAULT_TRANSFER_AMOUNT, "externalId": external_id}
+
+
+def announce_transfer(ctx: RecipeContext, body: dict[str, str]) -> None:
+    """Before a transfer leaves: the cleanup names it, as nothing can undo it."""
+    ctx.cleanup.created("transfer request of %s from wallet %s to %s, externalId %s" % (
+        body["amount"], ctx.profile["walletId"], body["to"], body["externalId"]))
+
+
+@recipe("external-id-conflict", needs=SIGNED + ("walletId", "transferTo"), variants=CONFLICTS,
+        variant_needs={"other-destination": ("otherTransferTo",), "other-wallet": ("otherWalletId",)})
 def external_id_conflict(ctx: RecipeContext, variant: str | None) -> Trial:
     admin, path = ctx.principal(), ctx.path(TRANSFERS)
     external_id = ctx.name("transfer-" + random_source.token_hex(4))
-    body = {"kind": "Native", "to": ctx.profile["transferTo"],
-            "amount": ctx.profile.get("transferAmount") or DEFAULT_TRANSFER_AMOUNT, "externalId": external_id}
-    ctx.cleanup.created("transfer request of %s from wallet %s to %s, externalId %s" % (
-        body["amount"], ctx.profile["walletId"], body["to"], external_id))
+    body = transfer_body(ctx, external_id)
+    announce_transfer(ctx, body)
     first = admin.request("POST", path, body, sign=True)
     again = admin.request("POST", path, body, sign=True)
-    fault = admin.request("POST", path, other_amount(body), sign=True)
+    other_path, other_body = CONFLICTS[variant or "other-amount"](ctx.profile, path, body)
+    fault = admin.request("POST", other_path, other_body, sign=True)
     broken = idempotency_problems(first, again, fault, external_id)
     if not broken and _entity_id(first):
-        broken += _created_once(ctx, path, external_id)
+        broken += created_once(ctx, external_id, path, *((other_path,) if other_path != path else ()))
     return Trial(fault, [first, again], broken=broken)
 
 
@@ -165,22 +204,31 @@ def idempotency_problems(first: Exchange, again: Exchange, conflict: Exchange, e
     return problems
 
 
-def _created_once(ctx: RecipeContext, path: str, external_id: str) -> list[str]:
-    """The wallet's transfers hold exactly one with the case's externalId (a replay that answered the first
-    transfer may still have created another one)."""
-    admin, found, token, pages = ctx.principal(), [], None, 0
-    while pages < LISTED_PAGES:
+def listed_ids(ctx: RecipeContext, path: str, external_id: str) -> list[str] | None:
+    """The ids of the transfers listed at ``path`` with ``external_id`` (newest first, ``LISTED_PAGES`` pages);
+    None when the listing cannot be read (it is no part of the entry: nothing to say)."""
+    admin, found, token = ctx.principal(), [], None
+    for _ in range(LISTED_PAGES):
         listed = admin.request("GET", path + ("?paginationToken=%s" % token if token else ""))
-        pages += 1
         try:
             body = listed.json
             items, token = body["items"], body.get("nextPageToken")
         except (ValueError, KeyError, TypeError):
-            return []  # the listing is no part of this entry: not readable, nothing to say
+            return None
         found += [item.get("id") for item in items if isinstance(item, dict) and item.get("externalId") == external_id]
         if not token:
             break
-    if len(found) > 1:
-        return ["the transfer with externalId %s was created %d times (ids %s): the identical request must not "
-                "create it again" % (external_id, len(found), ", ".join(map(str, found)))]
-    return []
+    return found
+
+
+def created_once(ctx: RecipeContext, external_id: str, path: str, *others: str) -> list[str]:
+    """The first wallet's transfers hold exactly one with the case's externalId, the other wallets' none (a
+    replay that answered the first transfer may still have created another one)."""
+    problems = []
+    for where, expected in ((path, 1), *((other, 0) for other in others)):
+        found = listed_ids(ctx, where, external_id)
+        if found is not None and len(found) > expected:
+            problems.append("GET %s lists %d transfers with externalId %s (ids %s), expected %d: the same "
+                            "externalId must not create a transfer twice" % (
+                                where, len(found), external_id, ", ".join(map(str, found)), expected))
+    return problems

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import pytest
 
-from dfns_contract.client import EnvironmentFailure, Exchange, FlowError, ServerFailure
+from dfns_contract.client import EnvironmentFailure, Exchange, FlowError, PolicyPending, ServerFailure
 from dfns_contract.contract.catalog import Case
 from dfns_contract.contract.expectations import (
     ContractViolation,
@@ -47,6 +47,9 @@ def replay(case: Case, ctx: RecipeContext, record: Recorder | None = None) -> No
         failures = [_stopped(case, expected_message, exc)]
         if record and seen:
             record(case, expected_message, seen[-1], stage="stopped", reason=str(exc))
+    except PolicyPending as exc:
+        ctx.cleanup.held(exc.what)  # the environment's doing: the case stops, the cleanup names what waits
+        raise
     finally:
         ctx.client.observers.remove(observe)
         _clean_up(ctx)

@@ -127,13 +127,14 @@ def dfns_http() -> Iterator[requests.Session]:
 def dfns_client(dfns_target: Target, dfns_http: requests.Session, request: pytest.FixtureRequest) -> DfnsClient:
     """The profile's main principal; every response it gets is audited against the envelope."""
     from dfns_contract.client.secrets import remember_received
-    from dfns_contract.contract.catalog import ENVIRONMENT
+    from dfns_contract.contract.catalog import ENVIRONMENT, PENDING
     from dfns_contract.contract.expectations import auditor
 
     catalog = request.config.stash[CATALOG]
     audit = auditor(catalog.envelope, catalog.internal_message,
                     recognised={entry.status: entry.meaning for entry in catalog.recognised
-                                if entry.answer == ENVIRONMENT})
+                                if entry.answer == ENVIRONMENT},
+                    pending=next((entry.meaning for entry in catalog.recognised if entry.answer == PENDING), None))
     client = principal_client(dfns_target.base_url, dfns_target.profile, request.config.stash[SETTINGS],
                               session=dfns_http, observers=[remember_received, audit])
     client.guard = run_guard(request)  # copied to every other principal and race sender of this process
