@@ -208,3 +208,38 @@ def test_unknown_contract_is_a_usage_error_naming_the_known_ones():
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "unknown contract version '2024-09-01'" in done.stderr
     assert "2024-08-19, 2024-08-19-extended, 2025-02-07, 2026" in done.stderr
+
+
+def test_policy_option_is_the_settings_policies():
+    from dfns_contract.server.cli import _parser, settings_from
+
+    args = _parser().parse_args(["--policy", "Permissions:Assign", "--policy", "Wallets:Sign",
+                                 "--policy", "Permissions:Assign"])
+    assert settings_from(args).policies == ("Permissions:Assign", "Wallets:Sign")
+
+
+def test_unknown_policy_activity_is_a_usage_error():
+    done = subprocess.run([*COMMAND, "--policy", "Permissions:Revoke"], capture_output=True, text=True,
+                          timeout=DEADLINE, check=False)
+    assert done.returncode == 2
+    assert "unknown policy activity 'Permissions:Revoke'" in done.stderr and "usage:" in done.stderr
+
+
+def test_a_policy_option_holds_its_activity_for_approval(mock_factory, tmp_path):
+    from dfns_contract.client import KeySigner
+
+    from selftests.server.today import TodaysClient
+
+    out = tmp_path / "p.json"
+    mock = mock_factory("--port", "0", "--contract", "2026", "--policy", "Permissions:Assign",
+                        "--profile-out", str(out))
+    url = mock.line().split()[-1]
+    p = json.loads(out.read_text())
+    admin = TodaysClient(url, None, auth_token=p["authToken"], signer=KeySigner(p["credId"], p["privateKey"]))
+    made = admin.request("POST", "/permissions", {"name": "held", "operations": ["Wallets:Read"]}, sign=True)
+    assert made.status == 200, made.text
+    path = "/permissions/%s/assignments" % made.json["id"]
+    got = admin.request("POST", path, {"identityId": p["limitedPrincipalId"]}, sign=True)
+    assert got.status == 202 and got.json["status"] == "Pending" and got.json["kind"] == "Assignment"
+    assert admin.request("GET", path).json == {"items": []}
+    assert mock.stop() == 0

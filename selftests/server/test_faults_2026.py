@@ -33,6 +33,7 @@ from selftests.server.today import (
     admin,
     checked_error,
     client,
+    error_of,
     limited,
     transfer,
     transfer_body,
@@ -42,8 +43,9 @@ JUDGED = faults_judged_by(TODAY)
 FAULTS_2026 = [name for name in JUDGED if FAULTS[name].kind is FaultKind.FAULT]
 BENIGN = [name for name in JUDGED if FAULTS[name].kind is FaultKind.BENIGN]
 
-#: The ids a server makes at random (errors, transfers, wallets, users, orgs, apps, requests).
-_RANDOM_ID = re.compile(r"\b(er|xfr|wa|us|or|ap|rq)-[0-9a-z]+(-[0-9a-z]+)*")
+#: The ids a server makes at random (errors, transfers, wallets, users, orgs, apps, requests, permissions,
+#: assignments).
+_RANDOM_ID = re.compile(r"\b(er|xfr|wa|us|or|ap|rq|pm|as)-[0-9a-z]+(-[0-9a-z]+)*")
 
 
 class Observation(NamedTuple):
@@ -92,6 +94,28 @@ def _conflicting_transfer(c: Clients) -> Exchange:
     return transfer(c.admin, wallet, transfer_body(c.server, externalId="conflict", amount="2"))
 
 
+def _new_permission(c: Clients, name: str, sign: bool = True) -> Exchange:
+    return c.admin.request("POST", "/permissions", {"name": name, "operations": ["Wallets:Read"]}, sign=sign)
+
+
+def _assign(c: Clients, permission_id: str) -> Exchange:
+    body = {"identityId": c.server.profile["limitedPrincipalId"]}
+    return c.admin.request("POST", "/permissions/%s/assignments" % permission_id, body, sign=True)
+
+
+def _assigned_twice(c: Clients) -> Exchange:
+    """A new permission assigned to the limited principal, then assigned to it again."""
+    permission_id = _new_permission(c, "twice").json["id"]
+    _assign(c, permission_id)
+    return _assign(c, permission_id)
+
+
+def _revoked_without_user_action(c: Clients) -> Exchange:
+    permission_id = _new_permission(c, "revoked").json["id"]
+    assignment_id = _assign(c, permission_id).json["id"]
+    return c.admin.request("DELETE", "/permissions/%s/assignments/%s" % (permission_id, assignment_id))
+
+
 Probe = Callable[[Clients], Any]
 
 PROBES: dict[str, Probe] = {
@@ -116,6 +140,9 @@ PROBES: dict[str, Probe] = {
     "odd-bytes": lambda c: observe(c.admin.request("GET", "/auth/apps", headers={"X-Odd": "caf\u00e9"})),
     "replayed-transfer": _replayed_transfer,
     "conflicting-transfer": lambda c: observe(_conflicting_transfer(c)),
+    "permission-assigned-twice": lambda c: observe(_assigned_twice(c)),
+    "post-without-user-action": lambda c: observe(_new_permission(c, "unsigned", sign=False)),
+    "delete-without-user-action": lambda c: observe(_revoked_without_user_action(c)),
 }
 
 #: The probe that shows each switch a 2026 suite judges.
@@ -157,6 +184,11 @@ SHOWN_BY = {
     "conflict-without-duplicate": "conflicting-transfer",
     "conflict-accepted": "conflicting-transfer",
     "conflict-message": "conflicting-transfer",
+    "permission-reassign-allowed": "permission-assigned-twice",
+    "permission-conflict-status": "permission-assigned-twice",
+    "useraction-optional-post": "post-without-user-action",
+    "useraction-optional-put": "no-user-action",
+    "useraction-optional-delete": "delete-without-user-action",
     **{name: "unknown-wallet" for name in BENIGN},
 }
 
@@ -188,7 +220,9 @@ def test_clean_server_answers_the_probes_as_today_documents(observations):
     expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
                 "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
                 "unknown-app": 404, "unknown-wallet": 404, "unknown-user": 404, "conflicting-transfer": 409,
-                "unbound-user-action": 403, "user-action-of-another-principal": 403}
+                "unbound-user-action": 403, "user-action-of-another-principal": 403,
+                "permission-assigned-twice": 409, "post-without-user-action": 403,
+                "delete-without-user-action": 403}
     for probe, status in expected.items():
         seen = clean[probe]
         assert seen.status == status and seen.content_type == "application/json", probe
@@ -196,6 +230,9 @@ def test_clean_server_answers_the_probes_as_today_documents(observations):
     conflict = json.loads(clean["conflicting-transfer"].error_body)["error"]
     assert conflict["message"] == "Conflicting transfer with same externalId"
     assert conflict["details"] == {"duplicate": {"id": "…", "externalId": "conflict"}}
+    twice = json.loads(clean["permission-assigned-twice"].error_body)["error"]
+    assert twice["message"] == "permission already assigned to this identity"
+    assert twice["details"] == {"assignmentId": "…", "permissionId": "…", "identityId": "…"}
 
 
 @pytest.mark.parametrize("name", FAULTS_2026)
@@ -220,3 +257,23 @@ def test_nonce_required_2026_refuses_todays_requests_with_the_2024_400():
         error = checked_error(got.json["error"], 400)
         assert error["message"] == "request nonce is missing or invalid"
 
+
+
+@pytest.mark.parametrize("name, method", [("useraction-optional-post", "POST"), ("useraction-optional-put", "PUT"),
+                                          ("useraction-optional-delete", "DELETE")])
+def test_a_user_action_made_optional_is_still_judged_when_sent(name, method):
+    """The switch drops the requirement for its method only: a request that carries a user action that is not
+    this request's is still 403, and the other methods still need one."""
+    with start_server(contract=TODAY, faults=[name]) as broken:
+        sender, app = admin(broken), "/auth/apps/%s" % broken.profile["otherAppId"]
+        wrong = sender.user_action("PUT", app + "/deactivate", "{}")
+        probes = {
+            "POST": lambda ua: sender.request("POST", "/permissions", {"name": "p", "operations": ["Wallets:Read"]},
+                                              headers=ua),
+            "PUT": lambda ua: sender.request("PUT", app + "/activate", headers=ua),
+            "DELETE": lambda ua: sender.request("DELETE", "/permissions/pm-x/assignments/as-x", headers=ua),
+        }
+        error_of(probes[method]({"X-DFNS-USERACTION": wrong}), 403)
+        for other, probe in probes.items():
+            if other != method:
+                error_of(probe({}), 403)

@@ -39,7 +39,8 @@ def check_binding(catalog: Catalog, recipes: Mapping[str, Recipe] = RECIPES,
                      for variant in error.variant_faults if variant not in error.variants]
         problems += _variant_problems(error, found)
         problems += ["recipe %r needs %r, which is not a profile key (schemas/profile.json)" % (error.recipe_id, need)
-                     for need in (*found.needs, *(k for ks in found.variant_needs.values() for k in ks)) if need not in keys]
+                     for need in dict.fromkeys((*found.needs, *(k for ks in found.variant_needs.values() for k in ks)))
+                     if need not in keys]
         problems += ["recipe %r: variant_needs names %r, which is not one of its variants" % (error.recipe_id, variant)
                      for variant in found.variant_needs if variant not in found.variants]
         problems += ["entry %r: its message needs {%s}, which is neither a param nor a profile key"

@@ -32,10 +32,11 @@ import secrets as random_source
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dfns_contract.contract import permissions
 from dfns_contract.contract.recipes import RecipeContext, Trial, recipe
 
 if TYPE_CHECKING:
-    from dfns_contract.client import Exchange
+    from dfns_contract.client import DfnsClient, Exchange
 
 TOKEN = ("authToken",)
 SIGNED = TOKEN + ("credId", "privateKey")
@@ -168,6 +169,18 @@ def external_id_conflict(ctx: RecipeContext, variant: str | None) -> Trial:
     return Trial(fault, [first, again], broken=broken)
 
 
+@recipe("permission-assigned-twice", needs=SIGNED + ("limitedPrincipalId",))
+def permission_assigned_twice(ctx: RecipeContext, variant: str | None) -> Trial:
+    """The run's own permission assigned to the limited principal (control), then assigned again (fault)."""
+    created = permissions.create_permission(ctx, permissions.permission_body(ctx))
+    permission_id = permissions.id_of(created)
+    if permission_id is None:
+        return Trial(created, [created])  # its control failed, which says so
+    identity = ctx.profile["limitedPrincipalId"]
+    first = permissions.assign(ctx, permission_id, identity)
+    return Trial(permissions.assign(ctx, permission_id, identity), [created, first])
+
+
 def _entity_id(exchange: Exchange) -> str | None:
     try:
         body = exchange.json
@@ -204,12 +217,13 @@ def idempotency_problems(first: Exchange, again: Exchange, conflict: Exchange, e
     return problems
 
 
-def listed_ids(ctx: RecipeContext, path: str, external_id: str) -> list[str] | None:
+def listed_ids(client: DfnsClient, path: str, external_id: str) -> list[str] | None:
     """The ids of the transfers listed at ``path`` with ``external_id`` (newest first, ``LISTED_PAGES`` pages);
     None when the listing cannot be read (it is no part of the entry: nothing to say)."""
-    admin, found, token = ctx.principal(), [], None
+    found: list[str] = []
+    token = None
     for _ in range(LISTED_PAGES):
-        listed = admin.request("GET", path + ("?paginationToken=%s" % token if token else ""))
+        listed = client.request("GET", path + ("?paginationToken=%s" % token if token else ""))
         try:
             body = listed.json
             items, token = body["items"], body.get("nextPageToken")
@@ -226,7 +240,7 @@ def created_once(ctx: RecipeContext, external_id: str, path: str, *others: str) 
     replay that answered the first transfer may still have created another one)."""
     problems = []
     for where, expected in ((path, 1), *((other, 0) for other in others)):
-        found = listed_ids(ctx, where, external_id)
+        found = listed_ids(ctx.principal(), where, external_id)
         if found is not None and len(found) > expected:
             problems.append("GET %s lists %d transfers with externalId %s (ids %s), expected %d: the same "
                             "externalId must not create a transfer twice" % (

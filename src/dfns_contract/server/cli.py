@@ -1,6 +1,7 @@
 """``dfns-mock``: run the reference server from a shell.
 
     dfns-mock --port 0 --profile-out profile.json [--fault NAME ...] [--contract VERSION]
+    dfns-mock --policy Permissions:Assign --policy Wallets:Sign ...
     dfns-mock --access-log --max-connections-per-client 64 ...
     dfns-mock --list-faults
 
@@ -10,7 +11,9 @@ Logs go to stderr: WARNING and above by default (a server fault, with its
 traceback; a client reaching its connection limit), ``--log-level info`` adds
 one line per refusal (a limit, a malformed request, a client that left),
 ``--access-log`` one line per request. The limits' options are the
-``Settings`` fields of the same names (settings.py documents each).
+``Settings`` fields of the same names (settings.py documents each);
+``--policy ACTIVITY`` (repeatable) is ``Settings.policies``: the seeded org
+holds that activity for approval (approvals.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
+from .approvals import POLICY_ACTIVITIES
 from .contracts import CONTRACTS, DEFAULT_CONTRACT, judged_by
 from .faults import FAULTS, describe_faults
 from .runner import ServerStartError, start_server
@@ -126,6 +130,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the published version of the errors page to answer as: %s (default %s)"
         % (", ".join(CONTRACTS), DEFAULT_CONTRACT),
     )
+    parser.add_argument(
+        "--policy",
+        dest="policies",
+        action="append",
+        default=[],
+        metavar="ACTIVITY",
+        type=_policy_activity,
+        help="start with a policy that holds this activity for approval (repeatable): %s"
+        % "; ".join("%s (%s)" % item for item in POLICY_ACTIVITIES.items()),
+    )
     limits = parser.add_argument_group("limits (what one request and one client may cost)")
     defaults = Settings()
     for name, help_text in LIMIT_OPTIONS.items():
@@ -153,9 +167,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """The default settings with the command line's limits and access log."""
+    """The default settings with the command line's limits, access log and policies."""
     chosen = {f.name: getattr(args, f.name) for f in fields(Settings) if f.name in LIMIT_OPTIONS}
-    return replace(Settings(), access_log=args.access_log, **chosen)
+    policies = tuple(dict.fromkeys(args.policies))
+    return replace(Settings(), access_log=args.access_log, policies=policies, **chosen)
 
 
 def _positive(kind: type) -> Callable[[str], Any]:
@@ -179,6 +194,14 @@ def _contract_name(name: str) -> str:
     if name not in CONTRACTS:
         raise argparse.ArgumentTypeError(
             "unknown contract version %r (known: %s)" % (name, ", ".join(CONTRACTS))
+        )
+    return name
+
+
+def _policy_activity(name: str) -> str:
+    if name not in POLICY_ACTIVITIES:
+        raise argparse.ArgumentTypeError(
+            "unknown policy activity %r (known: %s)" % (name, ", ".join(POLICY_ACTIVITIES))
         )
     return name
 

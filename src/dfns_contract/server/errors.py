@@ -49,6 +49,12 @@ class ErrorId(str, enum.Enum):
     WALLET_NOT_FOUND = "WalletNotFound"
     TRANSFER_NOT_FOUND = "TransferNotFound"
     TRANSFER_CONFLICT = "TransferConflict"
+    # The permission pages (api-reference/permissions) and Get Approval: the docs give no message for
+    # any of these (the 409 of a permission assigned twice is only listed on the API Errors page).
+    PERMISSION_NOT_FOUND = "PermissionNotFound"
+    ASSIGNMENT_NOT_FOUND = "AssignmentNotFound"
+    PERMISSION_ALREADY_ASSIGNED = "PermissionAlreadyAssigned"
+    APPROVAL_NOT_FOUND = "ApprovalNotFound"
     # The server's limits (settings.py): what one request may cost.
     MALFORMED_REQUEST = "MalformedRequest"
     REQUEST_TIMEOUT = "RequestTimeout"
@@ -103,6 +109,13 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.TRANSFER_NOT_FOUND: ErrorSpec(404, "transfer not found", documented=False),
     # The idempotency page's words, to the letter.
     ErrorId.TRANSFER_CONFLICT: ErrorSpec(409, "Conflicting transfer with same externalId"),
+    ErrorId.PERMISSION_NOT_FOUND: ErrorSpec(404, "permission not found", documented=False),
+    ErrorId.ASSIGNMENT_NOT_FOUND: ErrorSpec(404, "assignment not found", documented=False),
+    # Status from the API Errors page's 409 row; the words are the server's own.
+    ErrorId.PERMISSION_ALREADY_ASSIGNED: ErrorSpec(
+        409, "permission already assigned to this identity", documented=False
+    ),
+    ErrorId.APPROVAL_NOT_FOUND: ErrorSpec(404, "approval not found", documented=False),
     ErrorId.MALFORMED_REQUEST: ErrorSpec(400, "malformed HTTP request", documented=False),
     ErrorId.REQUEST_TIMEOUT: ErrorSpec(
         408, "the request did not arrive in time", documented=False

@@ -394,6 +394,27 @@ _REGISTRY: tuple[Fault, ...] = (
         "the 409 message gains a final period",
         TRANSFER_CONFLICT=Override(message="Conflicting transfer with same externalId."),
     ),
+    _fault(
+        "permission-reassign-allowed",
+        "assigning a permission its identity already holds creates a second assignment (200, not 409)",
+    ),
+    _fault(
+        "permission-conflict-status",
+        "a permission assigned twice answers 400 instead of 409",
+        PERMISSION_ALREADY_ASSIGNED=Override(status=400),
+    ),
+    _fault(
+        "useraction-optional-post",
+        "a POST without X-DFNS-USERACTION is served (one that carries an invalid one is still 403)",
+    ),
+    _fault(
+        "useraction-optional-put",
+        "a PUT without X-DFNS-USERACTION is served (one that carries an invalid one is still 403)",
+    ),
+    _fault(
+        "useraction-optional-delete",
+        "a DELETE without X-DFNS-USERACTION is served (one that carries an invalid one is still 403)",
+    ),
     # -- Legal variations -----------------------------------------------------
     _benign("extra-fields", "errors carry extra keys: error.code and a top-level requestId"),
     _benign("extra-headers", "responses carry extra headers (X-Request-Id, Cache-Control)"),
@@ -412,6 +433,13 @@ FORGETS_BY_DATE_AFTER = timedelta(seconds=60)
 #: nonce-store-forgets-after-1s, useraction-store-forgets-after-1s: a used value is remembered
 #: this long after its first use.
 FORGETS_AFTER_USE = timedelta(seconds=1)
+
+#: useraction-optional-*: the method whose requests may come without a user action, by switch.
+USER_ACTION_OPTIONAL = {
+    "useraction-optional-post": "POST",
+    "useraction-optional-put": "PUT",
+    "useraction-optional-delete": "DELETE",
+}
 
 #: The faults that make a header value with an odd byte crash the request.
 ODD_BYTE_FAULTS = frozenset({"html-500-on-odd-bytes", "internal-error-shape", "odd-bytes-500"})

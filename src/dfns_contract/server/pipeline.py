@@ -64,7 +64,7 @@ from starlette.routing import Route
 from ..wire.encoding import canonical_json
 from ..wire.nonce import MIN_UUID_LENGTH, InvalidNonce, Nonce, parse_nonce
 from .errors import ApiError, ErrorId
-from .faults import FORGETS_AFTER_USE, FORGETS_BY_DATE_AFTER
+from .faults import FORGETS_AFTER_USE, FORGETS_BY_DATE_AFTER, USER_ACTION_OPTIONAL
 from .header_names import header_reader
 from .state import ServerState
 from .stores import AnswerCache, OneTimeStore, PerConnection
@@ -154,6 +154,15 @@ class Call:
         return self.principal
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer with a status other than 200 (a request held for approval: 202)."""
+
+    body: Any
+    status: int = 200
+
+
+#: A handler returns the JSON body of a 200, or a ``Reply``.
 Handler = Callable[[Call], Any]
 
 
@@ -237,6 +246,10 @@ class Pipeline:
         self.check_token_org = "token-any-org" not in faults
         self.check_permissions = "forbidden-off" not in faults
         self.check_user_action = "useraction-check-off" not in faults
+        #: useraction-optional-*: methods whose requests without the header are served.
+        self.user_action_optional = frozenset(
+            method for name, method in USER_ACTION_OPTIONAL.items() if name in faults
+        )
         self.bind_user_action = "useraction-unbound" not in faults
         self.bind_user_action_to_signer = "useraction-any-principal" not in faults
         self.user_action_single_use = "useraction-reuse-off" not in faults
@@ -272,16 +285,17 @@ class Pipeline:
             for operation in (endpoint.operation, *endpoint.more_operations):
                 self._authorize(principal, operation)
         body = await self._body(request, endpoint)
-        if endpoint.user_action and self.check_user_action and (
-            self.flows_need_user_action or not endpoint.flow_step
-        ):
+        if self._needs_user_action(endpoint, request):
             assert principal is not None
             if self.user_action_racy:
                 await self._user_action_racy(request, principal, body)
             else:
                 self._user_action(request, principal, body)
         call = Call(request, state, app, principal, claims, body, state.clock())
-        return self.renderer.json(endpoint.handler(call))
+        result = endpoint.handler(call)
+        if isinstance(result, Reply):
+            return self.renderer.json(result.body, result.status)
+        return self.renderer.json(result)
 
     # -- 1. nonce ----------------------------------------------------------------
 
@@ -443,6 +457,20 @@ class Pipeline:
         return body
 
     # -- 6. user action ----------------------------------------------------------
+
+    def _needs_user_action(self, endpoint: Endpoint, request: Request) -> bool:
+        """Whether step 6 runs: the endpoint asks for a user action and the version and faults keep it.
+
+        Under a useraction-optional-* switch a request of its method that carries
+        no ``X-DFNS-USERACTION`` skips the step; one that carries any is still judged.
+        """
+        if not (endpoint.user_action and self.check_user_action):
+            return False
+        if endpoint.flow_step and not self.flows_need_user_action:
+            return False
+        if endpoint.method in self.user_action_optional:
+            return bool((self.header(request, "X-DFNS-USERACTION") or "").strip(OWS))
+        return True
 
     def _read_user_action(
         self, request: Request, principal: Principal, body: dict[str, Any]

@@ -4,8 +4,9 @@ One org with two applications, an admin and a "limited" user (both
 registered, with Key credentials and tokens), a user with a pending
 registration code and one whose code has expired, a wallet and an address to
 transfer to from it: every scenario of the contract suite has a subject. The
-admin holds the Auth:* and Wallets:* operations; the limited user neither
-Auth:Apps:Update nor any Wallets:* one. Besides, a token of the admin that
+admin holds the Auth:*, Wallets:* and Permissions:* operations; the limited user neither
+Auth:Apps:Update nor any Wallets:* or Permissions:* one. The org's permissions are
+Dfns-managed (immutable); its policies are those ``Settings.policies`` names. Besides, a token of the admin that
 has expired, and a second organisation with an application, an admin of its
 own (the same operations) and a wallet, whose token this org's applications
 must refuse and whose wallet this org's principals must not find.
@@ -34,6 +35,7 @@ from .tokens import TokenKind, TokenService
 from .wallet_store import NETWORKS
 from .world import (
     AUTH_OPERATIONS,
+    PERMISSION_OPERATIONS,
     WALLET_OPERATIONS,
     Application,
     Permission,
@@ -43,8 +45,8 @@ from .world import (
     new_id,
 )
 
-#: What an org's admin may do: everything of the auth domain and of wallets.
-ADMIN_OPERATIONS = frozenset((*AUTH_OPERATIONS, *WALLET_OPERATIONS))
+#: What an org's admin may do: everything of the auth domain, of wallets and of permissions.
+ADMIN_OPERATIONS = frozenset((*AUTH_OPERATIONS, *WALLET_OPERATIONS, *PERMISSION_OPERATIONS))
 #: The network of the seeded wallets: an EVM testnet, as the pages' examples.
 WALLET_NETWORK = "EthereumSepolia"
 #: What a transfer of the suite moves from the seeded wallet: the smallest unit (the server moves nothing).
@@ -151,10 +153,9 @@ def new_seeded_world(settings: Settings, clock: Clock) -> SeededWorld:
 def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Clock) -> Seeded:
     now = clock()
     org_id = new_id("or")
-    admin_permission = world.add_permission(Permission(new_id("pm"), "AuthAdmin", ADMIN_OPERATIONS))
-    limited_permission = world.add_permission(
-        Permission(new_id("pm"), "AuthReader", frozenset(LIMITED_OPERATIONS))
-    )
+    admin_permission = _add_permission(world, org_id, "AuthAdmin", ADMIN_OPERATIONS, now)
+    limited_permission = _add_permission(world, org_id, "AuthReader", frozenset(LIMITED_OPERATIONS), now)
+    _add_policies(world, org_id, settings.policies)
     rp_id = settings.rp_id
     app = _add_app(world, org_id, "Reference App", rp_id, settings.app_origin, admin_permission)
     other = _add_app(
@@ -192,6 +193,20 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         wallet_id=_seed_wallet(world, org_id, now, "Reference Wallet"),
         transfer_to=_address_on(WALLET_NETWORK),
     )
+
+
+def _add_permission(
+    world: World, org_id: str, name: str, operations: frozenset[str], now: datetime
+) -> Permission:
+    """A Dfns-managed permission of the org (immutable, as the docs' DfnsFullAdminAccess)."""
+    return world.add_permission(Permission(new_id("pm"), name, operations, org_id, is_immutable=True,
+                                           date_created=now, date_updated=now))
+
+
+def _add_policies(world: World, org_id: str, activities: tuple[str, ...]) -> None:
+    """The org's policies: each named activity held for approval (``Settings.policies``)."""
+    for activity in activities:
+        world.approvals.add_policy(org_id, activity)
 
 
 def _seed_wallet(world: World, org_id: str, now: datetime, name: str) -> str:
@@ -254,7 +269,7 @@ def _seed_other_org(
     Permissions belong to an org, so it has its own, with the same operations.
     """
     org_id = new_id("or")
-    permission = world.add_permission(Permission(new_id("pm"), "AuthAdmin", ADMIN_OPERATIONS))
+    permission = _add_permission(world, org_id, "AuthAdmin", ADMIN_OPERATIONS, now)
     rp_id = "other-org.%s" % settings.rp_id
     app = _add_app(world, org_id, "Other Org App", rp_id, "https://%s" % rp_id, permission)
     admin = _registered(

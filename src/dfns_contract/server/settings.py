@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..wire.nonce import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW
+from .approvals import check_activities
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Settings:
     #: Keep every token and registration code issued (``ServerState.issued_secrets``), so the
     #: suite's own tests can search its output for them. Off by default: it grows with every request.
     record_secrets: bool = False
+    #: Activity kinds the seeded org holds for approval, one ``AlwaysTrigger`` / ``RequestApproval``
+    #: policy each (approvals.py: ``Permissions:Assign``, ``Permissions:Modify``, ``Wallets:Sign``).
+    #: Empty: nothing is held, as in an org without policies ("all transactions are allowed").
+    policies: tuple[str, ...] = ()
 
     # -- Limits (connections.py, request_limits.py, pipeline.py, json_input.py) ---------------
 
@@ -69,3 +74,7 @@ class Settings:
     #: One line per request on the ``dfns_contract.server.access`` logger (INFO): client, method,
     #: path without the query, status, time. Never a header, a body or a query string.
     access_log: bool = False
+
+    def __post_init__(self) -> None:
+        # A misspelt activity must not silently hold nothing.
+        check_activities(self.policies)

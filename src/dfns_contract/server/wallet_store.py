@@ -123,6 +123,8 @@ class Transfer:
     request_body: dict[str, Any]
     date_requested: datetime
     status: str = "Pending"
+    #: The approval a ``Wallets:Sign`` policy opened for it ("if this transfer triggered a policy").
+    approval_id: str | None = None
 
     @property
     def external_id(self) -> str | None:
@@ -141,6 +143,8 @@ class Transfer:
         }
         if self.external_id is not None:
             body["externalId"] = self.external_id
+        if self.approval_id is not None:
+            body["approvalId"] = self.approval_id
         return body
 
 

@@ -17,7 +17,9 @@ from typing import Any
 from ..wire.encoding import b64url_encode
 from ..wire.keys import PublicKey
 from ..wire.nonce import iso_now
+from .approvals import ApprovalStore
 from .ids import new_id
+from .permission_store import Assignment, Permission, PermissionStore
 from .wallet_store import WalletStore
 
 #: The Auth:* operations (the docs' DfnsFullAdminAccess, restricted to the auth domain).
@@ -49,6 +51,18 @@ WALLET_OPERATIONS = (
     "Wallets:TransferAsset",
 )
 
+#: The operations the Permissions pages require (api-reference/permissions; Archive: the legacy page),
+#: and Get Approval's (legacy policy-engine page).
+PERMISSION_OPERATIONS = (
+    "Permissions:Archive",
+    "Permissions:Assign",
+    "Permissions:Assignments:Read",
+    "Permissions:Create",
+    "Permissions:Read",
+    "Permissions:Revoke",
+    "Policies:Approvals:Read",
+)
+
 _CODE_ALPHABET = string.digits + string.ascii_uppercase
 
 
@@ -73,21 +87,6 @@ class PrincipalKind(str, enum.Enum):
 
 #: Credential kinds: a Key signs logins and user actions; a RecoveryKey only recovers its user.
 KEY, RECOVERY_KEY = "Key", "RecoveryKey"
-
-
-@dataclass(frozen=True)
-class Permission:
-    permission_id: str
-    name: str
-    operations: frozenset[str]
-
-    def assignment(self) -> dict[str, Any]:
-        return {
-            "permissionId": self.permission_id,
-            "permissionName": self.name,
-            "assignmentId": "",
-            "operations": sorted(self.operations),
-        }
 
 
 @dataclass
@@ -200,10 +199,15 @@ class Principal:
     #: The last login code sent (Send Login Code), and the last recovery verification code.
     login_code: OneTimeCode | None = None
     recovery_code: OneTimeCode | None = None
+    #: The permissions assigned to it (Assign Permission), by assignment id.
+    assigned: dict[str, Permission] = field(default_factory=dict)
 
     @property
     def operations(self) -> frozenset[str]:
-        return self.permission.operations if self.permission else frozenset()
+        """What it may do: its own permission's operations and those of every live permission assigned to it."""
+        held = [self.permission] if self.permission else []
+        held += self.assigned.values()
+        return frozenset(op for p in held if not p.is_archived for op in p.operations)
 
     def credential(self, cred_id: str) -> Credential | None:
         """The login factor (active Key) of this id: what signs a login or a user action."""
@@ -231,7 +235,10 @@ class Principal:
             "isActive": self.is_active,
             "isServiceAccount": self.kind is PrincipalKind.SERVICE_ACCOUNT,
             "isRegistered": self.is_registered,
-            "permissionAssignments": [self.permission.assignment()] if self.permission else [],
+            "permissionAssignments": [
+                *([self.permission.assignment()] if self.permission else []),
+                *(p.assignment(assignment_id) for assignment_id, p in self.assigned.items()),
+            ],
         }
         if self.external_id is not None:
             body["externalId"] = self.external_id
@@ -258,7 +265,10 @@ class World:
     def __init__(self) -> None:
         self.apps: dict[str, Application] = {}
         self.principals: dict[str, Principal] = {}
-        self.permissions: dict[str, Permission] = {}
+        #: Permissions (roles) and their assignments (permission_store.py).
+        self.permissions = PermissionStore()
+        #: Policies, the approvals they opened and the change requests they hold (approvals.py).
+        self.approvals = ApprovalStore()
         self.mailbox: dict[str, Mail] = {}
         #: Login and recovery codes as emailed, by username (sandbox.py shows them).
         self.code_mail: dict[tuple[str, str], OneTimeCode] = {}
@@ -294,8 +304,28 @@ class World:
     # -- principals ------------------------------------------------------------
 
     def add_permission(self, permission: Permission) -> Permission:
-        self.permissions[permission.permission_id] = permission
-        return permission
+        return self.permissions.add(permission)
+
+    def assign(self, permission: Permission, identity: Principal, now: datetime) -> Assignment:
+        """Give ``identity`` the permission's operations, from now until the assignment is revoked."""
+        assignment = self.permissions.record(Assignment(
+            new_id("as"), permission.permission_id, identity.principal_id, permission.org_id, now))
+        identity.assigned[assignment.assignment_id] = permission
+        return assignment
+
+    def revoke(self, assignment: Assignment) -> None:
+        """Delete the assignment: its identity no longer holds the permission through it."""
+        self.permissions.remove(assignment)
+        identity = self.principals.get(assignment.identity_id)
+        if identity is not None:
+            identity.assigned.pop(assignment.assignment_id, None)
+
+    def find_identity(self, org_id: str, identity_id: str) -> Principal | None:
+        """A live user or service account of the org: whom a permission can be assigned to."""
+        identity = self.principals.get(identity_id)
+        if identity is None or identity.org_id != org_id or identity.is_archived:
+            return None
+        return identity
 
     def find_principal(self, principal_id: str) -> Principal | None:
         return self.principals.get(principal_id)

@@ -11,6 +11,8 @@ from . import (
     credentials,
     delegated,
     login,
+    permissions,
+    policy_approvals,
     recovery,
     registration,
     service_accounts,
@@ -30,4 +32,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *recovery.ENDPOINTS,
     *credentials.ENDPOINTS,
     *wallets.ENDPOINTS,
+    *permissions.ENDPOINTS,
+    *policy_approvals.ENDPOINTS,
 )

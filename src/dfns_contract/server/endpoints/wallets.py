@@ -13,20 +13,22 @@ first created; the same ``externalId`` with another body or another wallet is
 naming the existing transfer. The handler is synchronous: the look-up and the
 record have no ``await`` between them, so of two identical concurrent
 requests one creates the transfer and the other is given it.
+
+Under a ``Wallets:Sign`` policy (``dfns-mock --policy Wallets:Sign``, approvals.py)
+a new transfer carries the ``approvalId`` of the approval it opened and stays
+``Pending``, answered 200: the Transfer Asset page lists no other status.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Call, Endpoint
 from ..validation import Field, validate
 from ..wallet_store import NETWORKS, Transfer, Wallet
 from ..world import PrincipalKind, new_id
-from .common import require_operation
+from .common import approval_if_held, page, require_operation, requester
 
 #: The fields each kind of transfer needs besides ``kind`` (the page's request bodies).
 TRANSFER_KINDS: dict[str, tuple[str, ...]] = {
@@ -43,8 +45,6 @@ TRANSFER_KINDS: dict[str, tuple[str, ...]] = {
     "Trc721": ("contract", "to", "tokenId"),
 }
 PRIORITIES = ("Slow", "Standard", "Fast")
-#: List endpoints: "Maximum number of items to return. Default to 50."
-DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 
 
 # -- wallets ----------------------------------------------------------------------
@@ -75,7 +75,7 @@ def list_wallets(call: Call) -> dict[str, Any]:
         owner = user.principal_id if user is not None else ""
     if owner is not None:
         wallets = [w for w in wallets if w.owner_id == owner]
-    return _page(call, wallets, lambda w: w.wallet_id, Wallet.to_json)
+    return page(call, wallets, lambda w: w.wallet_id, Wallet.to_json)
 
 
 def _wallet(call: Call) -> Wallet:
@@ -113,11 +113,11 @@ def transfer_asset(call: Call) -> dict[str, Any]:
             duplicate = {"id": first.transfer_id, "externalId": external_id}
             details = {} if "conflict-without-duplicate" in faults else {"duplicate": duplicate}
             raise ApiError(ErrorId.TRANSFER_CONFLICT, details=details)
-    requester = {"userId": call.user.principal_id, "tokenId": str(call.claims.get("jti", ""))}
-    if call.app is not None:
-        requester["appId"] = call.app.app_id
-    transfer = Transfer(new_id("xfr"), wallet.wallet_id, wallet.org_id, wallet.network, requester,
+    transfer = Transfer(new_id("xfr"), wallet.wallet_id, wallet.org_id, wallet.network, requester(call),
                         dict(body), call.now)
+    approval = approval_if_held(call, "Wallets:Sign", lambda: {"transferRequest": transfer.to_json()})
+    if approval is not None:
+        transfer.approval_id = approval.approval_id
     return store.record(transfer).to_json()
 
 
@@ -135,7 +135,7 @@ def list_transfers(call: Call) -> dict[str, Any]:
     wallet = _wallet(call)
     transfers = call.state.world.wallets.transfers_of(wallet)
     return {"walletId": wallet.wallet_id,
-            **_page(call, transfers, lambda t: t.transfer_id, Transfer.to_json)}
+            **page(call, transfers, lambda t: t.transfer_id, Transfer.to_json)}
 
 
 def _check_transfer(wallet: Wallet, body: dict[str, Any]) -> None:
@@ -148,47 +148,6 @@ def _check_transfer(wallet: Wallet, body: dict[str, Any]) -> None:
         raise bad_request("to must be an address on %s" % wallet.network, "to")
     if "amount" in body and not body["amount"].isdigit():
         raise bad_request("amount must be a whole number in the minimum denomination", "amount")
-
-
-# -- pages ------------------------------------------------------------------------
-
-Item = TypeVar("Item")
-
-
-def _page(call: Call, items: list[Item], key: Any, to_json: Any) -> dict[str, Any]:
-    """``items`` from the one after ``paginationToken``, at most ``limit``; ``nextPageToken`` if more.
-
-    The token is opaque to the client: here the id of the last item given, base64url-encoded.
-    """
-    query = call.request.query_params
-    limit = _limit(query.get("limit"))
-    start = 0
-    if "paginationToken" in query:
-        after = _decode_token(query["paginationToken"])
-        keys = [key(item) for item in items]
-        if after not in keys:
-            raise bad_request("paginationToken is not a token this list returned", "paginationToken")
-        start = keys.index(after) + 1
-    page = items[start:start + limit]
-    result: dict[str, Any] = {"items": [to_json(item) for item in page]}
-    if start + limit < len(items):
-        result["nextPageToken"] = base64.urlsafe_b64encode(key(page[-1]).encode()).decode()
-    return result
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise bad_request("limit must be a whole number from 1 to %d" % MAX_LIMIT, "limit")
-    return int(text)
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise bad_request("paginationToken is not a token this list returned", "paginationToken") from None
 
 
 _ONE = "/wallets/{walletId}"

@@ -1,0 +1,148 @@
+"""Policies that hold an activity for approval, and what a held request leaves behind.
+
+``dfns-mock --policy ACTIVITY`` (``Settings.policies``) starts the server with
+one policy per activity kind named: rule ``AlwaysTrigger``, action
+``RequestApproval``, so every request of that activity is held. The activity
+kinds are the policy pages' (legacy policy-engine/policies.md, Create Policy):
+
+* ``Permissions:Assign``: Assign Permission and Revoke Permission (an
+  assignment "deleted" is the same activity);
+* ``Permissions:Modify``: Archive Permission (and Update Permission, which
+  this server does not serve);
+* ``Wallets:Sign``: Transfer Asset (and the signing endpoints this server does not serve).
+
+A held permission request answers 202 with a change request (the pages'
+``{id: "cr-…", kind, operationKind, status: "Pending", entityId, dateCreated,
+requester, body, approvalId}``) and changes nothing; a held transfer is created
+with ``status: "Pending"`` and an ``approvalId``, answered 200 as the Transfer
+Asset page lists no other status. Either way an approval ``ap-…`` is recorded,
+``Pending``, for Get Approval (``GET /v2/policy-approvals/{approvalId}``).
+Nobody decides it: the server has no decision endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..wire.nonce import iso_now
+from .ids import new_id
+
+#: The activity kinds a policy of this server can hold, and the requests each holds.
+POLICY_ACTIVITIES: dict[str, str] = {
+    "Permissions:Assign": "Assign Permission, Revoke Permission",
+    "Permissions:Modify": "Archive Permission",
+    "Wallets:Sign": "Transfer Asset",
+}
+
+
+class UnknownActivity(ValueError):
+    """A policy activity kind this server cannot hold."""
+
+
+def check_activities(activities: tuple[str, ...]) -> None:
+    """Raise ``UnknownActivity`` naming the first kind that is not in ``POLICY_ACTIVITIES``."""
+    for activity in activities:
+        if activity not in POLICY_ACTIVITIES:
+            raise UnknownActivity("unknown policy activity %r (known: %s)"
+                                  % (activity, ", ".join(POLICY_ACTIVITIES)))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An ``AlwaysTrigger`` / ``RequestApproval`` policy of one org on one activity kind."""
+
+    policy_id: str
+    org_id: str
+    activity_kind: str
+
+
+@dataclass
+class ChangeRequest:
+    """What a held permission request answers (202) and what Get Permission shows as pending."""
+
+    request_id: str
+    kind: str
+    operation_kind: str
+    entity_id: str
+    requester: dict[str, str]
+    body: dict[str, Any]
+    date_created: datetime
+    approval_id: str
+    status: str = "Pending"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.request_id,
+            "kind": self.kind,
+            "operationKind": self.operation_kind,
+            "status": self.status,
+            "entityId": self.entity_id,
+            "dateCreated": iso_now(self.date_created),
+            "requester": dict(self.requester),
+            "body": dict(self.body),
+            "approvalId": self.approval_id,
+        }
+
+
+@dataclass
+class Approval:
+    """An approval request a policy opened: pending until decided (never, here)."""
+
+    approval_id: str
+    org_id: str
+    initiator_id: str
+    activity: dict[str, Any]
+    policy_id: str
+    date_created: datetime
+    status: str = "Pending"
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.approval_id,
+            "initiatorId": self.initiator_id,
+            "status": self.status,
+            "dateCreated": iso_now(self.date_created),
+            "dateUpdated": iso_now(self.date_created),
+            "activity": dict(self.activity),
+            "policyEvaluations": [{"policyId": self.policy_id, "triggerStatus": "Triggered"}],
+            "decisions": list(self.decisions),
+        }
+
+
+class ApprovalStore:
+    """The policies of each org, the approvals they opened and the change requests pending."""
+
+    def __init__(self) -> None:
+        self._policies: dict[tuple[str, str], Policy] = {}
+        self._approvals: dict[str, Approval] = {}
+        self._pending: dict[str, ChangeRequest] = {}
+
+    def add_policy(self, org_id: str, activity_kind: str) -> Policy:
+        policy = Policy(new_id("plc"), org_id, activity_kind)
+        self._policies[(org_id, activity_kind)] = policy
+        return policy
+
+    def policy_for(self, org_id: str, activity_kind: str) -> Policy | None:
+        """The org's policy on this activity kind: the request is held if there is one."""
+        return self._policies.get((org_id, activity_kind))
+
+    def open(self, policy: Policy, initiator_id: str, activity: dict[str, Any], now: datetime) -> Approval:
+        """Record a new pending approval of ``activity`` (``{"kind": …, …}``) under ``policy``."""
+        approval = Approval(new_id("ap"), policy.org_id, initiator_id, activity, policy.policy_id, now)
+        self._approvals[approval.approval_id] = approval
+        return approval
+
+    def approval_of(self, org_id: str, approval_id: str) -> Approval | None:
+        approval = self._approvals.get(approval_id)
+        return approval if approval is not None and approval.org_id == org_id else None
+
+    def hold(self, change: ChangeRequest) -> ChangeRequest:
+        """Keep a change request as its entity's pending one (Get Permission, List Assignments show it)."""
+        self._pending[change.entity_id] = change
+        return change
+
+    def pending_for(self, entity_id: str) -> ChangeRequest | None:
+        return self._pending.get(entity_id)
