@@ -424,6 +424,20 @@ _REGISTRY: tuple[Fault, ...] = (
         WALLET_NOT_FOUND=Override(status=403),
     ),
     _fault_2026(
+        "other-org-wallet-readable",
+        "GET /wallets/{walletId} serves a wallet of another organisation (no tenant check)",
+    ),
+    _fault_2026(
+        "other-org-transfer-readable",
+        "GET /wallets/{walletId}/transfers/{transferId} serves a transfer of another organisation",
+    ),
+    _fault_2026(
+        "other-org-user-readable", "GET /auth/users/{userId} serves a user of another organisation"
+    ),
+    _fault_2026(
+        "other-org-app-readable", "GET /auth/apps/{appId} serves an application of another organisation"
+    ),  # the 2024 pages document the unknown app's 404 too: judged by 2026 alone for now
+    _fault_2026(
         "unknown-user-status",
         "an unknown user answers 400 instead of 404",
         USER_NOT_FOUND=Override(status=400),
@@ -437,6 +451,20 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault_2026(
         "conflict-accepted",
         "an externalId reused with another body or wallet creates a new transfer instead of 409",
+    ),
+    _fault_2026(
+        "conflict-compares-amount-only",
+        "an externalId reused with the same amount but another body (another 'to') answers 200 with the "
+        "first transfer instead of 409",
+    ),
+    _fault_2026(
+        "external-id-per-wallet",
+        "an externalId is unique per wallet, not per org: reused on another wallet it creates a new transfer",
+    ),
+    _fault_2026(
+        "duplicate-transfer-racy",
+        "the transfer store checks the externalId, waits 50 ms, then records (two identical requests at once "
+        "create two transfers)",
     ),
     _fault_2026(
         "conflict-message",

@@ -19,7 +19,8 @@
 
 Endpoints declare what they need (``Endpoint``); handlers are plain
 synchronous functions of a ``Call``, so the state change they make cannot
-interleave with another request's.
+interleave with another request's (under a ``*-racy`` fault a handler may
+return an awaitable instead, whose wait is the race the fault stands for).
 
 Single use: every one-time value is claimed by one ``OneTimeStore.claim``
 call, which checks and records together, with no ``await`` between the
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -281,7 +283,10 @@ class Pipeline:
             else:
                 self._user_action(request, principal, body)
         call = Call(request, state, app, principal, claims, body, state.clock())
-        return self.renderer.json(endpoint.handler(call))
+        answer = endpoint.handler(call)
+        if inspect.isawaitable(answer):  # only a *-racy fault's slow store makes a handler wait
+            answer = await answer
+        return self.renderer.json(answer)
 
     # -- 1. nonce ----------------------------------------------------------------
 
