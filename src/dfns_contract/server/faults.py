@@ -142,6 +142,10 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault("nonce-freshness-off", "a nonce dated far in the past or future is accepted"),
     _fault("nonce-short-uuid", "a nonce uuid shorter than 13 characters is accepted"),
     _fault(
+        "nonce-replay-by-encoding",
+        "the replay store keys a nonce by its header text: the same uuid and date encoded otherwise pass",
+    ),
+    _fault(
         "nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"
     ),
     _fault(
