@@ -20,7 +20,7 @@ import pytest
 
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.wire.headers import LOWER_CASE
-from dfns_contract.wire.nonce import iso_now, make_nonce
+from dfns_contract.wire.nonce import iso_now, make_nonce, reencode_nonce
 from dfns_contract.server.clock import ManualClock
 from dfns_contract.server.contracts import judged_by
 from dfns_contract.server.faults import FAULTS, FIRST_CONTRACT, FaultKind, describe_faults
@@ -79,6 +79,13 @@ def _replayed(
     _pause(c, pause)
     replayer = c.admin.on_new_connection() if on_new_connection else c.admin
     return replayer.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+
+
+def _replayed_reencoded(c: Clients) -> Exchange:
+    """A nonce used, then the same nonce (uuid and date) encoded otherwise."""
+    nonce = make_nonce()
+    c.admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    return c.admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": reencode_nonce(nonce)})
 
 
 def _pause(c: Clients, seconds: float) -> None:
@@ -143,6 +150,7 @@ PROBES: dict[str, Probe] = {
     ),
     "replayed-nonce": lambda c, _: observe(_replayed(c)),
     "replayed-aged-nonce": lambda c, _: observe(_replayed(c, _aged_nonce(c))),
+    "replayed-reencoded-nonce": lambda c, _: observe(_replayed_reencoded(c)),
     "replayed-nonce-other-connection": lambda c, _: observe(_replayed(c, on_new_connection=True)),
     "replayed-nonce-after-2s": lambda c, _: observe(_replayed(c, pause=2)),
     "lower-case-names": lambda c, _: observe(c.admin.spelled(LOWER_CASE).request("GET", "/auth/apps")),
@@ -213,6 +221,7 @@ SHOWN_BY = {
     "nonce-replay-message": "replayed-nonce",
     "nonce-freshness-off": "stale-nonce",
     "nonce-short-uuid": "short-uuid",
+    "nonce-replay-by-encoding": "replayed-reencoded-nonce",
     "nonce-replay-racy": "racy-nonce",
     "nonce-store-forgets-by-date": "replayed-aged-nonce",
     "nonce-store-forgets-after-1s": "replayed-nonce-after-2s",
@@ -298,6 +307,9 @@ def test_clean_server_answers_the_probes_as_documented(observations):
         == '{"error":{"message":"request nonce is missing or invalid"}}'
     )
     assert clean["racy-nonce"] == clean["racy-user-action"] == 1
+    assert clean["replayed-reencoded-nonce"].error_body == clean["replayed-nonce"].error_body == (
+        '{"error":{"message":"request nonce has already been used"}}'
+    )
 
 
 @pytest.mark.parametrize("name", list(FIRST_FAULTS))

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import pytest
@@ -23,7 +25,7 @@ from dfns_contract.wire.headers import LOWER_CASE
 from dfns_contract.server.faults import FAULTS, FaultKind
 from dfns_contract.server.runner import RunningServer, start_server
 
-from selftests.helpers.server_checks import probe_switches
+from selftests.helpers.server_checks import RACERS, probe_switches
 from selftests.server.forgery import forged_token, signed_by_embedded_key
 from selftests.server.today import (
     TODAY,
@@ -116,6 +118,35 @@ def _revoked_without_user_action(c: Clients) -> Exchange:
     return c.admin.request("DELETE", "/permissions/%s/assignments/%s" % (permission_id, assignment_id))
 
 
+def _reused_external_id(c: Clients, name: str, wallet_key: str, **change: str) -> Exchange:
+    """A transfer with an externalId, then a second with it from ``wallet_key``'s wallet, ``change`` made."""
+    p = c.server.profile
+    transfer(c.admin, p["walletId"], transfer_body(c.server, externalId=name))
+    return transfer(c.admin, p[wallet_key], transfer_body(c.server, externalId=name, **change))
+
+
+def _racing_transfers(c: Clients) -> int:
+    """Identical transfer requests sent at once: how many transfers they made (at most 2)."""
+    wallet, body = c.server.profile["walletId"], transfer_body(c.server, externalId="race")
+    path = "/wallets/%s/transfers" % wallet
+    senders = [admin(c.server) for _ in range(RACERS)]
+    actions = [s.user_action("POST", path, json.dumps(body, separators=(",", ":"))) for s in senders]
+    barrier = threading.Barrier(RACERS)
+
+    def send(i: int) -> str:
+        senders[i].request("GET", "/auth/apps")  # open the connection before the start line
+        barrier.wait(timeout=10)
+        return senders[i].request("POST", path, body, headers={"X-DFNS-USERACTION": actions[i]}).json["id"]
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return min(len(set(pool.map(send, range(RACERS)))), 2)
+
+
+def _other_orgs(c: Clients, path: str) -> Exchange:
+    """This org's admin reads a resource of the other organisation (its path names profile keys)."""
+    return c.admin.request("GET", path.format(**c.server.profile))
+
+
 Probe = Callable[[Clients], Any]
 
 PROBES: dict[str, Probe] = {
@@ -143,7 +174,20 @@ PROBES: dict[str, Probe] = {
     "permission-assigned-twice": lambda c: observe(_assigned_twice(c)),
     "post-without-user-action": lambda c: observe(_new_permission(c, "unsigned", sign=False)),
     "delete-without-user-action": lambda c: observe(_revoked_without_user_action(c)),
+    "conflicting-to": lambda c: observe(
+        _reused_external_id(c, "other-to", "walletId", to=c.server.profile["otherTransferTo"])),
+    "conflicting-wallet": lambda c: observe(_reused_external_id(c, "other-wallet", "otherWalletId")),
+    "racing-transfers": _racing_transfers,
+    "other-org-wallet": lambda c: observe(_other_orgs(c, "/wallets/{otherOrgWalletId}")),
+    "other-org-transfer": lambda c: observe(
+        _other_orgs(c, "/wallets/{otherOrgWalletId}/transfers/{otherOrgTransferId}")),
+    "other-org-user": lambda c: observe(_other_orgs(c, "/auth/users/{otherOrgUserId}")),
+    "other-org-app": lambda c: observe(_other_orgs(c, "/auth/apps/{otherOrgAppId}")),
 }
+
+#: Another org's resource answers as an unknown id of its kind.
+OTHER_ORG_MESSAGES = {"other-org-wallet": "wallet not found", "other-org-transfer": "transfer not found",
+                      "other-org-user": "user not found", "other-org-app": "application not found"}
 
 #: The probe that shows each switch a 2026 suite judges.
 SHOWN_BY = {
@@ -189,6 +233,13 @@ SHOWN_BY = {
     "useraction-optional-post": "post-without-user-action",
     "useraction-optional-put": "no-user-action",
     "useraction-optional-delete": "delete-without-user-action",
+    "conflict-compares-amount-only": "conflicting-to",
+    "external-id-per-wallet": "conflicting-wallet",
+    "duplicate-transfer-racy": "racing-transfers",
+    "other-org-wallet-readable": "other-org-wallet",
+    "other-org-transfer-readable": "other-org-transfer",
+    "other-org-user-readable": "other-org-user",
+    "other-org-app-readable": "other-org-app",
     **{name: "unknown-wallet" for name in BENIGN},
 }
 
@@ -216,23 +267,28 @@ def test_every_switch_a_2026_suite_judges_has_a_probe():
 def test_clean_server_answers_the_probes_as_today_documents(observations):
     clean = observations[""]
     assert clean["ok"].status == clean["lower-case-names"].status == clean["odd-bytes"].status == 200
-    assert clean["replayed-transfer"] == "first"
+    assert clean["replayed-transfer"] == "first" and clean["racing-transfers"] == 1
     expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
                 "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
                 "unknown-app": 404, "unknown-wallet": 404, "unknown-user": 404, "conflicting-transfer": 409,
                 "unbound-user-action": 403, "user-action-of-another-principal": 403,
                 "permission-assigned-twice": 409, "post-without-user-action": 403,
-                "delete-without-user-action": 403}
+                "delete-without-user-action": 403, "conflicting-to": 409, "conflicting-wallet": 409,
+                "other-org-wallet": 404, "other-org-transfer": 404, "other-org-user": 404, "other-org-app": 404}
     for probe, status in expected.items():
         seen = clean[probe]
         assert seen.status == status and seen.content_type == "application/json", probe
         checked_error(json.loads(seen.error_body)["error"], status)
-    conflict = json.loads(clean["conflicting-transfer"].error_body)["error"]
-    assert conflict["message"] == "Conflicting transfer with same externalId"
-    assert conflict["details"] == {"duplicate": {"id": "…", "externalId": "conflict"}}
     twice = json.loads(clean["permission-assigned-twice"].error_body)["error"]
     assert twice["message"] == "permission already assigned to this identity"
     assert twice["details"] == {"assignmentId": "…", "permissionId": "…", "identityId": "…"}
+    for probe, message in OTHER_ORG_MESSAGES.items():
+        assert json.loads(clean[probe].error_body)["error"]["message"] == message, probe
+    for probe, external_id in (("conflicting-transfer", "conflict"), ("conflicting-to", "other-to"),
+                               ("conflicting-wallet", "other-wallet")):
+        conflict = json.loads(clean[probe].error_body)["error"]
+        assert conflict["message"] == "Conflicting transfer with same externalId"
+        assert conflict["details"] == {"duplicate": {"id": "…", "externalId": external_id}}
 
 
 @pytest.mark.parametrize("name", FAULTS_2026)
@@ -249,6 +305,18 @@ def test_benign_variation_keeps_todays_body(observations, name):
     extra = {"code"} if name == "extra-fields" else set()
     checked_error({k: v for k, v in error.items() if k not in extra}, 404)
     assert error["message"] == "wallet not found"
+
+
+@pytest.mark.parametrize("name, probe", [("conflict-compares-amount-only", "conflicting-to"),
+                                         ("external-id-per-wallet", "conflicting-wallet")])
+def test_a_reused_external_id_is_served_under_its_switch(observations, name, probe):
+    """The switch lets the conflicting request through: 200, where the clean server answers 409."""
+    assert observations[name][probe].status == 200 and observations[""][probe].status == 409
+
+
+def test_duplicate_transfer_racy_lets_identical_requests_at_once_make_two(observations):
+    assert observations["duplicate-transfer-racy"]["racing-transfers"] == 2
+    assert observations[""]["racing-transfers"] == 1
 
 
 def test_nonce_required_2026_refuses_todays_requests_with_the_2024_400():
@@ -277,3 +345,22 @@ def test_a_user_action_made_optional_is_still_judged_when_sent(name, method):
         for other, probe in probes.items():
             if other != method:
                 error_of(probe({}), 403)
+
+
+def test_conflict_compares_amount_only_answers_another_to_with_the_first_transfer():
+    with start_server(contract=TODAY, faults=["conflict-compares-amount-only"]) as broken:
+        p, sender = broken.profile, admin(broken)
+        first = transfer(sender, p["walletId"], transfer_body(broken, externalId="x"))
+        second = transfer(sender, p["walletId"], transfer_body(broken, externalId="x", to=p["otherTransferTo"]))
+        assert second.status == 200 and second.json == first.json
+        error_of(transfer(sender, p["walletId"], transfer_body(broken, externalId="x", amount="2")), 409)
+
+
+def test_external_id_per_wallet_makes_a_new_transfer_on_another_wallet():
+    with start_server(contract=TODAY, faults=["external-id-per-wallet"]) as broken:
+        p, sender = broken.profile, admin(broken)
+        first = transfer(sender, p["walletId"], transfer_body(broken, externalId="x"))
+        second = transfer(sender, p["otherWalletId"], transfer_body(broken, externalId="x"))
+        assert second.status == 200 and second.json["id"] != first.json["id"]
+        assert second.json["walletId"] == p["otherWalletId"]
+        assert transfer(sender, p["otherWalletId"], transfer_body(broken, externalId="x")).json == second.json

@@ -92,7 +92,8 @@ def test_a_wallet_of_another_org_is_not_found(server):
 
 def test_list_wallets_pages_with_limit_and_pagination_token():
     with start_server(contract=TODAY) as fresh:
-        made = [fresh.profile["walletId"]] + [_create_wallet(fresh)["id"] for _ in range(4)]
+        seeded = [fresh.profile["walletId"], fresh.profile["otherWalletId"]]
+        made = seeded + [_create_wallet(fresh)["id"] for _ in range(3)]
         sender, seen, token, pages = admin(fresh), [], None, 0
         while True:
             query = "?limit=2" + ("&paginationToken=" + token if token else "")
@@ -162,18 +163,48 @@ def test_the_same_request_again_answers_the_first_transfer(server):
     assert [t["id"] for t in listed if t.get("externalId") == "same-again"] == [first.json["id"]]
 
 
-@pytest.mark.parametrize("other", ["body", "wallet"])
+def test_the_seeded_second_wallet_and_address_are_on_the_same_network(server):
+    p = server.profile
+    wallets = [admin(server).request("GET", "/wallets/%s" % p[key]).json for key in ("walletId", "otherWalletId")]
+    assert wallets[0]["id"] != wallets[1]["id"] and wallets[0]["network"] == wallets[1]["network"]
+    assert p["otherTransferTo"] != p["transferTo"]
+    got = transfer(admin(server), p["otherWalletId"], transfer_body(server, to=p["otherTransferTo"]))
+    assert got.status == 200, got.text
+
+
+#: What the second request changes, the first being ``transfer_body`` from ``walletId``.
+OTHERWISE = {
+    "amount": {"amount": "2"},
+    "to": {"to": "{otherTransferTo}"},
+    "an-added-field": {"memo": "a memo"},
+    "priority": {"priority": "Fast"},
+    "wallet": {},
+}
+
+
+@pytest.mark.parametrize("other", list(OTHERWISE))
 def test_the_same_external_id_otherwise_is_a_409_pointing_at_the_first(server, other):
-    sender, wallet = admin(server), server.profile["walletId"]
+    p, sender = server.profile, admin(server)
     external_id = "conflict-" + other
-    first = transfer(sender, wallet, transfer_body(server, externalId=external_id))
-    if other == "body":
-        second = transfer(sender, wallet, transfer_body(server, externalId=external_id, amount="2"))
-    else:
-        second = transfer(sender, _create_wallet(server)["id"], transfer_body(server, externalId=external_id))
+    first = transfer(sender, p["walletId"], transfer_body(server, externalId=external_id))
+    change = {key: value.format(**p) for key, value in OTHERWISE[other].items()}
+    wallet = p["otherWalletId"] if other == "wallet" else p["walletId"]
+    second = transfer(sender, wallet, transfer_body(server, externalId=external_id, **change))
     error = error_of(second, 409)
     assert error["message"] == CONFLICT
     assert error["details"] == {"duplicate": {"id": first.json["id"], "externalId": external_id}}
+    assert transfer(sender, p["walletId"], transfer_body(server, externalId=external_id)).json == first.json
+
+
+def test_a_conflict_creates_nothing(server):
+    p, sender = server.profile, admin(server)
+    body = transfer_body(server, externalId="nothing-more")
+    transfer(sender, p["walletId"], body)
+    error_of(transfer(sender, p["otherWalletId"], body), 409)
+    error_of(transfer(sender, p["walletId"], {**body, "to": p["otherTransferTo"]}), 409)
+    for wallet in (p["walletId"], p["otherWalletId"]):
+        listed = sender.request("GET", "/wallets/%s/transfers?limit=100" % wallet).json["items"]
+        assert len([t for t in listed if t.get("externalId") == "nothing-more"]) == (wallet == p["walletId"])
 
 
 def test_an_external_id_is_unique_per_org(server):

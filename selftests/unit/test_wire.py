@@ -7,7 +7,7 @@ import pytest
 from dfns_contract.contract.recipes import bad_nonce
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import DecodeError, b64url_decode, b64url_encode
-from dfns_contract.wire.nonce import InvalidNonce, iso_now, make_nonce, parse_nonce
+from dfns_contract.wire.nonce import InvalidNonce, iso_now, make_nonce, parse_nonce, reencode_nonce
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -47,6 +47,24 @@ class TestNonce:
         unpadded = b64url_encode(raw)
         padded = unpadded + "=" * (-len(unpadded) % 4)
         assert b64url_decode(padded) == b64url_decode(unpadded) == raw
+
+    @pytest.mark.parametrize("uuid", ["abcdefghijklm", "abcdefghijklmn", "abcdefghijklmno"])
+    def test_a_reencoded_nonce_is_another_text_of_the_same_nonce(self, uuid):
+        original = make_nonce(uuid=uuid, date=iso_now(NOW))
+        again = reencode_nonce(original)
+        assert again != original and again.endswith("=") and not original.endswith("=")
+        assert parse_nonce(again, NOW) == parse_nonce(original, NOW)
+        assert b64url_decode(again).decode().startswith('{"date": ')  # keys reversed, spaced
+
+    def test_reencoding_a_padded_nonce_drops_the_padding(self):
+        padded = reencode_nonce(make_nonce(date=iso_now(NOW)))
+        again = reencode_nonce(padded)
+        assert "=" not in again and again != padded
+        assert parse_nonce(again, NOW) == parse_nonce(padded, NOW)
+
+    def test_only_a_nonce_can_be_reencoded(self):
+        with pytest.raises(DecodeError):
+            reencode_nonce(b64url_encode(b"[1, 2]"))
 
     @pytest.mark.parametrize("text", ["a+b/", "ab cd", "a", "ab=c"])
     def test_strict_alphabet(self, text):

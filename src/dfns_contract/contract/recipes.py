@@ -27,7 +27,7 @@ from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.pauses import AFTER_A_PAUSE, FirstUse, Pauses
 from dfns_contract.contract.profile import Profile
 from dfns_contract.wire.encoding import b64url_encode
-from dfns_contract.wire.nonce import iso_now, make_nonce
+from dfns_contract.wire.nonce import iso_now, make_nonce, reencode_nonce
 
 if TYPE_CHECKING:
     from dfns_contract.client import DfnsClient, Exchange
@@ -233,8 +233,9 @@ def replayed_after_a_pause(ctx: RecipeContext, case_id: str) -> Trial:
     return Trial(second, [first])
 
 
-#: How a used nonce is replayed: at once, on another connection, dated well inside the window, seconds later.
-NONCE_REPLAYS = ("immediately", "other-connection", "aged", AFTER_A_PAUSE)
+#: How a used nonce is replayed: at once, on another connection, dated well inside the window, seconds later,
+#: or encoded again (the same uuid and date in another text: a nonce is what it decodes to).
+NONCE_REPLAYS = ("immediately", "other-connection", "aged", AFTER_A_PAUSE, "re-encoded")
 
 
 @recipe("nonce-reused", needs=BASE, variants=NONCE_REPLAYS)
@@ -244,7 +245,8 @@ def nonce_reused(ctx: RecipeContext, variant: str | None) -> Trial:
         return replayed_after_a_pause(ctx, "nonce-reused-" + variant)
     nonce = aged_nonce(ctx.profile) if variant == "aged" else make_nonce()
     first = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
-    second = replay_sender(admin, variant).request("GET", "/auth/apps", headers={"X-DFNS-NONCE": nonce})
+    again = reencode_nonce(nonce) if variant == "re-encoded" else nonce
+    second = replay_sender(admin, variant).request("GET", "/auth/apps", headers={"X-DFNS-NONCE": again})
     return Trial(second, [first])
 
 

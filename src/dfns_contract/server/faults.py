@@ -106,6 +106,10 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault("nonce-freshness-off", "a nonce dated far in the past or future is accepted"),
     _fault("nonce-short-uuid", "a nonce uuid shorter than 13 characters is accepted"),
     _fault(
+        "nonce-replay-by-encoding",
+        "the replay store keys a nonce by its header text: the same uuid and date encoded otherwise pass",
+    ),
+    _fault(
         "nonce-replay-racy", "the replay store checks, waits 50 ms, then records (a slow store)"
     ),
     _fault(
@@ -375,6 +379,20 @@ _REGISTRY: tuple[Fault, ...] = (
         WALLET_NOT_FOUND=Override(status=403),
     ),
     _fault(
+        "other-org-wallet-readable",
+        "GET /wallets/{walletId} serves a wallet of another organisation (no tenant check)",
+    ),
+    _fault(
+        "other-org-transfer-readable",
+        "GET /wallets/{walletId}/transfers/{transferId} serves a transfer of another organisation",
+    ),
+    _fault(
+        "other-org-user-readable", "GET /auth/users/{userId} serves a user of another organisation"
+    ),
+    _fault(
+        "other-org-app-readable", "GET /auth/apps/{appId} serves an application of another organisation"
+    ),  # the 2024 pages document the unknown app's 404 too: judged by 2026 alone for now
+    _fault(
         "unknown-user-status",
         "an unknown user answers 400 instead of 404",
         USER_NOT_FOUND=Override(status=400),
@@ -388,6 +406,20 @@ _REGISTRY: tuple[Fault, ...] = (
     _fault(
         "conflict-accepted",
         "an externalId reused with another body or wallet creates a new transfer instead of 409",
+    ),
+    _fault(
+        "conflict-compares-amount-only",
+        "an externalId reused with the same amount but another body (another 'to') answers 200 with the "
+        "first transfer instead of 409",
+    ),
+    _fault(
+        "external-id-per-wallet",
+        "an externalId is unique per wallet, not per org: reused on another wallet it creates a new transfer",
+    ),
+    _fault(
+        "duplicate-transfer-racy",
+        "the transfer store checks the externalId, waits 50 ms, then records (two identical requests at once "
+        "create two transfers)",
     ),
     _fault(
         "conflict-message",

@@ -19,7 +19,8 @@
 
 Endpoints declare what they need (``Endpoint``); handlers are plain
 synchronous functions of a ``Call``, so the state change they make cannot
-interleave with another request's.
+interleave with another request's (under a ``*-racy`` fault a handler may
+return an awaitable instead, whose wait is the race the fault stands for).
 
 Single use: every one-time value is claimed by one ``OneTimeStore.claim``
 call, which checks and records together, with no ``await`` between the
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,7 +80,7 @@ OWS = " \t"
 
 _BODYLESS = frozenset({"GET", "HEAD"})
 
-#: Scope key of the nonce a request claimed, under replay-answered-from-cache: (uuid, expiry).
+#: Scope key of the nonce a request claimed, under replay-answered-from-cache: (its store key, expiry).
 _CLAIMED_NONCE = "dfns.claimed_nonce"
 
 
@@ -206,6 +208,7 @@ class Pipeline:
         self.json_crashes = "malformed-json-500" in faults
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
+        self.nonce_keyed_by_text = "nonce-replay-by-encoding" in faults
         self.nonce_max_length = settings.nonce_max_length
         self.nonce_uuid_max_length = settings.nonce_uuid_max_length
         self.max_json_depth = settings.max_json_depth
@@ -293,6 +296,8 @@ class Pipeline:
                 self._user_action(request, principal, body)
         call = Call(request, state, app, principal, claims, body, state.clock())
         result = endpoint.handler(call)
+        if inspect.isawaitable(result):  # only a *-racy fault's slow store makes a handler wait
+            result = await result
         if isinstance(result, Reply):
             return self.renderer.json(result.body, result.status)
         return self.renderer.json(result)
@@ -300,6 +305,12 @@ class Pipeline:
     # -- 1. nonce ----------------------------------------------------------------
 
     def _parse_nonce(self, request: Request) -> tuple[str, datetime | None]:
+        """The key the replay store knows a valid nonce by, and when it may forget it.
+
+        The key is the decoded uuid, so a used nonce is refused however it is
+        encoded again (key order, whitespace, padding) and whatever date it is
+        sent with; the fault nonce-replay-by-encoding keys by the header's text.
+        """
         header = (self.header(request, "X-DFNS-NONCE") or "").strip(OWS)
         if len(header) > self.nonce_max_length:
             raise ApiError(ErrorId.NONCE_INVALID)
@@ -311,7 +322,7 @@ class Pipeline:
             raise ApiError(ErrorId.NONCE_INVALID) from None
         if len(nonce.uuid) > self.nonce_uuid_max_length:
             raise ApiError(ErrorId.NONCE_INVALID)
-        return nonce.uuid, self._nonce_forgotten_at(nonce)
+        return header if self.nonce_keyed_by_text else nonce.uuid, self._nonce_forgotten_at(nonce)
 
     def _nonce_forgotten_at(self, nonce: Nonce) -> datetime | None:
         """When the store may forget this nonce: once its date is stale (None: never, if dates are not judged).
@@ -334,28 +345,28 @@ class Pipeline:
         return self.state.nonces
 
     def _nonce(self, request: Request) -> None:
-        uuid, expires = self._parse_nonce(request)
-        if self.nonce_replay and not self._nonce_store(request).claim(uuid, expires):
-            self._replayed(uuid)
-        self._note_claimed(request, uuid, expires)
+        key, expires = self._parse_nonce(request)
+        if self.nonce_replay and not self._nonce_store(request).claim(key, expires):
+            self._replayed(key)
+        self._note_claimed(request, key, expires)
 
     async def _nonce_racy(self, request: Request) -> None:
-        uuid, expires = self._parse_nonce(request)
-        if self.nonce_replay and not await self._nonce_store(request).claim_slowly(uuid, expires):
-            self._replayed(uuid)
-        self._note_claimed(request, uuid, expires)
+        key, expires = self._parse_nonce(request)
+        if self.nonce_replay and not await self._nonce_store(request).claim_slowly(key, expires):
+            self._replayed(key)
+        self._note_claimed(request, key, expires)
 
-    def _replayed(self, uuid: str) -> NoReturn:
+    def _replayed(self, key: str) -> NoReturn:
         """The documented 400; under replay-answered-from-cache, the first answer if it is ready."""
         if self.answers is not None:
-            first = self.answers.recall(uuid)
+            first = self.answers.recall(key)
             if first is not None:
                 raise AnsweredBefore(first)
         raise ApiError(ErrorId.NONCE_REUSED)
 
-    def _note_claimed(self, request: Request, uuid: str, expires: datetime | None) -> None:
+    def _note_claimed(self, request: Request, key: str, expires: datetime | None) -> None:
         if self.answers is not None:
-            request.scope[_CLAIMED_NONCE] = (uuid, expires)
+            request.scope[_CLAIMED_NONCE] = (key, expires)
 
     def _remember_answer(self, request: Request, response: Response) -> None:
         """Keep the answer to the request that claimed its nonce, to give it again to its replays.
@@ -365,8 +376,8 @@ class Pipeline:
         """
         claimed = request.scope.get(_CLAIMED_NONCE)
         if self.answers is not None and claimed is not None and hasattr(response, "body"):
-            uuid, expires = claimed
-            self.answers.remember(uuid, response, expires)
+            key, expires = claimed
+            self.answers.remember(key, response, expires)
 
     # -- 2. application ----------------------------------------------------------
 

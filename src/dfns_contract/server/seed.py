@@ -2,14 +2,15 @@
 
 One org with two applications, an admin and a "limited" user (both
 registered, with Key credentials and tokens), a user with a pending
-registration code and one whose code has expired, a wallet and an address to
-transfer to from it: every scenario of the contract suite has a subject. The
+registration code and one whose code has expired, two wallets on one network
+and two addresses there to transfer to: every scenario of the contract suite has a subject. The
 admin holds the Auth:*, Wallets:* and Permissions:* operations; the limited user neither
 Auth:Apps:Update nor any Wallets:* or Permissions:* one. The org's permissions are
 Dfns-managed (immutable); its policies are those ``Settings.policies`` names. Besides, a token of the admin that
 has expired, and a second organisation with an application, an admin of its
-own (the same operations) and a wallet, whose token this org's applications
-must refuse and whose wallet this org's principals must not find.
+own (the same operations), a wallet with a transfer and an end user, whose
+token this org's applications must refuse and whose resources (application,
+wallet, transfer, user) this org's principals must not find.
 
 For the flows the extended edit of the errors page documents errors for
 (``seed_flows.py`` seeds them): a service account that logs users in by delegation,
@@ -32,7 +33,7 @@ from .faults import FORGETS_AFTER_USE
 from .seed_flows import SeededFlows, seed_flows
 from .settings import Settings
 from .tokens import TokenKind, TokenService
-from .wallet_store import NETWORKS
+from .wallet_store import NETWORKS, Transfer
 from .world import (
     AUTH_OPERATIONS,
     PERMISSION_OPERATIONS,
@@ -69,12 +70,15 @@ class SeededPrincipal:
 
 @dataclass(frozen=True)
 class SeededOrg:
-    """Another organisation: its application, and an admin holding the same operations as ours."""
+    """Another organisation: its application, an admin holding the same operations as ours, and what
+    its admin may read and ours must not find (a wallet, a transfer of it, an end user)."""
 
     org_id: str
     app_id: str
     admin: SeededPrincipal
     wallet_id: str
+    transfer_id: str
+    user_id: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,10 @@ class Seeded:
     #: A wallet of the org, and an address on its network to transfer to.
     wallet_id: str
     transfer_to: str
+    #: A second wallet of the org on the same network, and a second address there (the 409's other
+    #: wallet and other body).
+    other_wallet_id: str
+    other_transfer_to: str
 
     def profile(self, base_url: str) -> dict[str, Any]:
         """The target profile (schemas/profile.json), every key filled."""
@@ -123,11 +131,17 @@ class Seeded:
             "registeredUsername": self.admin.username,
             "expiredAuthToken": self.expired_token,
             "otherOrgAuthToken": self.other_org.admin.token,
+            "otherOrgAppId": self.other_org.app_id,
+            "otherOrgWalletId": self.other_org.wallet_id,
+            "otherOrgTransferId": self.other_org.transfer_id,
+            "otherOrgUserId": self.other_org.user_id,
             "replayPauseSeconds": REPLAY_PAUSE_SECONDS,
             "nonceMaxAgeSeconds": self.nonce_max_age_seconds,
             "walletId": self.wallet_id,
             "transferTo": self.transfer_to,
             "transferAmount": TRANSFER_AMOUNT,
+            "otherWalletId": self.other_wallet_id,
+            "otherTransferTo": self.other_transfer_to,
             **self.flows.profile(),
         }
 
@@ -192,6 +206,8 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         flows=seed_flows(world, tokens, settings, now, org_id, admin_permission, admin.principal_id),
         wallet_id=_seed_wallet(world, org_id, now, "Reference Wallet"),
         transfer_to=_address_on(WALLET_NETWORK),
+        other_wallet_id=_seed_wallet(world, org_id, now, "Other Reference Wallet"),
+        other_transfer_to=_address_on(WALLET_NETWORK),
     )
 
 
@@ -211,6 +227,15 @@ def _add_policies(world: World, org_id: str, activities: tuple[str, ...]) -> Non
 
 def _seed_wallet(world: World, org_id: str, now: datetime, name: str) -> str:
     return world.wallets.create_wallet(org_id, WALLET_NETWORK, now, name=name).wallet_id
+
+
+def _seed_transfer(world: World, wallet_id: str, requester_id: str, now: datetime) -> str:
+    """A transfer request of the wallet, as its org's principal would have made it (without a token)."""
+    wallet = world.wallets.wallets[wallet_id]
+    body = {"kind": "Native", "to": _address_on(wallet.network), "amount": TRANSFER_AMOUNT}
+    transfer = Transfer(new_id("xfr"), wallet.wallet_id, wallet.org_id, wallet.network,
+                        {"userId": requester_id}, body, now)
+    return world.wallets.record(transfer).transfer_id
 
 
 def _address_on(network: str) -> str:
@@ -262,11 +287,14 @@ def _expired_token(
 def _seed_other_org(
     world: World, tokens: TokenService, settings: Settings, now: datetime
 ) -> SeededOrg:
-    """A second organisation, with an application, an admin holding every operation, and a wallet.
+    """A second organisation, with an application, an admin holding every operation, a wallet with a
+    transfer, and an end user.
 
     Its admin's token is valid (it works with its own org's application), so
-    the only reason for this org's applications to refuse it is the org.
-    Permissions belong to an org, so it has its own, with the same operations.
+    the only reason for this org's applications to refuse it is the org; and
+    its admin reads each of its resources, so the only reason for ours not to
+    find them is the org too. Permissions belong to an org, so it has its own,
+    with the same operations.
     """
     org_id = new_id("or")
     permission = _add_permission(world, org_id, "AuthAdmin", ADMIN_OPERATIONS, now)
@@ -275,4 +303,8 @@ def _seed_other_org(
     admin = _registered(
         world, tokens, settings, now, org_id, "admin@%s" % rp_id, permission, keys.KeyKind.ED25519
     )
-    return SeededOrg(org_id, app.app_id, admin, _seed_wallet(world, org_id, now, "Other Org Wallet"))
+    wallet_id = _seed_wallet(world, org_id, now, "Other Org Wallet")
+    end_user = world.create_principal(PrincipalKind.END_USER, "end-user@%s" % rp_id, org_id, now)
+    return SeededOrg(org_id, app.app_id, admin, wallet_id,
+                     transfer_id=_seed_transfer(world, wallet_id, admin.principal_id, now),
+                     user_id=end_user.principal_id)

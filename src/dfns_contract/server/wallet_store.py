@@ -6,11 +6,12 @@ networks exist, which key each signs with and what an address on it looks
 like is data (``NETWORKS``): the server never moves an asset, so an address
 is random and a transfer stays ``Pending``.
 
-Transfers are found by id (per wallet) and by ``externalId`` (per org): the
+Transfers are found by id (per wallet) and by ``externalId`` in a scope: the
 API idempotency page makes an ``externalId`` unique in its org, whichever
-wallet it was used with. ``TransferStore.record`` indexes both in one call,
-so a handler that looks an ``externalId`` up and records a new transfer with
-no ``await`` between cannot let two concurrent requests create two.
+wallet it was used with, so the scope is the org's id (a fault makes it the
+wallet's). ``WalletStore.record`` indexes both in one call, so a handler that
+looks an ``externalId`` up and records a new transfer with no ``await``
+between cannot let two concurrent requests create two.
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ class WalletStore:
         wallet = self.wallets.get(wallet_id)
         return wallet if wallet is not None and wallet.org_id == org_id else None
 
+    def any_wallet(self, wallet_id: str) -> Wallet | None:
+        """The wallet, whichever org's: only the faults that skip the tenant check look here."""
+        return self.wallets.get(wallet_id)
+
     def wallets_of(self, org_id: str) -> list[Wallet]:
         """The org's wallets, oldest first."""
         return [w for w in self.wallets.values() if w.org_id == org_id]
@@ -179,13 +184,15 @@ class WalletStore:
     def transfer(self, wallet: Wallet, transfer_id: str) -> Transfer | None:
         return self._transfers[wallet.wallet_id].get(transfer_id)
 
-    def by_external_id(self, org_id: str, external_id: str) -> Transfer | None:
-        """The first transfer of the org made with this ``externalId``."""
-        return self._by_external_id.get((org_id, external_id))
+    def by_external_id(self, scope: str, external_id: str) -> Transfer | None:
+        """The first transfer made with this ``externalId`` in ``scope`` (an org's id; see ``record``)."""
+        return self._by_external_id.get((scope, external_id))
 
-    def record(self, transfer: Transfer) -> Transfer:
-        """Keep a new transfer; its ``externalId`` keeps naming the first transfer made with it."""
+    def record(self, transfer: Transfer, scope: str | None = None) -> Transfer:
+        """Keep a new transfer; its ``externalId`` keeps naming, in ``scope`` (by default its org's
+        id), the first transfer made with it."""
         self._transfers[transfer.wallet_id][transfer.transfer_id] = transfer
         if transfer.external_id is not None:
-            self._by_external_id.setdefault((transfer.org_id, transfer.external_id), transfer)
+            key = (scope if scope is not None else transfer.org_id, transfer.external_id)
+            self._by_external_id.setdefault(key, transfer)
         return transfer

@@ -41,6 +41,22 @@ def make_nonce(uuid: str | None = None, date: str | None = None) -> str:
     return b64url_encode(json.dumps(body, separators=(",", ":")).encode())
 
 
+def reencode_nonce(nonce: str) -> str:
+    """Another header value for the same nonce: its JSON keys in reverse order, spaced, and its base64url
+    padding toggled (the uuid and date, hence the nonce, unchanged).
+
+    What a server must still refuse as used: it knows a nonce by what it decodes to, not by its text.
+    """
+    body = b64url_json(nonce)
+    if not isinstance(body, dict):
+        raise DecodeError("not a JSON object")
+    text = json.dumps(dict(reversed(list(body.items()))), separators=(", ", ": "))
+    while len(text.encode()) % 3 == 0:
+        text += " "  # a length base64 pads, so that the padding can be toggled
+    unpadded = b64url_encode(text.encode())
+    return unpadded if nonce.endswith("=") else unpadded + "=" * (-len(unpadded) % 4)
+
+
 def parse_date(text: object) -> datetime:
     if not isinstance(text, str) or not text:
         raise InvalidNonce("date is not a string")

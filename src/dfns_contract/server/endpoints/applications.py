@@ -16,6 +16,10 @@ def list_apps(call: Call) -> dict[str, Any]:
 
 
 def get_app(call: Call) -> dict[str, Any]:
+    if "other-org-app-readable" in call.state.faults:
+        found = call.state.world.apps.get(call.param("appId"))
+        if found is not None and not found.is_archived:
+            return found.to_json()  # the fault: no tenant check
     return _target(call).to_json()
 
 

@@ -35,6 +35,10 @@ def create_user(call: Call) -> dict[str, Any]:
 
 
 def get_user(call: Call) -> dict[str, Any]:
+    if "other-org-user-readable" in call.state.faults:
+        found = call.state.world.find_principal(call.param("userId"))
+        if found is not None and not found.is_archived:
+            return found.to_json()  # the fault: no tenant check
     return _target(call).to_json()
 
 

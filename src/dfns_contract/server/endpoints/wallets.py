@@ -4,15 +4,19 @@ Served under every contract version, with the permissions the pages name
 (``Wallets:Create``, ``Wallets:Read``, ``Wallets:TransferAsset``,
 ``Wallets:ReadTransfer``; ``Wallets:Tags:Add`` for tags at creation). A wallet
 of another organisation is as unknown as one that does not exist: 404
-``wallet not found``, whose details name the wallet and the caller's org.
+``wallet not found``, whose details name the wallet and the caller's org; so
+is a transfer (Get Transfer Request: 404 ``transfer not found``, whichever of
+its wallet and itself is another org's or missing).
 
 Transfer Asset is idempotent by ``externalId`` (advanced-topics/api-idempotency.md):
 the same request again (same wallet, same body) answers 200 with the transfer
 first created; the same ``externalId`` with another body or another wallet is
 409 ``Conflicting transfer with same externalId``, ``details.duplicate``
-naming the existing transfer. The handler is synchronous: the look-up and the
-record have no ``await`` between them, so of two identical concurrent
-requests one creates the transfer and the other is given it.
+naming the existing transfer. "Same body" is the whole body, every field;
+an ``externalId`` is unique in the org, whichever wallet. The handler is
+synchronous: the look-up and the record have no ``await`` between them, so of
+two identical concurrent requests one creates the transfer and the other is
+given it (only the fault duplicate-transfer-racy puts a wait there).
 
 Under a ``Wallets:Sign`` policy (``dfns-mock --policy Wallets:Sign``, approvals.py)
 a new transfer carries the ``approvalId`` of the approval it opened and stays
@@ -21,10 +25,14 @@ a new transfer carries the ``approvalId`` of the approval it opened and stays
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
+
+import anyio
 
 from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Call, Endpoint
+from ..stores import RACY_DELAY
 from ..validation import Field, validate
 from ..wallet_store import NETWORKS, Transfer, Wallet
 from ..world import PrincipalKind, new_id
@@ -63,6 +71,10 @@ def create_wallet(call: Call) -> dict[str, Any]:
 
 
 def get_wallet(call: Call) -> dict[str, Any]:
+    if "other-org-wallet-readable" in call.state.faults:
+        found = call.state.world.wallets.any_wallet(call.param("walletId"))
+        if found is not None:
+            return found.to_json()  # the fault: no tenant check
     return _wallet(call).to_json()
 
 
@@ -99,35 +111,80 @@ def _delegate(call: Call, user_id: str | None) -> str | None:
 # -- transfers --------------------------------------------------------------------
 
 
-def transfer_asset(call: Call) -> dict[str, Any]:
+def transfer_asset(call: Call) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+    """The transfer first made with the request's ``externalId`` if this is the same request, a 409 if
+    another, else a new transfer; checked and recorded with no ``await`` between (see the module)."""
     wallet, body = _wallet(call), call.body
     _check_transfer(wallet, body)
-    store, faults = call.state.world.wallets, call.state.faults
-    external_id = body.get("externalId")
-    first = store.by_external_id(wallet.org_id, external_id) if external_id is not None else None
+    if "duplicate-transfer-racy" in call.state.faults:
+        return _transfer_slowly(call, wallet, body)
+    first = _made_by_the_same_request(call, wallet, body)
+    return (first if first is not None else _record_transfer(call, wallet, body)).to_json()
+
+
+async def _transfer_slowly(call: Call, wallet: Wallet, body: dict[str, Any]) -> dict[str, Any]:
+    """Fault duplicate-transfer-racy: a slow store, with a wait between the check and the record."""
+    first = _made_by_the_same_request(call, wallet, body)
     if first is not None:
-        if first.wallet_id == wallet.wallet_id and first.request_body == body:
-            if "duplicate-transfer-created-twice" not in faults:
-                return first.to_json()
-        elif "conflict-accepted" not in faults:
-            duplicate = {"id": first.transfer_id, "externalId": external_id}
-            details = {} if "conflict-without-duplicate" in faults else {"duplicate": duplicate}
-            raise ApiError(ErrorId.TRANSFER_CONFLICT, details=details)
+        return first.to_json()
+    await anyio.sleep(RACY_DELAY)
+    return _record_transfer(call, wallet, body).to_json()
+
+
+def _made_by_the_same_request(call: Call, wallet: Wallet, body: dict[str, Any]) -> Transfer | None:
+    """The transfer the same request (same wallet, same body) made before, to answer again; None if its
+    ``externalId`` is new (or it has none); 409 if the ``externalId`` was used by another request."""
+    external_id, faults = body.get("externalId"), call.state.faults
+    if external_id is None:
+        return None
+    first = call.state.world.wallets.by_external_id(_external_id_scope(call, wallet), external_id)
+    if first is None:
+        return None
+    if _is_same_request(call, first, wallet, body):
+        return None if "duplicate-transfer-created-twice" in faults else first
+    if "conflict-accepted" in faults:
+        return None
+    duplicate = {"id": first.transfer_id, "externalId": external_id}
+    details = {} if "conflict-without-duplicate" in faults else {"duplicate": duplicate}
+    raise ApiError(ErrorId.TRANSFER_CONFLICT, details=details)
+
+
+def _is_same_request(call: Call, first: Transfer, wallet: Wallet, body: dict[str, Any]) -> bool:
+    """Same wallet and the whole body equal (kind, to, amount, any other field, the ``externalId``)."""
+    if first.wallet_id != wallet.wallet_id:
+        return False
+    if "conflict-compares-amount-only" in call.state.faults:
+        return first.request_body.get("amount") == body.get("amount")
+    return first.request_body == body
+
+
+def _external_id_scope(call: Call, wallet: Wallet) -> str:
+    """Where an ``externalId`` is unique: the org (the fault external-id-per-wallet: the wallet)."""
+    return wallet.wallet_id if "external-id-per-wallet" in call.state.faults else wallet.org_id
+
+
+def _record_transfer(call: Call, wallet: Wallet, body: dict[str, Any]) -> Transfer:
     transfer = Transfer(new_id("xfr"), wallet.wallet_id, wallet.org_id, wallet.network, requester(call),
                         dict(body), call.now)
     approval = approval_if_held(call, "Wallets:Sign", lambda: {"transferRequest": transfer.to_json()})
     if approval is not None:
         transfer.approval_id = approval.approval_id
-    return store.record(transfer).to_json()
+    return call.state.world.wallets.record(transfer, _external_id_scope(call, wallet))
 
 
 def get_transfer(call: Call) -> dict[str, Any]:
-    wallet = _wallet(call)
-    transfer_id = call.param("transferId")
-    transfer = call.state.world.wallets.transfer(wallet, transfer_id)
+    """The transfer of the org's wallet; of a wallet unknown or another org's, as unknown as a missing one
+    (404 ``transfer not found``: the answer does not tell which of the two ids it did not find)."""
+    wallet_id, transfer_id = call.param("walletId"), call.param("transferId")
+    store = call.state.world.wallets
+    if "other-org-transfer-readable" in call.state.faults:
+        wallet = store.any_wallet(wallet_id)  # the fault: found by its ids alone, whatever the org
+    else:
+        wallet = store.wallet_of(call.user.org_id, wallet_id)
+    transfer = store.transfer(wallet, transfer_id) if wallet is not None else None
     if transfer is None:
         raise ApiError(ErrorId.TRANSFER_NOT_FOUND, details={
-            "walletId": wallet.wallet_id, "transferId": transfer_id, "orgId": wallet.org_id})
+            "walletId": wallet_id, "transferId": transfer_id, "orgId": call.user.org_id})
     return transfer.to_json()
 
 
