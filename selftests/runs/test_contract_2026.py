@@ -39,7 +39,11 @@ def test_2026_is_green_against_its_own_server(tmp_path: Path) -> None:
     assert outcome.run.returncode == 0 and outcome.failed == [], outcome.tail()
     assert "created: 2/2 workers" in outcome.run.stdout and "Using --randomly-seed=" in outcome.run.stdout
     assert set(outcome.verdicts().values()) == {"verified"}, outcome.verdicts()
-    assert len(outcome.report["errors"]) == len(load_contract(LATEST).errors)
+    catalog = load_contract(LATEST)
+    assert len(outcome.verdicts()) == len(catalog.errors)
+    recognised = [(e["status"], e["verdict"], e["recognised"]["answer"]) for e in outcome.report["errors"] if e["recognised"]]
+    assert recognised == sorted((r.status, "recognised", r.answer) for r in catalog.recognised)
+    assert outcome.report["totals"]["recognised"] == len(catalog.recognised)  # and the run still PASSED
     assert outcome.report["contract"]["version"] == LATEST and outcome.junit["dfns_contract"] == LATEST
     assert "under contract 2026" in outcome.run.stdout
 
@@ -120,12 +124,13 @@ def test_a_target_that_fits_no_version_is_one_set_up_error_naming_what_it_answer
     assert "Traceback" not in run.output and run.output.count("ERROR:") == 1 and report is None
 
 
-def test_drift_is_not_compared_for_a_version_documented_as_facts() -> None:
+def test_a_2025_page_under_2026_is_one_set_up_error_naming_todays_page() -> None:
     page = Path(__file__).resolve().parents[3] / "shared/reference/errors-page-versions/2025-02-07.md"
     run = run_suite("--dfns-contract", LATEST, "--dfns-errors-doc", str(page), "--dfns-list")
     assert run.returncode == USAGE_ERROR, run.output
-    assert "contract 2026 is documented as facts (errors-page-versions/README.md), not as a page of errors" \
-        in run.output and run.output.count("ERROR:") == 1 and "Traceback" not in run.output
+    assert "this page is in the 2024/2025 errors page's form" in run.output
+    assert "give a copy of that page (e.g. dfns-docs-2026/api-errors.md in the shared reference folder)" in run.output
+    assert run.output.count("ERROR:") == 1 and "Traceback" not in run.output
 
 
 def test_the_list_shows_which_messages_2026_documents(tmp_path: Path) -> None:
@@ -136,4 +141,23 @@ def test_the_list_shows_which_messages_2026_documents(tmp_path: Path) -> None:
     assert listed["external-id-conflict"]["message"] == "Conflicting transfer with same externalId"
     assert listed["external-id-conflict"]["safety"] == "irreversible" and listed["external-id-conflict"]["destructive"]
     assert listed["no-jwt"]["message"] is None and "appId" not in listed["no-jwt"]["profileKeys"]
-    assert listed["unknown-wallet"]["doc"].startswith("api-reference/error-codes (2026) › Error codes › 404")
+    assert listed["unknown-wallet"]["doc"].startswith("api-reference/error-codes (2026) › Common errors › 404")
+
+
+def test_the_list_shows_every_status_of_the_page(tmp_path: Path) -> None:
+    """Entries with their cases, and each recognised status with its outcome class (no case)."""
+    path = tmp_path / "list.json"
+    run = run_suite("--dfns-contract", LATEST, "--dfns-list", "--dfns-list-json", str(path))
+    assert run.returncode == 0, run.output
+    catalog = load_contract(LATEST)
+    listed = json.loads(path.read_text())
+    assert [(r["status"], r["answer"]) for r in listed["recognised"]] == [(r.status, r.answer) for r in catalog.recognised]
+    outcomes = {r["answer"]: r["outcome"] for r in listed["recognised"]}
+    assert outcomes["pending"] == "policy pending: not an error"
+    assert outcomes["audited"] == "no documented request provokes it; audited wherever seen"
+    assert outcomes["environment"].startswith("the environment's doing")
+    for entry in catalog.recognised:
+        assert re.search(r"\(recognised\) +%d recognised: " % entry.status, run.stdout), run.stdout
+    assert "%d documented errors and %d recognised statuses (no case)" % (len(catalog.errors), len(catalog.recognised)) \
+        in run.stdout
+    assert '"None"' not in run.stdout and "(no message documented: any non-empty one, recorded)" in run.stdout

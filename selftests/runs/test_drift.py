@@ -15,7 +15,9 @@ import pytest
 from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.catalog import Catalog, DocumentedError
 from dfns_contract.contract.schemas import published_contracts
+from dfns_contract.reporting.errors_page import catalog_form
 from dfns_contract.reporting.drift import (
+    DETAILS,
     DriftError,
     ErrorsPage,
     PageError,
@@ -194,8 +196,10 @@ REFERENCE = Path(os.environ.get("SELFTEST_REFERENCE") or Path(__file__).resolve(
 needs_page_versions = pytest.mark.skipif(
     not (REFERENCE / "errors-page-versions").is_dir() and not os.environ.get("SELFTEST_REQUIRE_ERRORS_PAGE"),
     reason="the copies of the published pages are absent: %s/errors-page-versions (set SELFTEST_REFERENCE)" % REFERENCE)
-#: The versions published as a page of errors (the 2026 reference is facts, compared with nothing).
+#: The versions whose page --dfns-errors-doc compares (2026: today's API Errors page, test_drift_2026.py).
 VERSIONS = [version for version in published_contracts() if load_contract(version).comparable]
+#: Those of the 2024/2025 form: <details> entries, one per message.
+DETAILS_VERSIONS = [version for version in VERSIONS if catalog_form(load_contract(version)) == DETAILS]
 #: The eleven errors the page gained later on 2024-08-19 (2024-08-19-extended), as (section, status, message).
 ADDED_LATER = sorted([
     ("Delegated Authentication Errors › 400 - Bad Request", 400, "User account has been deactivated."),
@@ -217,14 +221,15 @@ def page_of(version: str) -> Path:
 
 
 def test_the_published_versions():
-    assert VERSIONS == ["2024-08-19", "2024-08-19-extended", "2025-02-07"]
+    assert VERSIONS == ["2024-08-19", "2024-08-19-extended", "2025-02-07", "2026"]
+    assert DETAILS_VERSIONS == VERSIONS[:3]
     assert [load_contract(v).page for v in VERSIONS] == [
         "errors-page-versions/2024-08-19-first.md", "errors-page-versions/2024-08-19-extended.md",
-        "errors-page-versions/2025-02-07.md"]
+        "errors-page-versions/2025-02-07.md", "dfns-docs-2026/api-errors.md"]
 
 
 @needs_page_versions
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", DETAILS_VERSIONS)
 def test_each_version_and_its_own_page_agree(version: str):
     catalog = load_contract(version)
     page = load_errors_page(page_of(version))
@@ -243,8 +248,8 @@ def _not_covered(drift) -> list[tuple[str, int, str | None]]:
 @needs_page_versions
 def test_a_version_against_the_others_pages_is_exactly_their_difference():
     """The control of the test above: the same comparison finds what a version lacks or holds too much."""
-    first, extended, latest = (load_contract(v) for v in VERSIONS)
-    first_page, extended_page, latest_page = (load_errors_page(page_of(v)) for v in VERSIONS)
+    first, extended, latest = (load_contract(v) for v in DETAILS_VERSIONS)
+    first_page, extended_page, latest_page = (load_errors_page(page_of(v)) for v in DETAILS_VERSIONS)
     drift = compare(first, extended_page)
     assert (_not_covered(drift), drift.stale) == (ADDED_LATER, [])
     drift = compare(extended, first_page)
@@ -274,7 +279,7 @@ def test_one_message_on_several_sections_is_matched_once_per_section():
 
 
 @needs_page_versions
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", DETAILS_VERSIONS)
 def test_strict_drift_passes_for_each_version_against_its_own_page(version: str):
     run = run_suite(*ONE_CASE, "--dfns-contract", version, "--dfns-errors-doc", str(page_of(version)),
                     "--dfns-strict-drift")

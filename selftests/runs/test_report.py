@@ -98,7 +98,8 @@ def test_the_report_says_what_was_tested_against_what(sign_off):
     assert set(report["versions"]) == {"python", "pytest", "dfnsContract"}
     assert report["startedAt"] <= report["finishedAt"]
     assert report["totals"] == {"verified": 8, "not provoked": 1, "failed": 1, "error": 0, "not verified": 0,
-                                "partially verified": 0, "not covered": 1, "stale": 1}
+                                "partially verified": 0, "recognised": 0, "not covered": 1, "stale": 1,
+                                "message changed": 0}
 
 
 def test_each_verdict_with_its_evidence(sign_off):

@@ -74,7 +74,8 @@ class VersionRun:
     junit: dict[str, str]  # the run's JUnit properties
 
     def verdicts(self) -> dict[str, str]:
-        return {error["id"]: error["verdict"] for error in self.report["errors"]}
+        """Each catalog entry's verdict (the rows of recognised statuses and of drift have no id)."""
+        return {error["id"]: error["verdict"] for error in self.report["errors"] if error["id"]}
 
     def tail(self) -> str:
         return self.run.output[-4000:]

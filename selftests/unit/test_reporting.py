@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dfns_contract.client import RateLimited
-from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.contract.catalog import AUDITED, ENVIRONMENT, PENDING, Catalog, DocumentedError, Recognised
 from dfns_contract.plugin.ratelimit import RateLimits, rate_limited
 from dfns_contract.reporting import verdicts as v
+from dfns_contract.reporting.terminal import write_table
 
 CATALOG = Catalog((DocumentedError("a", "s", "a", 400, "m", "read-only"),
                    DocumentedError("five", "s", "five", 500, "m", "read-only", invariant=True)), "c.json")
@@ -72,3 +73,43 @@ def test_the_budget_bounds_retries_even_when_retry_after_is_zero():
         limits.charged += 1.0
         allowed += 1
     assert allowed == 3
+
+
+# -- recognised statuses: a row each, never a failure, never in the way of PASSED ---------------------------
+
+RECOGNISING = Catalog(
+    (DocumentedError("a", "Common errors › 400 Bad Request", "a", 400, "m", "read-only"),),
+    "c.json",
+    recognised=(Recognised(402, "plan", "not in the plan", "Common errors › 402 Payment Required", ENVIRONMENT),
+                Recognised(202, "pending", "held", "Policy pending (202)", PENDING),
+                Recognised(410, "gone", "deleted", "Common errors › 410 Gone", AUDITED)),
+)
+
+
+def test_each_recognised_status_is_its_own_row_with_its_outcome_class():
+    results = v.Results()
+    results.record("a", "t1", when="call", outcome="passed", evidence={"status": 410})
+    rows = results.rows(RECOGNISING, None)
+    assert [(row.status, row.verdict, row.id) for row in rows] == [
+        (202, v.RECOGNISED, None), (400, v.VERIFIED, "a"), (402, v.RECOGNISED, None), (410, v.RECOGNISED, None)]
+    by_status = {row.status: row for row in rows}
+    assert by_status[202].detail.startswith("policy pending: not an error — held")
+    assert by_status[402].detail.startswith("the environment's doing")
+    assert by_status[410].detail == "no documented request provokes it; audited wherever seen — deleted; seen 1 time in this run"
+    assert by_status[202].section == "Policy pending (202)" and by_status[202].message is None
+    assert v.run_word(rows) == v.PASSED and v.unverified(rows) == []
+    assert v.totals(rows)[v.RECOGNISED] == 3
+
+
+def test_recognised_rows_are_quiet_in_the_terminal_at_qq():
+    results = v.Results()
+    results.record("a", "t1", when="call", outcome="skipped", skip_reason="profile keys missing: x")
+    lines: list[str] = []
+    out = type("Out", (), {"section": lambda self, t, **m: lines.append(t),
+                           "write": lambda self, t, **m: lines.append(t),
+                           "write_line": lambda self, t, **m: lines.append(t)})()
+    write_table(out, results.rows(RECOGNISING, None), None, require_all=False, strict_drift=False, verbosity=-2)
+    assert any(" a " in line for line in lines) and not any("recognised" in line for line in lines)
+    lines.clear()
+    write_table(out, results.rows(RECOGNISING, None), None, require_all=False, strict_drift=False, verbosity=0)
+    assert "Policy pending (202)" in lines and "3 recognised (no case provokes them; never a failure)" in lines[-1]

@@ -25,7 +25,8 @@ from dfns_contract.plugin.internals import add_junit_properties
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.failures import DETAILS
 from dfns_contract.plugin.output import MaskedTerminal
-from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage, compare, load_errors_page
+from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage
+from dfns_contract.reporting.errors_page import compare_page, load_page_for
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
 from dfns_contract.reporting.evidence import evidence
 from dfns_contract.reporting.terminal import write_table
@@ -57,7 +58,7 @@ class Conformance:
         self.word: str | None = None
         if settings.errors_doc and not hasattr(config, "workerinput"):
             try:
-                self.page = load_errors_page(settings.errors_doc)
+                self.page = load_page_for(catalog, settings.errors_doc)
             except DriftError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
@@ -70,7 +71,7 @@ class Conformance:
     def drift(self) -> Drift | None:
         """The catalog against ``--dfns-errors-doc``; None without it."""
         if self._drift is None and self.page is not None:
-            self._drift = compare(self.catalog, self.page)
+            self._drift = compare_page(self.catalog, self.page)
         return self._drift
 
     def rows(self) -> list[Row]:

@@ -22,10 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.contract.catalog import Catalog, DocumentedError, Recognised
 
 #: Verdicts of drift, as the reports spell them.
 NOT_COVERED, STALE = "not covered", "stale"
+#: A catalog entry whose message the page now words otherwise (today's page: its example's ``error.message``).
+CHANGED = "message changed"
+#: The two forms of the errors page: ``<details>`` entries under ``### 400 - Bad Request`` (2024 and 2025),
+#: and one section per status, ``### 400 Bad Request`` (today's API Errors page, contract 2026).
+DETAILS, STATUSES = "details", "statuses"
 
 _GROUP = re.compile(r"^##\s+(?P<title>[^#].*?)\s*#*\s*$")
 _STATUS = re.compile(r"^###\s+(?P<title>(?P<status>\d{3})\b.*?)\s*#*\s*$")
@@ -51,58 +56,111 @@ class PageError:
 
     @property
     def section(self) -> str:
-        """Spelled as the catalog spells sections: group › status heading."""
-        return "%s › %s" % (self.group, self.heading)
+        """Spelled as the catalog spells sections: group › status heading (the group alone for ``## Policy pending (202)``)."""
+        return "%s › %s" % (self.group, self.heading) if self.heading else self.group
+
+
+@dataclass(frozen=True)
+class PageExample:
+    """Today's page: a documented error body, its ``error.status`` and ``error.message``, and the message's line."""
+
+    status: int
+    message: str
+    line: int
 
 
 @dataclass(frozen=True)
 class ErrorsPage:
     path: str
     sha256: str
-    errors: tuple[PageError, ...]
+    errors: tuple[PageError, ...]  # today's page: one per status section, its message the example's for that status
     problems: tuple[str, ...] = ()  # entries whose example could not be read
+    format: str = DETAILS
+    #: Today's page: every example's status and message (a status may have several).
+    examples: tuple[PageExample, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """Today's page documents a message for a status that the catalog entry of that status words otherwise.
+
+    ``error`` is None when no entry of the status checks a message at all (each carries ``message: null``).
+    """
+
+    status: int
+    message: str  # as the page now documents it
+    line: int  # the line of the example's "message"
+    error: DocumentedError | None
+
+    @property
+    def old(self) -> str | None:
+        return self.error.message if self.error is not None else None
 
 
 @dataclass
 class Drift:
-    """The comparison: what only the page has, what only the catalog has."""
+    """The comparison: what only the page has, what only the catalog has, and (today's page) what it words otherwise."""
 
     page: ErrorsPage
     not_covered: list[PageError] = field(default_factory=list)
     stale: list[DocumentedError] = field(default_factory=list)
     matched: dict[str, PageError] = field(default_factory=dict)  # catalog id → the page error it matches
+    #: Recognised statuses (today's page) the page no longer has.
+    stale_recognised: list[Recognised] = field(default_factory=list)
+    #: Messages today's page words otherwise than the catalog entry of their status.
+    changed: list[MessageChange] = field(default_factory=list)
 
     @property
     def stale_ids(self) -> set[str]:
         return {error.id for error in self.stale}
 
     @property
+    def stale_statuses(self) -> set[int]:
+        return {entry.status for entry in self.stale_recognised}
+
+    def change_of(self, error_id: str) -> MessageChange | None:
+        return next((change for change in self.changed if change.error is not None and change.error.id == error_id), None)
+
+    @property
     def found(self) -> bool:
         """True when the page and the catalog differ (what --dfns-strict-drift fails on)."""
-        return bool(self.not_covered or self.stale)
+        return bool(self.not_covered or self.stale or self.stale_recognised or self.changed)
 
 
 def load_errors_page(path: str | Path) -> ErrorsPage:
     """Read and parse ``--dfns-errors-doc``; raise ``DriftError`` with a sentence a person can act on."""
-    where = Path(path)
-    try:
-        raw = where.read_bytes()
-    except FileNotFoundError:
-        raise DriftError("--dfns-errors-doc %s: no such file (give a copy of getting-started/errors.md)" % path) from None
-    except IsADirectoryError:
-        raise DriftError("--dfns-errors-doc %s: is a folder, expected the errors page (getting-started/errors.md)" % path) from None
-    except OSError as exc:
-        raise DriftError("--dfns-errors-doc %s: cannot be read: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DriftError("--dfns-errors-doc %s: not UTF-8 text; expected the errors page as markdown" % path) from None
-    errors, problems = parse_errors_page(text)
-    if not errors:
+    raw, text = read_page(path)
+    page = details_page(path, raw, text)
+    if page is None:
         raise DriftError(
             "--dfns-errors-doc %s: no documented error found (expected '### 400 - Bad Request' headings with "
             "<details><summary>…</summary> entries); is it getting-started/errors.md?" % path
         )
+    return page
+
+
+def read_page(path: str | Path, doc: str = "getting-started/errors.md") -> tuple[bytes, str]:
+    """The page's bytes and text; ``DriftError`` naming ``doc`` (the page expected) when it cannot be read."""
+    where = Path(path)
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        raise DriftError("--dfns-errors-doc %s: no such file (give a copy of %s)" % (path, doc)) from None
+    except IsADirectoryError:
+        raise DriftError("--dfns-errors-doc %s: is a folder, expected the errors page (%s)" % (path, doc)) from None
+    except OSError as exc:
+        raise DriftError("--dfns-errors-doc %s: cannot be read: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DriftError("--dfns-errors-doc %s: not UTF-8 text; expected the errors page as markdown" % path) from None
+
+
+def details_page(path: str | Path, raw: bytes, text: str) -> ErrorsPage | None:
+    """The page in the 2024/2025 form (``<details>`` entries), or None when it holds no such entry."""
+    errors, problems = parse_errors_page(text)
+    if not errors:
+        return None
     return ErrorsPage(str(path), hashlib.sha256(raw).hexdigest(), tuple(errors), tuple(problems))
 
 

@@ -21,13 +21,15 @@ VERDICT_CLASS = {
     "error": "bad",
     "not verified": "none",
     "partially verified": "none",
+    "recognised": "known",
     "not covered": "drift",
     "stale": "drift",
+    "message changed": "drift",
 }
 
 CSS = """
 :root { --ok:#1a7f37; --ok-bg:#dafbe1; --bad:#cf222e; --bad-bg:#ffebe9; --none:#57606a; --none-bg:#eaeef2;
-        --drift:#9a6700; --drift-bg:#fff8c5; --line:#d0d7de; --muted:#57606a; }
+        --drift:#9a6700; --drift-bg:#fff8c5; --known:#0969da; --known-bg:#ddf4ff; --line:#d0d7de; --muted:#57606a; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color:#1f2328; margin:0; background:#f6f8fa; }
 main { max-width: 1160px; margin: 0 auto; padding: 0 16px 32px; }
@@ -42,6 +44,7 @@ header.banner p { margin: 0; }
 .chip.ok, tr.ok td.verdict { background: var(--ok-bg); color: var(--ok); border-color: var(--ok); }
 .chip.bad, tr.bad td.verdict { background: var(--bad-bg); color: var(--bad); border-color: var(--bad); }
 .chip.none, tr.none td.verdict { background: var(--none-bg); color: var(--none); border-color: var(--none); }
+.chip.known, tr.known td.verdict { background: var(--known-bg); color: var(--known); border-color: var(--known); }
 .chip.drift, tr.drift td.verdict { background: var(--drift-bg); color: var(--drift); border-color: var(--drift); }
 .chip.zero { opacity: .45; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background:#fff;
@@ -74,8 +77,10 @@ LEGEND = (
     '<p class="legend">verified: every case ran and passed · not provoked: the 500 entry, which a faithful server '
     "never answers, was not seen (what was tried is listed) · failed: a case found the contract broken · error: the "
     "environment stopped a case (no answer, rate limited, a 5xx on a control) · not verified: skipped or not run "
-    "(a skip is not a pass) · partially verified: some cases deselected · not covered: documented on the errors "
-    "page, absent from the catalog · stale: in the catalog, no longer on the errors page.</p>"
+    "(a skip is not a pass) · partially verified: some cases deselected · recognised: a status the contract "
+    "documents and no case provokes, with what a run makes of it (never a failure) · not covered: documented on the "
+    "errors page, absent from the catalog · stale: in the catalog, no longer on the errors page · message changed: "
+    "the errors page's example gives another message than the entry checks.</p>"
 )
 
 
@@ -160,9 +165,11 @@ def _table(errors: list[dict[str, Any]]) -> str:
 def _row(error: dict[str, Any]) -> str:
     where = [error["section"]] + ([error["id"]] if error["id"] else []) + (
         ["errors page line %d" % error["page"]["line"]] if error["page"] else [])
-    about = "<strong>%s</strong><div class=\"muted\">%s</div><code>%s</code>" % (
-        _e(error["summary"]), _e(" · ".join(where)), _e(error["message"]))
-    if error["page"] and error["page"]["summary"] != error["summary"]:
+    message = "<code>%s</code>" % _e(error["message"]) if error["message"] is not None else \
+        '<span class="muted">(no message documented)</span>'
+    about = "<strong>%s</strong><div class=\"muted\">%s</div>%s" % (_e(error["summary"]), _e(" · ".join(where)), message)
+    if error["page"] and error["page"]["summary"] != error["summary"] \
+            and not error["section"].endswith(error["page"]["summary"]):  # today's page titles the status only
         about += '<div class="muted">titled on the page: %s</div>' % _e(error["page"]["summary"])
     cases = [case for case in error["cases"] if case["outcome"] != "passed"]
     listing = '<ul class="cases">%s</ul>' % "".join(_cases(cases, error["detail"])) if cases else ""

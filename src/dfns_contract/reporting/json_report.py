@@ -61,8 +61,7 @@ def build_report(
                      "doc": catalog.doc if catalog else DOCS_PAGE, "page": catalog.page if catalog else None,
                      "detected": catalog.detected if catalog else None},
         "catalog": {"path": catalog.source if catalog else None, "sha256": file_sha256(catalog.source) if catalog else None},
-        "errorsPage": None if drift is None else {
-            "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems)},
+        "errorsPage": None if drift is None else _errors_page(drift),
         "totals": totals(rows),
         "errors": [_error(row) for row in rows],
         "otherChecks": [_other(check) for check in others],
@@ -99,6 +98,24 @@ def describe_target(base_url: str | None, *, embedded: str, faults: list[str], p
     }
 
 
+def _errors_page(drift: Drift) -> dict[str, Any]:
+    """The page compared with, its form, and (today's page) each changed message: which entry, old and new."""
+    return {
+        "path": drift.page.path, "sha256": drift.page.sha256, "problems": list(drift.page.problems),
+        "format": drift.page.format,
+        "changedMessages": [
+            {"status": change.status, "id": change.error.id if change.error else None, "old": change.old,
+             "new": change.message, "line": change.line} for change in drift.changed],
+    }
+
+
+def _recognised(row: Row) -> dict[str, Any] | None:
+    """A recognised status's outcome class; None for any other row."""
+    if row.recognised is None:
+        return None
+    return {"answer": row.recognised.answer, "outcome": row.outcome, "meaning": row.recognised.meaning, "seen": row.seen}
+
+
 def _error(row: Row) -> dict[str, Any]:
     page = row.page_error
     return {
@@ -112,6 +129,7 @@ def _error(row: Row) -> dict[str, Any]:
         "detail": row.detail,
         "page": None if page is None else {"line": page.line, "summary": page.summary, "message": page.message},
         "cases": [_case(case) for case in row.cases],
+        "recognised": _recognised(row),
     }
 
 

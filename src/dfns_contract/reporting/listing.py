@@ -5,8 +5,10 @@ suite as ``--co`` does and hand the tests here: each documented error of the
 contract, the tests that count towards it (its replayed cases, a race, a fuzz
 property) and those that only exercise it (the replay model), which of them
 the selection (``-k``, ``-m``) keeps, the profile keys they need, the entry's
-safety class, and whether this target would skip it. Nothing here sends a
-request. The data validates against ``schemas/errors-list.json``.
+safety class, and whether this target would skip it; and the statuses the
+contract recognises without a case (202, 402, 410…) with their outcome class,
+so that every status of the page is listed. Nothing here sends a request. The
+data validates against ``schemas/errors-list.json``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 from dfns_contract.contract import schemas
 from dfns_contract.contract.binding import required_keys, skip_reason
-from dfns_contract.contract.catalog import Catalog, DocumentedError
+from dfns_contract.contract.catalog import Catalog, DocumentedError, Recognised
 from dfns_contract.reporting.json_report import ReportError, file_sha256, public_url
+from dfns_contract.reporting.verdicts import RECOGNISED_OUTCOMES
 
 LIST_VERSION = 1
 SCHEMA = "errors-list.json"
@@ -62,6 +65,7 @@ def build_list(catalog: Catalog, tests: Sequence[ListedTest], target: ListTarget
         },
         "tests": {"collected": len(tests), "selected": sum(test.selected for test in tests)},
         "errors": [_error(error, tests, target) for error in catalog.errors],
+        "recognised": [_recognised(entry) for entry in catalog.recognised],
     }
     problems = schemas.problems(SCHEMA, data)
     if problems:
@@ -95,6 +99,11 @@ def _error(error: DocumentedError, tests: Sequence[ListedTest], target: ListTarg
     }
 
 
+def _recognised(entry: Recognised) -> dict[str, Any]:
+    return {"status": entry.status, "section": entry.section, "summary": entry.summary, "answer": entry.answer,
+            "outcome": RECOGNISED_OUTCOMES.get(entry.answer, entry.answer), "meaning": entry.meaning}
+
+
 def _test(test: ListedTest) -> dict[str, Any]:
     return {"id": test.case_id, "nodeid": test.nodeid, "selected": test.selected}
 
@@ -103,20 +112,39 @@ def list_lines(data: dict[str, Any], *, width: int, verbosity: int) -> list[tupl
     """The list as terminal lines with their markup: one line per error at ``-q``, its cases under it otherwise."""
     lines: list[tuple[str, dict[str, bool]]] = []
     errors = data["errors"]
+    recognised = data.get("recognised", [])
     widths = (max((len(error["id"]) for error in errors), default=0), max((len(_count(e)) for e in errors), default=0))
     if verbosity >= 0:
         target, tests = data["target"], data["tests"]
         where = "%s (live, not contacted)" % target["baseUrl"] if target["baseUrl"] else \
             "the embedded reference server (started by a run)"
-        lines.append(("%d documented errors, %d of %d tests selected · catalog %s · target %s" % (
-            len(errors), tests["selected"], tests["collected"], data["catalog"]["path"], where), {}))
+        statuses = " and %d recognised statuses (no case)" % len(recognised) if recognised else ""
+        lines.append(("%d documented errors%s, %d of %d tests selected · catalog %s · target %s" % (
+            len(errors), statuses, tests["selected"], tests["collected"], data["catalog"]["path"], where), {}))
     section = None
-    for error in errors:
-        if verbosity >= 0 and error["section"] != section:
-            section = error["section"]
+    for item in _by_status(errors, recognised):
+        if verbosity >= 0 and item["section"] != section:
+            section = item["section"]
             lines.append((section, {"bold": True}))
-        lines += _error_lines(error, widths, width, verbosity)
+        if "answer" in item:
+            lines += _recognised_lines(item, widths, verbosity)
+        else:
+            lines += _error_lines(item, widths, width, verbosity)
     return lines
+
+
+def _by_status(errors: list[dict[str, Any]], recognised: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries in the catalog's order, or, with recognised statuses, every status in order (as the run's table)."""
+    return sorted(errors + recognised, key=lambda item: item["status"]) if recognised else errors
+
+
+def _recognised_lines(entry: dict[str, Any], widths: tuple[int, int], verbosity: int) -> list[tuple[str, dict[str, bool]]]:
+    """A recognised status: no case, its outcome class, and (not at ``-q``) what it means."""
+    label = "(recognised)"
+    if verbosity < 0:
+        return [("%-*s %d  recognised: %s" % (widths[0], label, entry["status"], entry["outcome"]), {})]
+    return [("  %-*s %d recognised: %s" % (widths[0], label, entry["status"], entry["outcome"]), {}),
+            ("      no case · %s" % entry["meaning"], {})]
 
 
 def _count(error: dict[str, Any]) -> str:
@@ -158,5 +186,6 @@ def _wrapped(label: str, names: list[str], width: int) -> list[tuple[str, dict[s
     return [(line, {}) for line in text]
 
 
-def _quoted(text: str) -> str:
-    return '"%s"' % text
+def _quoted(text: str | None) -> str:
+    """The message as the list shows it; a version that documents none (2026's ``null``) says so, not ``"None"``."""
+    return '"%s"' % text if text is not None else "(no message documented: any non-empty one, recorded)"

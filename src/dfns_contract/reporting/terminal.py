@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dfns_contract.reporting.drift import NOT_COVERED, STALE, Drift
+from dfns_contract.reporting.drift import CHANGED, NOT_COVERED, STALE, STATUSES, Drift
 from dfns_contract.reporting.verdicts import (
     ERROR,
     FAILED,
@@ -29,6 +29,8 @@ from dfns_contract.reporting.verdicts import (
     PARTIAL,
     PASSED,
     PASSING,
+    QUIET,
+    RECOGNISED,
     RUN_FAILED,
     VERIFIED,
     Row,
@@ -115,7 +117,7 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
     run certifies against (``contract 2025-02-07``, or ``catalog PATH``), named in the title and the word's line,
     since the same ids mean other messages in another version.
     """
-    shown = rows if verbosity > -2 else [row for row in rows if row.verdict not in PASSING]
+    shown = rows if verbosity > -2 else [row for row in rows if row.verdict not in QUIET]
     if verbosity > -2:
         out.section("documented errors of %s (%s)" % (contract, doc) if contract else TITLE)
     columns = choose_columns(rows, width)
@@ -127,7 +129,7 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
             section = row.section
             out.write_line(section, bold=True)
         markup = {"green": row.verdict in PASSING, "red": row.verdict in (FAILED, ERROR),
-                  "yellow": row.verdict in (NOT_VERIFIED, PARTIAL, NOT_COVERED, STALE)}
+                  "yellow": row.verdict in (NOT_VERIFIED, PARTIAL, NOT_COVERED, STALE, CHANGED)}
         out.write_line(row_line(row, columns), **markup)
     if verbosity > -2:
         out.write_line(totals_line(rows, drift), bold=True)
@@ -154,15 +156,26 @@ def totals_line(rows: list[Row], drift: Drift | None) -> str:
     line = "documented errors: %d verified, %d failed, %d not verified" % (
         counts[VERIFIED], counts[FAILED], counts[NOT_VERIFIED])
     line += "".join(", %d %s" % (counts[verdict], verdict) for verdict in (NOT_PROVOKED, ERROR, PARTIAL) if counts[verdict])
-    if drift is not None:
+    if counts[RECOGNISED]:
+        line += ", %d recognised (no case provokes them; never a failure)" % counts[RECOGNISED]
+    if drift is not None and drift.page.format == STATUSES:
+        line += ", %d not covered, %d stale, %d message changed (against %s)" % (
+            counts[NOT_COVERED], counts[STALE], counts[CHANGED], drift.page.path)
+    elif drift is not None:
         line += ", %d not covered, %d stale (against %s)" % (counts[NOT_COVERED], counts[STALE], drift.page.path)
     return line
 
 
 def _drift_findings(drift: Drift) -> list[str]:
+    """Each change, where it is on the page: what a person fixing the catalog needs first."""
     what = []
     if drift.not_covered:
         what.append("not covered: " + ", ".join("%d %s (line %d)" % (p.status, p.summary, p.line) for p in drift.not_covered))
-    if drift.stale:
-        what.append("stale: " + ", ".join(e.id for e in drift.stale))
+    stale = [e.id for e in drift.stale] + ["%d recognised (%s)" % (r.status, r.section) for r in drift.stale_recognised]
+    if stale:
+        what.append("stale: " + ", ".join(stale))
+    if drift.changed:
+        what.append("message changed: " + ", ".join(
+            '%d %s "%s" → "%s" (line %d)' % (c.status, c.error.id if c.error else "(no entry checks one)",
+                                            c.old or "", c.message, c.line) for c in drift.changed))
     return what

@@ -15,9 +15,13 @@ conformance reports separate them):
 
 A skip is not a pass. With an errors page (``drift.py``), an error the page
 documents that the catalog does not cover is *not covered*, and a catalog entry
-the page no longer documents is *stale*. The run's word is PASSED when every
-documented error is verified (or, for the 500 entry, not provoked), FAILED when
-any is failed, and INCOMPLETE otherwise.
+the page no longer documents is *stale*; on today's page, an entry whose message
+the page's example words otherwise is *message changed*. A status the version
+documents and the suite never provokes (``recognised`` in the catalog: 202,
+402, 410…) is a row of its own, *recognised*, with what a run makes of it; it
+is never a failure and never keeps a run from passing. The run's word is PASSED
+when every documented error is verified (or, for the 500 entry, not provoked),
+FAILED when any is failed, and INCOMPLETE otherwise.
 """
 
 from __future__ import annotations
@@ -26,15 +30,25 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from dfns_contract.contract.catalog import Catalog, DocumentedError
-from dfns_contract.reporting.drift import NOT_COVERED, STALE, Drift, PageError
+from dfns_contract.contract.catalog import AUDITED, ENVIRONMENT, PENDING, Catalog, DocumentedError, Recognised
+from dfns_contract.reporting.drift import CHANGED, NOT_COVERED, STALE, STATUSES, Drift, MessageChange, PageError
 
 VERIFIED, FAILED, NOT_VERIFIED = "verified", "failed", "not verified"
 PARTIAL, NOT_PROVOKED, ERROR = "partially verified", "not provoked", "error"
+#: A status the version documents and no case provokes (the catalog's ``recognised``): its own row, never a failure.
+RECOGNISED = "recognised"
 #: Every verdict a documented error can get, in the order the reports count them.
-VERDICTS = (VERIFIED, NOT_PROVOKED, FAILED, ERROR, NOT_VERIFIED, PARTIAL, NOT_COVERED, STALE)
+VERDICTS = (VERIFIED, NOT_PROVOKED, FAILED, ERROR, NOT_VERIFIED, PARTIAL, RECOGNISED, NOT_COVERED, STALE, CHANGED)
 #: The verdicts that let a run pass: the 500 entry is never provoked on a faithful server.
 PASSING = (VERIFIED, NOT_PROVOKED)
+#: Rows that need no one's attention (``-qq`` leaves them out).
+QUIET = (*PASSING, RECOGNISED)
+#: What a run makes of each recognised status (``Recognised.answer``), as its row says it.
+RECOGNISED_OUTCOMES = {
+    AUDITED: "no documented request provokes it; audited wherever seen",
+    ENVIRONMENT: "the environment's doing (a case that meets it stops as an error, never a failure)",
+    PENDING: "policy pending: not an error",
+}
 #: The run's word.
 PASSED, INCOMPLETE, RUN_FAILED = "PASSED", "INCOMPLETE", "FAILED"
 #: How long the one-line failure of a case may be in the reports.
@@ -99,27 +113,41 @@ class Row:
     page_error: PageError | None = None  # where the page documents it, when --dfns-errors-doc was given
     tested: str | None = None  # the verdict of its test cases (catalog entries only)
     cases: list[CaseRecord] = field(default_factory=list)
+    recognised: Recognised | None = None  # a status the version documents and no case provokes
+    #: How many responses of the run had the recognised status (from the cases' evidence).
+    seen: int = 0
 
     @property
     def id(self) -> str | None:
         return self.error.id if self.error else None
 
     @property
+    def _source(self) -> DocumentedError | Recognised | PageError:
+        return self.error or self.recognised or self.page_error  # type: ignore[return-value]
+
+    @property
     def status(self) -> int:
-        return self.error.status if self.error else self.page_error.status  # type: ignore[union-attr]
+        return self._source.status
 
     @property
     def summary(self) -> str:
-        return self.error.summary if self.error else self.page_error.summary  # type: ignore[union-attr]
+        return self._source.summary
 
     @property
     def section(self) -> str:
-        return self.error.section if self.error else self.page_error.section  # type: ignore[union-attr]
+        return self._source.section
 
     @property
     def message(self) -> str | None:
         """The documented message; None where the version documents none."""
+        if self.recognised is not None:
+            return None
         return self.error.message if self.error else self.page_error.message or ""  # type: ignore[union-attr]
+
+    @property
+    def outcome(self) -> str | None:
+        """A recognised status's outcome class: what a run makes of it; None for any other row."""
+        return RECOGNISED_OUTCOMES.get(self.recognised.answer, self.recognised.answer) if self.recognised else None
 
 
 class Results:
@@ -175,21 +203,52 @@ class Results:
             check.outcome = "passed"
 
     def rows(self, catalog: Catalog, drift: Drift | None) -> list[Row]:
-        """Every catalog entry, then every page error the catalog does not cover."""
-        rows = []
-        for error in catalog.errors:
-            row = self._tested_row(error)
-            row.page_error = drift.matched.get(error.id) if drift is not None else None
-            if drift is not None and error.id in drift.stale_ids:
-                row.verdict = STALE
-                row.detail = "no longer on the errors page (%s); tests: %s" % (drift.page.path, row.detail)
-            rows.append(row)
+        """Every catalog entry and recognised status (by status when there are recognised ones), then the drift."""
+        rows = [self._entry_row(error, drift) for error in catalog.errors]
+        if catalog.recognised:
+            rows += [self._recognised_row(entry, drift) for entry in catalog.recognised]
+            rows.sort(key=lambda row: row.status)
         for page_error in drift.not_covered if drift is not None else []:
-            detail = "on the errors page (%s:%d), not in the catalog" % (drift.page.path, page_error.line)
-            if page_error.message is None:
-                detail += "; the page gives no JSON example with error.message"
-            rows.append(Row(NOT_COVERED, detail, page_error=page_error))
+            rows.append(Row(NOT_COVERED, _not_covered_detail(drift, page_error), page_error=page_error))  # type: ignore[arg-type]
+        for change in drift.changed if drift is not None else []:
+            if change.error is None:
+                rows.append(Row(CHANGED, _change_detail(drift, change), page_error=_page_error_of(drift, change)))  # type: ignore[arg-type]
         return rows
+
+    def _entry_row(self, error: DocumentedError, drift: Drift | None) -> Row:
+        row = self._tested_row(error)
+        row.page_error = drift.matched.get(error.id) if drift is not None else None
+        if drift is not None and error.id in drift.stale_ids:
+            row.verdict = STALE
+            gone = ": no section of status %d" % error.status if drift.page.format == STATUSES else ""
+            row.detail = "no longer on the errors page (%s)%s; tests: %s" % (drift.page.path, gone, row.detail)
+        elif drift is not None and (change := drift.change_of(error.id)) is not None:
+            row.verdict = CHANGED
+            row.detail = "%s; tests: %s" % (_change_detail(drift, change), row.detail)
+        return row
+
+    def _recognised_row(self, entry: Recognised, drift: Drift | None) -> Row:
+        """Its outcome class, what it means, and how often the run met it (the cases' evidence)."""
+        row = Row(RECOGNISED, "", recognised=entry, seen=self.seen(entry.status))
+        row.detail = "%s — %s" % (row.outcome, entry.meaning)
+        if row.seen:
+            row.detail += "; seen %d time%s in this run" % (row.seen, "" if row.seen == 1 else "s")
+        if drift is not None:
+            row.page_error = next((p for p in drift.page.errors if p.status == entry.status), None)
+            if entry.status in drift.stale_statuses:
+                row.verdict = STALE
+                row.detail = "no longer on the errors page (%s): no section of status %d; recognised: %s" % (
+                    drift.page.path, entry.status, row.detail)
+        return row
+
+    def seen(self, status: int) -> int:
+        """Responses of this status in the cases' evidence (the fault request's, and the probes')."""
+        count = 0
+        for verdict in self.verdicts.values():
+            for case in verdict.cases.values():
+                evidence = case.evidence or {}
+                count += (evidence.get("status") == status) + list(evidence.get("probeStatuses", [])).count(status)
+        return count
 
     def _tested_row(self, error: DocumentedError) -> Row:
         verdict = self.verdicts.get(error.id)
@@ -208,6 +267,32 @@ class Results:
         if status == NOT_PROVOKED:
             detail += "; " + _what_was_tried(verdict)
         return Row(status, detail, error, tested=status, cases=list(verdict.cases.values()))
+
+
+def _not_covered_detail(drift: Drift, page_error: PageError) -> str:
+    if drift.page.format == STATUSES:
+        return "on the errors page (%s:%d, '%s'), a status the catalog neither tests nor recognises" % (
+            drift.page.path, page_error.line, page_error.section)
+    detail = "on the errors page (%s:%d), not in the catalog" % (drift.page.path, page_error.line)
+    if page_error.message is None:
+        detail += "; the page gives no JSON example with error.message"
+    return detail
+
+
+def _change_detail(drift: Drift, change: MessageChange) -> str:
+    """The new message, where it is on the page, and the old one (or that no entry of its status checks one)."""
+    where = "%s:%d" % (drift.page.path, change.line)
+    if change.error is None:
+        return 'the errors page now documents the message "%s" for %d (%s); no entry of %d checks a message' % (
+            change.message, change.status, where, change.status)
+    return 'the errors page now documents "%s" for %d (%s); the catalog entry %s checks "%s"' % (
+        change.message, change.status, where, change.error.id, change.old)
+
+
+def _page_error_of(drift: Drift, change: MessageChange) -> PageError:
+    section = next((p for p in drift.page.errors if p.status == change.status), None)
+    group, heading = (section.group, section.heading) if section else ("", str(change.status))
+    return PageError(group, heading, change.status, section.summary if section else "", change.message, change.line)
 
 
 def _what_was_tried(verdict: Verdict) -> str:
