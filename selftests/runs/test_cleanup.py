@@ -37,7 +37,9 @@ INTERRUPTED = 2
 class Snapshot:
     apps: dict[str, tuple[str, bool, bool]]
     principals: dict[str, tuple[str, bool, bool, int, str | None]]
-    permissions: set[str]
+    #: Each permission, whether it is archived; and each assignment in force.
+    permissions: set[tuple[str, bool]]
+    assignments: set[tuple[str, str]]
 
 
 def snapshot(server: RunningServer) -> Snapshot:
@@ -49,7 +51,8 @@ def snapshot(server: RunningServer) -> Snapshot:
                              p.registration.code if p.registration else None)
             for p in world.principals.values()
         },
-        permissions=set(world.permissions),
+        permissions={(p.permission_id, p.is_archived) for p in world.permissions},
+        assignments={(a.permission_id, a.identity_id) for a in world.permissions.active_assignments()},
     )
 
 

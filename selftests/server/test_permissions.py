@@ -30,6 +30,14 @@ def server() -> Iterator[RunningServer]:
         yield running
 
 
+@pytest.fixture
+def fresh() -> Iterator[RunningServer]:
+    """A server of its own, for a test that reads what the limited principal may do: the module's server has
+    permissions assigned to it by the other tests, in any order."""
+    with start_server(contract=TODAY) as running:
+        yield running
+
+
 _names = iter(range(10**6))
 
 
@@ -119,7 +127,8 @@ def test_a_dfns_managed_permission_cannot_be_archived(server):
     assert error_of(archive(server, permission_id), 400)["details"] == {"parameter": "permissionId"}
 
 
-def test_an_archived_permission_grants_nothing_and_cannot_be_assigned(server):
+def test_an_archived_permission_grants_nothing_and_cannot_be_assigned(fresh):
+    server = fresh
     permission = new_permission(server, "Wallets:Read")
     assert assign(server, permission["id"]).status == 200
     assert limited(server).request("GET", "/wallets").status == 200
@@ -132,7 +141,8 @@ def test_an_archived_permission_grants_nothing_and_cannot_be_assigned(server):
 # -- assignments ------------------------------------------------------------------------
 
 
-def test_assign_answers_the_assignment_and_grants_its_operations(server):
+def test_assign_answers_the_assignment_and_grants_its_operations(fresh):
+    server = fresh
     permission = new_permission(server, "Wallets:Read")
     error_of(limited(server).request("GET", "/wallets"), 403)
     got = assign(server, permission["id"])

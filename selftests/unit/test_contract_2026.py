@@ -83,6 +83,12 @@ class TestTheAudit:
     def test_a_recognised_status_is_the_environment_not_the_contract(self):
         audit = auditor(ENVELOPE, None, recognised={402: "the feature is not in this organisation's plan"})
         with pytest.raises(NotProvided, match="HTTP 402 .the feature is not in this organisation's plan"):
+            audit(answer(402, error_body(402, message="upgrade your plan")))
+
+    def test_a_recognised_status_is_audited_like_any_error(self):
+        """"Audited wherever seen": a 402 in another body is a broken envelope, not the environment's doing."""
+        audit = auditor(ENVELOPE, None, recognised={402: "the feature is not in this organisation's plan"})
+        with pytest.raises(AssertionError, match="'error' is required"):
             audit(answer(402, {"message": "flat and wrong"}))
 
     def test_any_5xx_needs_the_body_but_no_message_where_none_is_documented(self):
@@ -114,7 +120,11 @@ class TestTheCatalog:
         for expected in ("invalid-body-malformed-json", "invalid-body-missing-field", "no-jwt-missing",
                          "no-jwt-garbage", "no-jwt-tampered-signature", "no-jwt-expired",
                          "useraction-missing-or-invalid-missing", "forbidden-operation", "unknown-app-get",
-                         "unknown-user", "unknown-wallet", "external-id-conflict"):
+                         "unknown-user", "unknown-wallet", "external-id-conflict-other-amount",
+                         "external-id-conflict-other-destination", "external-id-conflict-other-wallet",
+                         "other-org-resource-wallet", "other-org-resource-transfer", "other-org-resource-user",
+                         "other-org-resource-app", "permission-assigned-twice",
+                         "useraction-missing-or-invalid-missing-post", "useraction-missing-or-invalid-missing-delete"):
             assert expected in ids
 
     def test_documented_messages_are_exact_and_the_others_open(self, catalog):

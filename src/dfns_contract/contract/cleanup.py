@@ -180,25 +180,25 @@ class LeftAsCreated:
     end, but a line in the cleanup section, registered before it is created, so a person knows it exists."""
 
     kind: ClassVar[str] = "created"
+    #: What the line says of it, and what a person does about it.
+    risk: ClassVar[str] = "was created"
+    outcome: ClassVar[str] = LEFT
+    advice: ClassVar[str] = "nothing can: find it in the dashboard by its externalId"
     what: str
 
     @property
     def key(self) -> str:
-        return "created:" + self.what
+        return "%s:%s" % (self.kind, self.what)
 
     @property
     def description(self) -> str:
         return self.what
 
-    @property
-    def risk(self) -> str:
-        return "was created"
-
     def restore(self, client: DfnsClient | None) -> str:
-        return LEFT
+        return self.outcome
 
     def by_hand(self, base_url: str) -> str:
-        return "nothing can: find it in the dashboard by its externalId"
+        return self.advice
 
     def to_record(self) -> dict[str, Any]:
         return {"kind": self.kind, "what": self.what}
@@ -209,37 +209,14 @@ class LeftAsCreated:
 
 
 @dataclass(frozen=True)
-class LeftPending:
+class LeftPending(LeftAsCreated):
     """A request of the run that a policy holds for approval (202): nothing happened, and nothing the run may do
     decides it, so the cleanup names it (``what``: the operation and the approval it waits on)."""
 
     kind: ClassVar[str] = "pending"
-    what: str
-
-    @property
-    def key(self) -> str:
-        return "pending:" + self.what
-
-    @property
-    def description(self) -> str:
-        return self.what
-
-    @property
-    def risk(self) -> str:
-        return "waits for approval"
-
-    def restore(self, client: DfnsClient | None) -> str:
-        return HELD
-
-    def by_hand(self, base_url: str) -> str:
-        return "approve or reject it in the dashboard (Approvals) or with the policy approvals API"
-
-    def to_record(self) -> dict[str, Any]:
-        return {"kind": self.kind, "what": self.what}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> LeftPending:
-        return cls(str(record["what"]))
+    risk: ClassVar[str] = "waits for approval"
+    outcome: ClassVar[str] = HELD
+    advice: ClassVar[str] = "approve or reject it in the dashboard (Approvals) or with the policy approvals API"
 
 
 def _listed(client: DfnsClient, path: str) -> list[dict[str, Any]]:

@@ -14,13 +14,26 @@ again right after the case.
 from __future__ import annotations
 
 import secrets as random_source
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dfns_contract.contract.cleanup import ArchivePermission, RevokeAssignments, Undo
+from dfns_contract.contract.cleanup import ArchivePermission, Cleanup, RevokeAssignments, Undo
+from dfns_contract.contract.profile import Profile
 
 if TYPE_CHECKING:
-    from dfns_contract.client import Exchange
-    from dfns_contract.contract.recipes import RecipeContext
+    from dfns_contract.client import DfnsClient, Exchange
+
+
+class RecipeContext(Protocol):
+    """What these requests use of a case's context (``recipes.RecipeContext``, which builds on this module)."""
+
+    profile: Profile
+    cleanup: Cleanup
+    cleanups: list[Callable[[], object]]
+
+    def principal(self, prefix: str = "") -> DfnsClient: ...
+
+    def name(self, what: str) -> str: ...
 
 PERMISSIONS = "/permissions"
 #: What the run's permissions grant: one operation that reads, so an assignment gives nothing away.

@@ -56,19 +56,19 @@ def not_in_contract(item: pytest.Item, catalog: Catalog) -> str | None:
     """Why a test of the suite is no part of this version's contract (then it is deselected), else None.
 
     A test may be about an error another published version documents (the nonce's, gone from the 2026
-    reference), or need a header this version's requests do not carry (``requires_header``). An id no
+    reference; or a catalog of one's own lacks), or need a header this version's requests do not carry
+    (``requires_header``). An id no
     published version has is still a usage error (``declared_errors``): a typo must not vanish in silence.
     """
-    if not catalog.published:
-        return None
+    which = "contract %s" % catalog.version if catalog.published else "catalog %s" % catalog.source
     ids = [error_id for name in MARKERS for marker in item.iter_markers(name) for error_id in marker.args]
     elsewhere = [error_id for error_id in ids if error_id not in catalog and error_id in published_ids()]
     if elsewhere:
-        return "is about %s, which contract %s does not document" % (", ".join(elsewhere), catalog.version)
+        return "is about %s, which %s does not document" % (", ".join(elsewhere), which)
     headers = [name for marker in item.iter_markers("requires_header") for name in marker.args]
     absent = [name for name in headers if not catalog.has_header(name)]
     if absent:
-        return "needs the header %s, which contract %s's requests do not carry" % (", ".join(absent), catalog.version)
+        return "needs the header %s, which %s's requests do not carry" % (", ".join(absent), which)
     return None
 
 

@@ -269,8 +269,11 @@ class Suite:
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
 
-    def pytest_report_collectionfinish(self) -> list[str]:
-        """Which tests are no part of this version's contract, and why (they were deselected)."""
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
+        """Which tests are no part of this version's contract, and why (they were deselected); not at -qq,
+        where a green run is its verdict alone."""
+        if config.get_verbosity() <= -2:
+            return []
         return mask_lines(["dfns not in contract %s (deselected): %s: %s" % (self.catalog.version, item.name, why)
                            for item, why in self.outside.items()])
 

@@ -15,6 +15,7 @@ not through an assignment this store lists: those permissions are Dfns-managed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +105,14 @@ class PermissionStore:
     def add(self, permission: Permission) -> Permission:
         self._permissions[permission.permission_id] = permission
         return permission
+
+    def __iter__(self) -> Iterator[Permission]:
+        """Every org's permissions, archived ones too."""
+        return iter(list(self._permissions.values()))
+
+    def active_assignments(self) -> list[Assignment]:
+        """Every assignment not revoked, of any org."""
+        return list(self._active.values())
 
     def get(self, permission_id: str) -> Permission | None:
         """Any org's permission (the caller checks the org)."""
