@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -19,7 +20,7 @@ from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire.encoding import b64url_encode
 
 from selftests.server.flows import action_init, as_user, delegated_login
-from selftests.server.today import TODAY, client
+from selftests.server.today import TODAY, admin, client
 
 ORG_CLAIM = "https://custom/app_metadata"
 
@@ -76,3 +77,56 @@ def test_the_claim_is_only_on_auth_tokens(server):
     init = action_init(as_user(server, server.profile["registeredUsername"]))
     assert init.status == 200, init.text
     assert ORG_CLAIM not in _claims(init.json["challengeIdentifier"])
+
+
+# -- List Wallets' owner filter -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def delegated_wallet(server) -> str:
+    """A wallet of the org delegated to the seeded end user (the seed's wallets are the org's own)."""
+    got = admin(server).request("POST", "/wallets", {"network": "EthereumSepolia",
+                                                     "delegateTo": server.profile["endUserId"]}, sign=True)
+    assert got.status == 200, got.text
+    assert got.json["custodial"] is False
+    return got.json["id"]
+
+
+def _listed(server: RunningServer, query: str) -> list[str]:
+    got = admin(server).request("GET", "/wallets?limit=100&" + query)
+    assert got.status == 200, got.text
+    return [w["id"] for w in got.json["items"]]
+
+
+@pytest.mark.parametrize("filter_name, key", [
+    ("owner", "endUserId"), ("owner", "endUserUsername"), ("ownerId", "endUserId"),
+    ("ownerUsername", "endUserUsername"),
+])
+def test_the_owner_filters_find_the_wallet_delegated_to_the_end_user(server, delegated_wallet, filter_name, key):
+    assert _listed(server, "%s=%s" % (filter_name, quote(server.profile[key]))) == [delegated_wallet]
+
+
+@pytest.mark.parametrize("query", [
+    "owner=us-00000-00000-0000000000000000", "owner=nobody%40example.co", "ownerUsername=nobody%40example.co",
+    "ownerId=us-00000-00000-0000000000000000",
+])
+def test_an_owner_who_is_nobody_lists_no_wallet(server, delegated_wallet, query):
+    assert _listed(server, query) == []
+
+
+def test_owner_is_not_the_admin_of_the_org_wallets(server, delegated_wallet):
+    """The seeded wallets are the org's (custodial): no user owns them, not even their creator."""
+    listed = _listed(server, "owner=" + quote(server.profile["registeredUsername"]))
+    assert listed == []
+    assert server.profile["walletId"] in _listed(server, "")
+
+
+def test_an_end_user_of_another_org_owns_nothing_here(server, delegated_wallet):
+    assert _listed(server, "owner=" + server.profile["otherOrgUserId"]) == []
+
+
+def test_each_owner_filter_given_must_hold(server, delegated_wallet):
+    p = server.profile
+    both = "owner=%s&ownerId=%s" % (p["endUserId"], p["endUserId"])
+    assert _listed(server, both) == [delegated_wallet]
+    assert _listed(server, "owner=%s&ownerId=%s" % (p["endUserId"], p["credId"])) == []
