@@ -9,18 +9,18 @@ signer signs at ``POST /auth/action`` (fast-auth.md, signing-flows.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import jwt
 import pytest
 
-from dfns_contract.client import KeySigner
+from dfns_contract.client import Exchange, KeySigner
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire.encoding import b64url_encode
 
 from selftests.server.flows import action_init, as_user, delegated_login
-from selftests.server.today import TODAY, admin, client
+from selftests.server.today import TODAY, admin, client, error_of
 
 ORG_CLAIM = "https://custom/app_metadata"
 
@@ -130,3 +130,80 @@ def test_each_owner_filter_given_must_hold(server, delegated_wallet):
     both = "owner=%s&ownerId=%s" % (p["endUserId"], p["endUserId"])
     assert _listed(server, both) == [delegated_wallet]
     assert _listed(server, "owner=%s&ownerId=%s" % (p["endUserId"], p["credId"])) == []
+
+
+# -- Create User Action Signature as each SDK's key signer signs ------------------------------
+
+#: What the TS ``AsymmetricKeySigner`` signs: ``JSON.stringify({type: 'key.get', challenge})``, no origin,
+#: no crossOrigin (fast-auth.md, "What is signed", 3).
+def ts_asymmetric_key_signer(challenge: str) -> bytes:
+    return json.dumps({"type": "key.get", "challenge": challenge}, separators=(",", ":")).encode()
+
+
+#: What a Python key signer signs (guides/signing-requests.md, "Python (manual)"), with the origin the
+#: docs' Python ``KeySigner`` is configured with (signing-flows.md, Asymmetric Keys flow).
+def python_key_signer(challenge: str, origin: str = "https://app.dfns.io") -> bytes:
+    return json.dumps({"type": "key.get", "challenge": challenge, "origin": origin, "crossOrigin": False},
+                      separators=(",", ":")).encode()
+
+
+def _sign_action(server: RunningServer, client_data: Callable[[str], bytes], payload: dict,
+                 **assertion_extra: str) -> Exchange:
+    """Init a user action for Create Wallet with ``payload``, sign the challenge's client data as
+    ``client_data`` builds it with the seeded admin key, and complete it (POST /auth/action)."""
+    p, sender = server.profile, admin(server)
+    init = sender.request("POST", "/auth/action/init", {
+        "userActionPayload": json.dumps(payload, separators=(",", ":")), "userActionHttpMethod": "POST",
+        "userActionHttpPath": "/wallets"})
+    assert init.status == 200, init.text
+    data = client_data(init.json["challenge"])
+    signature = KeySigner(p["credId"], p["privateKey"]).sign(data)
+    assertion = {"kind": "Key", "credentialAssertion": {
+        "credId": p["credId"], "clientData": b64url_encode(data), "signature": b64url_encode(signature),
+        **assertion_extra}}
+    return sender.request("POST", "/auth/action", {"challengeIdentifier": init.json["challengeIdentifier"],
+                                                   "firstFactor": assertion})
+
+
+def _create_wallet_with(server: RunningServer, user_action: str, payload: dict) -> Exchange:
+    return admin(server).request("POST", "/wallets", payload, headers={"X-DFNS-USERACTION": user_action})
+
+
+@pytest.mark.parametrize("client_data, extra", [
+    (ts_asymmetric_key_signer, {}),
+    (ts_asymmetric_key_signer, {"algorithm": "SHA256"}),  # the TS signer's option for an ECDSA key
+    (python_key_signer, {}),
+], ids=["ts-asymmetric-key-signer", "ts-asymmetric-key-signer-sha256", "python-key-signer"])
+def test_each_sdk_key_signers_user_action_is_accepted_and_used(server, client_data, extra):
+    payload = {"network": "EthereumSepolia", "name": "signed-by-%s" % client_data.__name__}
+    got = _sign_action(server, client_data, payload, **extra)
+    assert got.status == 200, got.text
+    created = _create_wallet_with(server, got.json["userAction"], payload)
+    assert created.status == 200, created.text
+    assert created.json["name"] == payload["name"]
+
+
+def test_the_apps_own_origin_is_still_accepted(server):
+    got = _sign_action(server, lambda c: python_key_signer(c, server.profile["appOrigin"]), {"network": "Bitcoin"})
+    assert got.status == 200, got.text
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://app.dfns.io", "https://app.dfns.io.evil.example"])
+def test_another_origin_is_still_refused(server, origin):
+    got = _sign_action(server, lambda c: python_key_signer(c, origin), {"network": "Bitcoin"})
+    error_of(got, 401)
+
+
+def test_the_documented_origin_is_not_a_login_origin(server):
+    """Only Create User Action Signature takes the SDK's origin; login keeps the app's (it is not asked)."""
+    p = server.profile
+    anonymous = client(server)
+    init = anonymous.request("POST", "/auth/login/init", {"username": p["registeredUsername"], "orgId": p["orgId"]},
+                             auth=False)
+    data = python_key_signer(init.json["challenge"])
+    assertion = {"kind": "Key", "credentialAssertion": {
+        "credId": p["credId"], "clientData": b64url_encode(data),
+        "signature": b64url_encode(KeySigner(p["credId"], p["privateKey"]).sign(data))}}
+    got = anonymous.request("POST", "/auth/login", {"challengeIdentifier": init.json["challengeIdentifier"],
+                                                    "firstFactor": assertion}, auth=False)
+    assert got.status == 401, got.text
