@@ -2,8 +2,9 @@
 
 What the SDKs read or send that the server must meet: the org claim of every
 auth token (jwt-claims.md), the ``owner`` filter of List Wallets
-(shapes-wallet-transfer-useraction.md), and the client data each SDK's key
-signer signs at ``POST /auth/action`` (fast-auth.md, signing-flows.md).
+(shapes-wallet-transfer-useraction.md), the client data each SDK's key
+signer signs at ``POST /auth/action`` (fast-auth.md, signing-flows.md), and
+the networks, all from one data file (``server/data/networks.json``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import jwt
 import pytest
 
 from dfns_contract.client import Exchange, KeySigner
+from dfns_contract.server import wallet_store
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.wire.encoding import b64url_encode
 
@@ -207,3 +209,33 @@ def test_the_documented_origin_is_not_a_login_origin(server):
     got = anonymous.request("POST", "/auth/login", {"challengeIdentifier": init.json["challengeIdentifier"],
                                                     "firstFactor": assertion}, auth=False)
     assert got.status == 401, got.text
+
+
+# -- networks: one data file -------------------------------------------------------------------
+
+
+def test_the_networks_file_names_its_source_and_sdk_version():
+    document = wallet_store.networks_document()
+    assert {"source", "sdkVersion"} <= set(document)
+    assert isinstance(document["source"], str) and document["source"]
+    # No SDK's declared list is in the reference material: the file says so rather than naming one.
+    assert document["sdkVersion"] is None and "not in the reference material" in document["sdkVersionNote"]
+    assert wallet_store.NETWORKS == wallet_store.load_networks(document)
+
+
+def test_a_network_declared_twice_is_refused():
+    twice = {"groups": [{"scheme": "EdDSA", "curve": "ed25519", "address": None, "names": ["KeyEdDSA"]}] * 2}
+    with pytest.raises(ValueError, match="KeyEdDSA"):
+        wallet_store.load_networks(twice)
+
+
+def test_a_wallet_is_created_on_every_network_of_the_file(server):
+    sender = admin(server)
+    for name, network in wallet_store.NETWORKS.items():
+        got = sender.request("POST", "/wallets", {"network": name}, sign=True)
+        assert got.status == 200, (name, got.text)
+        wallet = got.json
+        assert wallet["network"] == name and wallet["signingKey"]["curve"] == network.curve
+        assert ("address" in wallet) is (network.address is not None), name
+        if network.address is not None:
+            assert network.address.accepts(wallet["address"]), (name, wallet["address"])
