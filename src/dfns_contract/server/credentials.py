@@ -26,6 +26,10 @@ from .json_input import InvalidJson, load_json
 from .world import Credential, Principal
 
 ATTESTATION_ALGORITHMS = ("RSA-SHA256", "SHA256", "SHA512")
+#: The origin the docs' Python SDK ``KeySigner`` is configured with for a service account or PAT
+#: (signing-flows.md, Asymmetric Keys flow: ``app_origin="https://app.dfns.io"``): a Key assertion
+#: at Create User Action Signature may carry it whatever the org's app origin is.
+KEY_SIGNER_ORIGIN = "https://app.dfns.io"
 #: The reference server supports Key credentials only, as a first factor.
 SUPPORTED_KINDS = [{"kind": "Key", "factor": "first", "requiresSecondFactor": False}]
 
@@ -74,7 +78,7 @@ def check_attestation(
     ``max_depth`` bounds the JSON inside client and attestation data (Settings.max_json_depth).
     """
     client_data = _decode(info["clientData"], "firstFactorCredential.credentialInfo.clientData")
-    _check_client_data(client_data, "key.create", challenge, origin, max_depth)
+    _check_client_data(client_data, "key.create", challenge, (origin,), max_depth)
     attestation = _json(
         _decode(info["attestationData"], "firstFactorCredential.credentialInfo.attestationData"),
         "firstFactorCredential.credentialInfo.attestationData",
@@ -102,42 +106,58 @@ def check_attestation(
 
 
 def check_assertion(
-    principal: Principal, assertion: dict[str, Any], challenge: str, origin: str, max_depth: int
+    principal: Principal,
+    assertion: dict[str, Any],
+    challenge: str,
+    origin: str,
+    max_depth: int,
+    *,
+    other_origins: tuple[str, ...] = (),
 ) -> Credential:
-    """Verify a Key ``credentialAssertion`` of Complete Login or Create User Action Signature."""
+    """Verify a Key ``credentialAssertion`` of Complete Login or Create User Action Signature.
+
+    An origin in the client data must be ``origin`` or one of ``other_origins``.
+    """
     _decode(assertion["clientData"], "firstFactor.credentialAssertion.clientData")
     _decode(assertion["signature"], "firstFactor.credentialAssertion.signature")
     credential = principal.credential(assertion["credId"])
     if credential is None:
         raise not_authorized()
-    return check_assertion_by(credential, assertion, challenge, origin, max_depth)
+    return check_assertion_by(credential, assertion, challenge, origin, max_depth, other_origins=other_origins)
 
 
 def check_assertion_by(
-    credential: Credential, assertion: dict[str, Any], challenge: str, origin: str, max_depth: int
+    credential: Credential,
+    assertion: dict[str, Any],
+    challenge: str,
+    origin: str,
+    max_depth: int,
+    *,
+    other_origins: tuple[str, ...] = (),
 ) -> Credential:
     """Verify that ``credential`` (already chosen: a login factor, a recovery credential) signed
     the client data of ``assertion`` for this challenge."""
     client_data = _decode(assertion["clientData"], "credentialAssertion.clientData")
     signature = _decode(assertion["signature"], "credentialAssertion.signature")
-    _check_client_data(client_data, "key.get", challenge, origin, max_depth)
+    _check_client_data(client_data, "key.get", challenge, (origin, *other_origins), max_depth)
     if not keys.verify(credential.public_key, signature, client_data):
         raise not_authorized()
     return credential
 
 
 def _check_client_data(
-    raw: bytes, expected_type: str, challenge: str, origin: str, max_depth: int
+    raw: bytes, expected_type: str, challenge: str, origins: tuple[str, ...], max_depth: int
 ) -> None:
     """Type and challenge must match; origin and crossOrigin are optional (the official
-    TypeScript key signer sends neither) but must be right when present."""
+    TypeScript key signer sends neither) but must be right when present: the origin one of
+    ``origins``, crossOrigin false."""
     data = _json(raw, "clientData", max_depth)
     if data.get("type") != expected_type:
         raise not_authorized()
     sent = data.get("challenge")
     if not isinstance(sent, str) or not same_secret(sent, challenge):
         raise not_authorized()
-    if "origin" in data and data["origin"] != origin:
+    if "origin" in data and data["origin"] not in origins:
         raise not_authorized()
     if data.get("crossOrigin", False) is not False:
         raise not_authorized()

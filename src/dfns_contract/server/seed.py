@@ -32,7 +32,7 @@ from .clock import Clock
 from .faults import FORGETS_AFTER_USE
 from .seed_flows import SeededFlows, seed_flows
 from .settings import Settings
-from .tokens import TokenKind, TokenService
+from .tokens import TokenService
 from .wallet_store import NETWORKS, Transfer
 from .world import (
     AUTH_OPERATIONS,
@@ -196,7 +196,7 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         other_app_id=other.app_id,
         admin=admin,
         limited=limited,
-        expired_token=_expired_token(tokens, settings, now, admin.principal_id),
+        expired_token=_expired_token(tokens, settings, now, admin.principal_id, org_id),
         other_org=_seed_other_org(world, tokens, settings, now),
         pending_username=pending_username,
         pending_code=pending_code,
@@ -266,14 +266,14 @@ def _registered(
     key = keys.generate_key(kind)
     credential = world.add_credential(user, new_cred_id(), keys.public_pem(key), key.public_key())
     user.is_registered = True
-    token = tokens.issue(TokenKind.AUTH, user.principal_id, settings.seeded_token_ttl)
+    token = tokens.issue_auth(user.principal_id, org_id, settings.seeded_token_ttl)
     return SeededPrincipal(
         user.principal_id, username, token, credential.cred_id, keys.private_pem(key)
     )
 
 
 def _expired_token(
-    tokens: TokenService, settings: Settings, now: datetime, principal_id: str
+    tokens: TokenService, settings: Settings, now: datetime, principal_id: str, org_id: str
 ) -> str:
     """A login token of the principal, issued two lifetimes ago: it expired one lifetime ago.
 
@@ -281,7 +281,7 @@ def _expired_token(
     to refuse it is its ``exp``.
     """
     ttl = settings.login_token_ttl
-    return tokens.issue(TokenKind.AUTH, principal_id, ttl, issued_at=now - 2 * ttl)
+    return tokens.issue_auth(principal_id, org_id, ttl, issued_at=now - 2 * ttl)
 
 
 def _seed_other_org(

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..wire import keys
 from .settings import Settings
-from .tokens import TokenKind, TokenService
+from .tokens import TokenService
 from .world import RECOVERY_KEY, Permission, Principal, PrincipalKind, World, new_cred_id
 
 
@@ -88,7 +88,7 @@ def seed_flows(
         credential.is_active = False
     end_user, _, _ = user("end-user", PrincipalKind.END_USER)
     archived, _, _ = user("archived")
-    archived_token = tokens.issue(TokenKind.AUTH, archived.principal_id, lasting)
+    archived_token = tokens.issue_auth(archived.principal_id, org_id, lasting)
     archived.is_active, archived.is_archived = False, True
     recovering, recovering_cred, _ = user("recovery")
     recovery_key = keys.generate_key(keys.KeyKind.ED25519)
@@ -98,7 +98,7 @@ def seed_flows(
     admin = world.principals[admin_id]
     return SeededFlows(
         service_account_id=account.principal_id,
-        service_account_token=tokens.issue(TokenKind.AUTH, account.principal_id, lasting),
+        service_account_token=tokens.issue_auth(account.principal_id, org_id, lasting),
         service_account_cred_id=account_cred,
         service_account_private_key=account_key,
         deactivated_username=deactivated.username,

@@ -26,6 +26,8 @@ from .clock import Clock
 
 ALGORITHM = "HS256"
 ISSUER = "dfns-contract-reference-server"
+#: The claim the official SDKs read an auth token's org from (``payload[ORG_CLAIM]["orgId"]``).
+ORG_CLAIM = "https://custom/app_metadata"
 _REQUIRED = ("exp", "sub", "jti", "kind")
 
 
@@ -84,6 +86,23 @@ class TokenService:
         if self.issued is not None:
             self.issued.append(token)
         return token
+
+    def issue_auth(
+        self,
+        subject: str,
+        org_id: str,
+        ttl: timedelta,
+        *,
+        issued_at: datetime | None = None,
+    ) -> str:
+        """An authentication token of ``subject``, scoped to its org the way the SDKs read it.
+
+        The TS SDK refuses a token whose ``https://custom/app_metadata.orgId`` is not the
+        client's ``orgId``, and Fast Auth wants exactly one of ``orgId`` / ``tenantId``
+        there, so the claim holds the org and nothing else (the server has no tenants).
+        """
+        return self.issue(TokenKind.AUTH, subject, ttl, issued_at=issued_at,
+                          **{ORG_CLAIM: {"orgId": org_id}})
 
     def read(
         self,

@@ -3,8 +3,9 @@
 Plain in-memory objects, touched only from synchronous handlers, like world.py.
 What the pages say a wallet and a transfer look like is ``to_json``; which
 networks exist, which key each signs with and what an address on it looks
-like is data (``NETWORKS``): the server never moves an asset, so an address
-is random and a transfer stays ``Pending``.
+like is data (``NETWORKS``, read from ``data/networks.json``, which names where
+its list comes from): the server never moves an asset, so an address is random
+and a transfer stays ``Pending``.
 
 Transfers are found by id (per wallet) and by ``externalId`` in a scope: the
 API idempotency page makes an ``externalId`` unique in its org, whichever
@@ -16,10 +17,12 @@ between cannot let two concurrent requests create two.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from ..wire.nonce import iso_now
@@ -58,27 +61,32 @@ EVM_ADDRESS = AddressKind("0x", _HEX + "ABCDEF", 40)
 #: Any other chain: a base58 string of a typical length (the server only stores it).
 OTHER_ADDRESS = AddressKind("", _BASE58, 44)
 
-_ECDSA = ("ECDSA", "secp256k1")
-_EDDSA = ("EdDSA", "ed25519")
+#: The address kinds ``data/networks.json`` names.
+ADDRESS_KINDS: dict[str, AddressKind] = {"evm": EVM_ADDRESS, "base58": OTHER_ADDRESS}
+#: The one file that says which networks exist, and where that list was read from.
+NETWORKS_FILE = "networks.json"
 
-_EVM = ("ArbitrumOne", "ArbitrumSepolia", "AvalancheC", "AvalancheCFuji", "Base", "BaseSepolia", "Bsc",
-        "BscTestnet", "Ethereum", "EthereumSepolia", "FantomOpera", "FantomTestnet", "Optimism",
-        "OptimismSepolia", "Polygon", "PolygonAmoy")
-_EDDSA_CHAINS = ("Algorand", "AlgorandTestnet", "Cardano", "CardanoPreprod", "Kusama", "Polkadot",
-                 "Westend", "Solana", "SolanaDevnet", "Stellar", "StellarTestnet", "Ton", "Tezos",
-                 "TezosGhostnet")
-_ECDSA_CHAINS = ("Bitcoin", "BitcoinTestnet3", "ICP", "Kaspa", "Litecoin", "OGY", "Tron", "TronNile",
-                 "XrpLedger", "XrpLedgerTestnet")
 
-#: The page's supported networks (mainnets and testnets) and its pseudo networks (no address).
-NETWORKS: dict[str, Network] = {
-    **{name: Network(*_ECDSA, EVM_ADDRESS) for name in _EVM},
-    **{name: Network(*_EDDSA, OTHER_ADDRESS) for name in _EDDSA_CHAINS},
-    **{name: Network(*_ECDSA, OTHER_ADDRESS) for name in _ECDSA_CHAINS},
-    "KeyECDSA": Network(*_ECDSA, None),
-    "KeyECDSAStark": Network("ECDSAStark", "stark", None),
-    "KeyEdDSA": Network(*_EDDSA, None),
-}
+def load_networks(document: dict[str, Any]) -> dict[str, Network]:
+    """The networks a ``networks.json`` document declares, in its order; a name declared twice is an error."""
+    networks: dict[str, Network] = {}
+    for group in document["groups"]:
+        address = None if group["address"] is None else ADDRESS_KINDS[group["address"]]
+        for name in group["names"]:
+            if name in networks:
+                raise ValueError("network %s is declared twice in %s" % (name, NETWORKS_FILE))
+            networks[name] = Network(group["scheme"], group["curve"], address)
+    return networks
+
+
+def networks_document() -> dict[str, Any]:
+    """The packaged ``data/networks.json``: read from the package, so an installed server has it too."""
+    text = (resources.files(__package__) / "data" / NETWORKS_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+#: Every network a wallet may be on: the chains (mainnets, testnets) and the pseudo networks (no address).
+NETWORKS: dict[str, Network] = load_networks(networks_document())
 
 
 @dataclass

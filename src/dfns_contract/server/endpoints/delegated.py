@@ -19,7 +19,6 @@ from typing import Any
 
 from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Call, Endpoint
-from ..tokens import TokenKind
 from ..validation import Field
 from ..world import Principal, PrincipalKind
 from .common import require_operation
@@ -41,7 +40,7 @@ def delegated_login(call: Call) -> dict[str, Any]:
     require_operation(call, _type_operation(user))
     if not user.is_active and "delegated-login-deactivated-allowed" not in state.faults:
         raise ApiError(ErrorId.USER_DEACTIVATED)
-    return {"token": state.tokens.issue(TokenKind.AUTH, user.principal_id, state.settings.login_token_ttl)}
+    return {"token": state.tokens.issue_auth(user.principal_id, user.org_id, state.settings.login_token_ttl)}
 
 
 def delegated_registration(call: Call) -> dict[str, Any]:

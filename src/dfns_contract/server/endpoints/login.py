@@ -111,8 +111,8 @@ def complete_login(call: Call) -> dict[str, Any]:
     )
     claim_once(call, claims)
     return {
-        "token": state.tokens.issue(
-            TokenKind.AUTH, user.principal_id, state.settings.login_token_ttl
+        "token": state.tokens.issue_auth(
+            user.principal_id, user.org_id, state.settings.login_token_ttl
         )
     }
 

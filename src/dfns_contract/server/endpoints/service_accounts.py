@@ -15,7 +15,6 @@ from ...wire import keys
 from ...wire.nonce import iso_now
 from ..errors import bad_request
 from ..pipeline import Call, Endpoint
-from ..tokens import TokenKind
 from ..validation import Field
 from ..world import PrincipalKind, new_cred_id, new_id
 from .common import permission_for
@@ -45,7 +44,7 @@ def create_service_account(call: Call) -> dict[str, Any]:
     )
     account.is_registered = True
     credential = state.world.add_credential(account, new_cred_id(), pem, public_key)
-    token = state.tokens.issue(TokenKind.AUTH, account.principal_id, timedelta(days=days))
+    token = state.tokens.issue_auth(account.principal_id, account.org_id, timedelta(days=days))
     user_info = account.to_json()
     return {
         "userInfo": user_info,

@@ -28,6 +28,7 @@ from typing import Any
 from datetime import UTC, datetime
 
 from ..credentials import (
+    KEY_SIGNER_ORIGIN,
     SUPPORTED_KINDS,
     allow_credentials,
     check_assertion,
@@ -66,6 +67,12 @@ def init_action(call: Call) -> dict[str, Any]:
 
 
 def complete_action(call: Call) -> dict[str, Any]:
+    """Create User Action Signature: the challenge, signed by one of the caller's Key credentials.
+
+    Both official key signers' defaults pass: the TS ``AsymmetricKeySigner`` signs client data
+    without an origin, the docs' Python ``KeySigner`` signs ``https://app.dfns.io``; an origin, when
+    present, must be the org's app origin or that one, so a signature made for another site still fails.
+    """
     state, principal = call.state, call.user
     faults = state.faults
     verification = (Verification.UNCHECKED if "action-challenge-unverified" in faults
@@ -83,6 +90,7 @@ def complete_action(call: Call) -> dict[str, Any]:
         claims.get("challenge", ""),
         call.app_for(principal.org_id).origin,
         state.settings.max_json_depth,
+        other_origins=(KEY_SIGNER_ORIGIN,),
     )
     # Spent once, atomically, after the proof verified (see common.claim_once).
     if "action-challenge-reusable" not in faults and not state.challenges.claim(

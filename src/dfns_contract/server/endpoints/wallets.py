@@ -78,16 +78,36 @@ def get_wallet(call: Call) -> dict[str, Any]:
     return _wallet(call).to_json()
 
 
+#: The owner filters of List Wallets: ``owner`` (id or username), and the deprecated ``ownerId`` and
+#: ``ownerUsername`` that today's clients may still send (ListWalletsQuery, @dfns/sdk 0.8.12).
+OWNER_FILTERS = ("owner", "ownerId", "ownerUsername")
+
+
 def list_wallets(call: Call) -> dict[str, Any]:
+    """The org's wallets, narrowed by every owner filter the query gives (each must hold)."""
     wallets = call.state.world.wallets.wallets_of(call.user.org_id)
     query = call.request.query_params
-    owner = query.get("ownerId")
-    if "ownerUsername" in query:
-        user = call.state.world.find_user(call.user.org_id, query["ownerUsername"])
-        owner = user.principal_id if user is not None else ""
-    if owner is not None:
-        wallets = [w for w in wallets if w.owner_id == owner]
+    for name in OWNER_FILTERS:
+        if name in query:
+            owner = _owner_named(call, name, query[name])
+            wallets = [w for w in wallets if w.owner_id is not None and w.owner_id == owner]
     return page(call, wallets, lambda w: w.wallet_id, Wallet.to_json)
+
+
+def _owner_named(call: Call, filter_name: str, value: str) -> str | None:
+    """The id of the org's principal a filter names (None: nobody, so no wallet matches).
+
+    ``ownerId`` is an id and ``ownerUsername`` a username; ``owner`` is "owner id or username",
+    so an id of the org's principal is taken as one, anything else as a username.
+    """
+    world, org_id = call.state.world, call.user.org_id
+    if filter_name == "ownerId":
+        return value
+    by_id = world.find_principal(value) if filter_name == "owner" else None
+    if by_id is not None and by_id.org_id == org_id:
+        return by_id.principal_id
+    by_name = world.find_user(org_id, value)
+    return by_name.principal_id if by_name is not None else None
 
 
 def _wallet(call: Call) -> Wallet:
