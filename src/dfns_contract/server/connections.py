@@ -56,12 +56,15 @@ class ClientConnections:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.open: dict[str, int] = {}
+        #: The most connections each client has had open at once (how far a workload is from the limit).
+        self.peak: dict[str, int] = {}
         self._at_limit: set[str] = set()
 
     def admit(self, host: str) -> bool:
         """Count a new connection; False when it is one over the client's limit."""
         count = self.open.get(host, 0) + 1
         self.open[host] = count
+        self.peak[host] = max(self.peak.get(host, 0), count)
         if count <= self.limit:
             return True
         if host not in self._at_limit:
