@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 
 from dfns_contract.server.clock import ManualClock
+from dfns_contract.server.connections import answer_slots
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.server.settings import Settings
 from dfns_contract.wire.encoding import b64url_encode
@@ -337,13 +338,15 @@ def test_a_client_over_its_connection_limit_is_answered_429_never_reset(caplog, 
         assert len(warnings) == 1 and warnings[0].exc_info is None
 
 
-def test_twice_over_the_connection_limit_a_connection_is_closed_as_it_opens():
-    """Past twice the limit answering would hold a descriptor per connection: closed at once."""
+def test_past_the_answer_slots_a_connection_is_closed_as_it_opens():
+    """Each answer holds a descriptor until the head comes: past the limit and its answer slots,
+    a connection is closed at once, so a slowloris cannot take the file limit."""
     limit = 2
+    most = limit + answer_slots(limit)
     with start_server(settings=Settings(max_connections_per_client=limit)) as limited:
-        held = [connect(limited.url) for _ in range(2 * limit)]  # the limit and the answered ones
+        held = [connect(limited.url) for _ in range(most)]  # the limit and the ones awaiting a 429
         try:
-            wait_until(lambda: _open(limited) == 2 * limit, "the server counts them")
+            wait_until(lambda: _open(limited) == most, "the server counts them")
             with connect(limited.url) as extra:
                 extra.sendall(request("GET", "/auth/apps", {}))
                 with pytest.raises(Closed):

@@ -13,8 +13,8 @@ protocol that adds:
   ``Retry-After`` in the version's error body and ``Connection: close``, and
   closed once the client closes its end (or after ``LINGER_SECONDS``), so
   bytes still on their way cannot turn the answer into a reset. Only past
-  twice the limit, where each answer would hold one more descriptor for the
-  client that already holds the most, is a new connection closed as it
+  the limit and its answer slots (an eighth of it, at least 4: each answer
+  holds a descriptor until the head comes) is a new connection closed as it
   opens. One WARNING line when a client reaches the limit, not one per
   refused connection;
 * **a header deadline** (``Settings.header_timeout``): a request's header
@@ -64,8 +64,15 @@ class Admission(enum.Enum):
     SERVED = "served"
     #: Over the limit: its request head is read, answered 429 with ``Retry-After``, and closed.
     ANSWERED = "answered"
-    #: Over twice the limit: closed as it opens, since answering holds a descriptor until the head comes.
+    #: Past the limit and its answer slots (``answer_slots``): closed as it opens, since an answer
+    #: holds a descriptor until the head comes, and a client this far over is no test suite.
     CLOSED = "closed"
+
+
+def answer_slots(limit: int) -> int:
+    """How many connections over its limit a client may have waiting for their 429 at once: an
+    eighth of the limit (at least 4), so a slowloris past the limit cannot take the file limit."""
+    return max(4, limit // 8)
 
 
 #: ``Retry-After`` of the 429 over the connection limit: a place frees as soon as one of the
@@ -87,7 +94,7 @@ class ClientConnections:
         self._at_limit: set[str] = set()
 
     def admit(self, host: str) -> Admission:
-        """Count a new connection: served, answered 429 (over the limit), or closed (twice over it)."""
+        """Count a new connection: served, answered 429 (over the limit), or closed (past its answer slots)."""
         count = self.open.get(host, 0) + 1
         self.open[host] = count
         self.peak[host] = max(self.peak.get(host, 0), count)
@@ -99,7 +106,7 @@ class ClientConnections:
                 "client %s has %d connections open, the limit (max_connections_per_client): "
                 "answering its new connections 429 until it has fewer", host, self.limit,
             )
-        return Admission.ANSWERED if count <= 2 * self.limit else Admission.CLOSED
+        return Admission.ANSWERED if count <= self.limit + answer_slots(self.limit) else Admission.CLOSED
 
     def release(self, host: str) -> None:
         count = self.open[host] - 1
