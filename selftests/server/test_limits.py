@@ -361,6 +361,30 @@ def _open(running: RunningServer) -> int:
     return running.client_connections.open.get("127.0.0.1", 0)
 
 
+#: The most connections one ``pytest -n 2`` suite had open at once against a standalone dfns-mock
+#: (``ClientConnections.peak``; 26 under 2024-08-19, 10 under 2026): see settings.py.
+SUITE_N2_CONNECTIONS = 26
+
+
+def test_four_suites_with_n2_fit_the_default_connection_limit():
+    """Four suites with ``-n 2`` sharing one server from one address: all their connections at once,
+    each kept alive and sent a request, are served (none is answered 429)."""
+    wanted = 4 * SUITE_N2_CONNECTIONS
+    assert wanted < DEFAULTS.max_connections_per_client
+    with start_server() as shared:
+        profile = shared.profile
+        held = [connect(shared.url) for _ in range(wanted)]
+        try:
+            for sock in held:
+                sock.sendall(request("GET", "/auth/apps", api_headers(profile)))
+            statuses = [Reader(sock).response().status for sock in held]
+            assert shared.client_connections.peak["127.0.0.1"] == wanted  # all open at once
+        finally:
+            for sock in held:
+                sock.close()
+    assert statuses == [200] * wanted
+
+
 # -- logs ---------------------------------------------------------------------------------
 
 
