@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 
 from dfns_contract.server.clock import ManualClock
+from dfns_contract.server.connections import answer_slots
 from dfns_contract.server.runner import RunningServer, start_server
 from dfns_contract.server.settings import Settings
 from dfns_contract.wire.encoding import b64url_encode
@@ -256,11 +257,52 @@ def other_client_available() -> bool:
     return True
 
 
-def test_a_client_over_its_connection_limit_is_closed_others_are_served(caplog):
+def until_the_server_ends(sock: socket.socket) -> bytes:
+    """Bytes up to the server's end of the connection; a reset fails the test (``Reader``
+    would take it for an end)."""
+    data = b""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            pytest.fail("the connection was reset after %d bytes: %r" % (len(data), data[:200]))
+        if not chunk:
+            return data
+        data += chunk
+
+
+def only_answer(data: bytes) -> RawResponse:
+    """The one response ``data`` holds, checked to be all of it."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.sendall(data)
+        ours.shutdown(socket.SHUT_WR)
+        reader = Reader(theirs)
+        answer = reader.response()
+        assert reader.buffer == b""
+        return answer
+
+
+def over_the_limit(answer: RawResponse, limit: int, contract: str) -> None:
+    """The documented answer over the connection limit: 429, Retry-After, the version's body."""
+    message = "too many open connections from this client (max_connections_per_client is %d)" % limit
+    refused(answer, 429, message)
+    assert answer.headers["retry-after"] == "1" and answer.headers["connection"] == "close"
+    inner = answer.json["error"]
+    if contract == "2026":
+        assert set(inner) == {"id", "status", "message", "details"} and inner["status"] == 429
+    else:
+        assert set(inner) == {"message"}
+
+
+@pytest.mark.parametrize("contract", ["2024-08-19", "2026"])
+def test_a_client_over_its_connection_limit_is_answered_429_never_reset(caplog, contract):
     if not other_client_available():
         pytest.skip("this system does not route %s to loopback" % OTHER_CLIENT)
     limit = 4
-    with start_server(settings=Settings(max_connections_per_client=limit)) as limited:
+    with start_server(settings=Settings(max_connections_per_client=limit), contract=contract) as limited:
         profile = limited.profile
         with caplog.at_level(logging.WARNING, logger="dfns_contract.server"):
             held = [connect(limited.url) for _ in range(limit)]
@@ -268,11 +310,18 @@ def test_a_client_over_its_connection_limit_is_closed_others_are_served(caplog):
                 for sock in held:  # the limit itself: every one served
                     sock.sendall(request("GET", "/auth/apps", api_headers(profile)))
                     assert Reader(sock).response().status == 200
-                for _ in range(2):  # one over: closed without an answer
+                for _ in range(2):  # one over: answered, then closed by the server, not reset
                     with connect(limited.url) as extra:
                         extra.sendall(request("GET", "/auth/apps", api_headers(profile)))
-                        with pytest.raises(Closed):
-                            Reader(extra).response()
+                        over_the_limit(only_answer(until_the_server_ends(extra)), limit, contract)
+                with connect(limited.url) as extra:  # a body after the answer: read, dropped, no reset
+                    body = login_init(profile)
+                    extra.sendall(head("POST", "/auth/login/init", api_headers(profile), body))
+                    reader = Reader(extra)
+                    over_the_limit(reader.response(), limit, contract)
+                    extra.sendall(body)
+                    extra.shutdown(socket.SHUT_WR)
+                    assert until_the_server_ends(extra) == b""
                 other = exchange(limited.url, request("GET", "/auth/apps", api_headers(profile)),
                                  source=OTHER_CLIENT)
                 assert other.status == 200
@@ -280,16 +329,60 @@ def test_a_client_over_its_connection_limit_is_closed_others_are_served(caplog):
                 held.pop().close()
             # One connection fewer: the client is served again.
             def served() -> bool:
-                try:
-                    return exchange(limited.url, request("GET", "/auth/apps", api_headers(profile))).status == 200
-                except Closed:
-                    return False
+                return exchange(limited.url, request("GET", "/auth/apps", api_headers(profile))).status == 200
 
             wait_until(served, "a connection freed is usable again")
             for sock in held:
                 sock.close()
         warnings = [r for r in caplog.records if "max_connections_per_client" in r.getMessage()]
         assert len(warnings) == 1 and warnings[0].exc_info is None
+
+
+def test_past_the_answer_slots_a_connection_is_closed_as_it_opens():
+    """Each answer holds a descriptor until the head comes: past the limit and its answer slots,
+    a connection is closed at once, so a slowloris cannot take the file limit."""
+    limit = 2
+    most = limit + answer_slots(limit)
+    with start_server(settings=Settings(max_connections_per_client=limit)) as limited:
+        held = [connect(limited.url) for _ in range(most)]  # the limit and the ones awaiting a 429
+        try:
+            wait_until(lambda: _open(limited) == most, "the server counts them")
+            with connect(limited.url) as extra:
+                extra.sendall(request("GET", "/auth/apps", {}))
+                with pytest.raises(Closed):
+                    Reader(extra).response()
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def _open(running: RunningServer) -> int:
+    """The server's own count of connections open from 127.0.0.1."""
+    return running.client_connections.open.get("127.0.0.1", 0)
+
+
+#: The most connections one ``pytest -n 2`` suite had open at once against a standalone dfns-mock
+#: (``ClientConnections.peak``; 26 under 2024-08-19, 10 under 2026): see settings.py.
+SUITE_N2_CONNECTIONS = 26
+
+
+def test_four_suites_with_n2_fit_the_default_connection_limit():
+    """Four suites with ``-n 2`` sharing one server from one address: all their connections at once,
+    each kept alive and sent a request, are served (none is answered 429)."""
+    wanted = 4 * SUITE_N2_CONNECTIONS
+    assert wanted < DEFAULTS.max_connections_per_client
+    with start_server() as shared:
+        profile = shared.profile
+        held = [connect(shared.url) for _ in range(wanted)]
+        try:
+            for sock in held:
+                sock.sendall(request("GET", "/auth/apps", api_headers(profile)))
+            statuses = [Reader(sock).response().status for sock in held]
+            assert shared.client_connections.peak["127.0.0.1"] == wanted  # all open at once
+        finally:
+            for sock in held:
+                sock.close()
+    assert statuses == [200] * wanted
 
 
 # -- logs ---------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from .settings import Settings
 LIMIT_OPTIONS = {
     "max_header_bytes": "request line and header fields, in bytes (431 above)",
     "max_body_bytes": "request body, in bytes (413 above)",
-    "max_connections_per_client": "open connections per client address (more are closed at once)",
+    "max_connections_per_client": "open connections per client address (more are answered 429 with Retry-After)",
     "header_timeout": "seconds for a request's header section (408, or a quiet close when idle)",
     "body_timeout": "seconds for a request's body once its headers are in (408)",
     "keep_alive_timeout": "seconds an idle keep-alive connection stays open",

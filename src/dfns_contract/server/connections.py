@@ -8,8 +8,15 @@ descriptor each, for ever, until the process has none left for anyone else.
 protocol that adds:
 
 * **connections per client address** (``Settings.max_connections_per_client``):
-  the connection over the limit is closed as soon as it opens. One WARNING
-  line when a client reaches the limit, not one per refused connection;
+  a connection over the limit is answered, never reset: its request head is
+  read (within the header deadline and size), answered 429 with
+  ``Retry-After`` in the version's error body and ``Connection: close``, and
+  closed once the client closes its end (or after ``LINGER_SECONDS``), so
+  bytes still on their way cannot turn the answer into a reset. Only past
+  the limit and its answer slots (an eighth of it, at least 4: each answer
+  holds a descriptor until the head comes) is a new connection closed as it
+  opens. One WARNING line when a client reaches the limit, not one per
+  refused connection;
 * **a header deadline** (``Settings.header_timeout``): a request's header
   section must be complete within it, counted from the connection opening
   or from the end of the previous exchange. Then 408 in the envelope if part
@@ -36,6 +43,7 @@ The states come from the parser's own callbacks (``on_message_begin``,
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 
 import httptools
@@ -50,27 +58,55 @@ from .settings import Settings
 logger = logging.getLogger("dfns_contract.server")
 
 
+class Admission(enum.Enum):
+    """What a new connection gets from the per-client limit."""
+
+    SERVED = "served"
+    #: Over the limit: its request head is read, answered 429 with ``Retry-After``, and closed.
+    ANSWERED = "answered"
+    #: Past the limit and its answer slots (``answer_slots``): closed as it opens, since an answer
+    #: holds a descriptor until the head comes, and a client this far over is no test suite.
+    CLOSED = "closed"
+
+
+def answer_slots(limit: int) -> int:
+    """How many connections over its limit a client may have waiting for their 429 at once: an
+    eighth of the limit (at least 4), so a slowloris past the limit cannot take the file limit."""
+    return max(4, limit // 8)
+
+
+#: ``Retry-After`` of the 429 over the connection limit: a place frees as soon as one of the
+#: client's connections ends, and a second is the least the header can say.
+RETRY_AFTER_SECONDS = 1
+#: The longest an answered connection waits for the client's end before closing: closing with
+#: the client's bytes still arriving (a body) would reset the connection, and lose the answer.
+LINGER_SECONDS = 2.0
+
+
 class ClientConnections:
     """Open connections per client address, for one server (its event loop only: no lock)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.open: dict[str, int] = {}
+        #: The most connections each client has had open at once (how far a workload is from the limit).
+        self.peak: dict[str, int] = {}
         self._at_limit: set[str] = set()
 
-    def admit(self, host: str) -> bool:
-        """Count a new connection; False when it is one over the client's limit."""
+    def admit(self, host: str) -> Admission:
+        """Count a new connection: served, answered 429 (over the limit), or closed (past its answer slots)."""
         count = self.open.get(host, 0) + 1
         self.open[host] = count
+        self.peak[host] = max(self.peak.get(host, 0), count)
         if count <= self.limit:
-            return True
+            return Admission.SERVED
         if host not in self._at_limit:
             self._at_limit.add(host)
             logger.warning(
                 "client %s has %d connections open, the limit (max_connections_per_client): "
-                "closing its new connections until it has fewer", host, self.limit,
+                "answering its new connections 429 until it has fewer", host, self.limit,
             )
-        return False
+        return Admission.ANSWERED if count <= self.limit + answer_slots(self.limit) else Admission.CLOSED
 
     def release(self, host: str) -> None:
         count = self.open[host] - 1
@@ -94,16 +130,24 @@ def guarded_protocol(
     header_timeout = settings.header_timeout
     max_header_bytes = settings.max_header_bytes
     access_log = settings.access_log
-    #: The answers this layer gives, prepared once: (status for the access log, whole response).
-    answers = {
-        name: (str(renderer.table[error.error].status), renderer.raw_error(error))
-        for name, error in {
-            "timeout": ApiError(ErrorId.REQUEST_TIMEOUT),
-            "too-large": ApiError(ErrorId.HEADERS_TOO_LARGE, limit=str(max_header_bytes)),
-            "malformed": ApiError(ErrorId.MALFORMED_REQUEST),
-            "fault": ApiError(ErrorId.INTERNAL),
-        }.items()
+    #: The errors this layer answers with, rendered per answer (a 2026 body has a new id each time).
+    errors = {
+        "timeout": ApiError(ErrorId.REQUEST_TIMEOUT),
+        "too-large": ApiError(ErrorId.HEADERS_TOO_LARGE, limit=str(max_header_bytes)),
+        "malformed": ApiError(ErrorId.MALFORMED_REQUEST),
+        "fault": ApiError(ErrorId.INTERNAL),
+        "too-many-connections": ApiError(
+            ErrorId.TOO_MANY_CONNECTIONS, limit=str(settings.max_connections_per_client)
+        ),
     }
+    #: Headers an answer carries besides the error: when to come back, for a limit that frees.
+    extra_headers = {"too-many-connections": {"Retry-After": str(RETRY_AFTER_SECONDS)}}
+
+    def answer(name: str) -> tuple[str, bytes]:
+        """(status for the access log, the whole response) of one of this layer's answers."""
+        error = errors[name]
+        status = str(renderer.table[error.error].status)
+        return status, renderer.raw_error(error, extra_headers.get(name))
 
     class GuardedHttpProtocol(HttpToolsProtocol):
         """One connection.
@@ -117,6 +161,10 @@ def guarded_protocol(
         client_connections = connections
         _host: str | None = None
         _refused = False
+        #: Over the client's connection limit: read the head, answer 429, linger, close.
+        _over_limit = False
+        _head_tail = b""
+        _answered = False
         _waiting = False
         _begun = False
         _header_bytes = 0
@@ -128,11 +176,15 @@ def guarded_protocol(
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._host = self.client[0] if self.client else None
-            if self._host is not None and not connections.admit(self._host):
+            admission = Admission.SERVED if self._host is None else connections.admit(self._host)
+            if admission is Admission.CLOSED:
                 self._refused = True
                 transport.close()
-                return
-            self._wait_for_headers()
+            elif admission is Admission.ANSWERED:
+                self._over_limit = True
+                self._deadline = self.loop.call_later(header_timeout, self._answer_over_limit)
+            else:
+                self._wait_for_headers()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_deadline()
@@ -144,6 +196,9 @@ def guarded_protocol(
         def data_received(self, data: bytes) -> None:
             """uvicorn's, with the size bound, and the envelope for what cannot be parsed."""
             if self._refused:
+                return
+            if self._over_limit:
+                self._read_head_over_limit(data)
                 return
             self._unset_keepalive_if_required()
             if self._waiting:
@@ -221,16 +276,53 @@ def guarded_protocol(
             else:
                 self._refuse("timeout", "header section not complete within %g s" % header_timeout)
 
-        def _refuse(self, answer: str, reason: str | None) -> None:
+        def _read_head_over_limit(self, data: bytes) -> None:
+            """Count the head of a request over the connection limit, and answer once it is whole
+            (or at the header limit); after the answer, what comes is read and dropped."""
+            if self._answered:
+                return
+            self._header_bytes += len(data)
+            self._head_tail = (self._head_tail + data)[-(len(data) + 3):]
+            if b"\r\n\r\n" in self._head_tail or self._header_bytes > max_header_bytes:
+                self._answer_over_limit()
+            else:
+                self._head_tail = self._head_tail[-3:]
+
+        def _answer_over_limit(self) -> None:
+            """429 with ``Retry-After``, then a lingering close; a quiet close if nothing came."""
+            self._cancel_deadline()
+            if self._answered or self.transport.is_closing():
+                return
+            if not self._header_bytes:
+                self.transport.close()  # idle: nothing to answer
+                return
+            self._answered = True
+            status, response = answer("too-many-connections")
+            self.transport.write(response)
+            self._close_after_client()
+            self._log_refusal(status, "over its connection limit (max_connections_per_client %d)"
+                              % connections.limit)
+
+        def _close_after_client(self) -> None:
+            """Send our end, then close when the client's end comes (``eof_received``), or after
+            ``LINGER_SECONDS``: bytes arriving at a closed socket would reset the connection."""
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self._deadline = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+        def _refuse(self, name: str, reason: str | None) -> None:
             """Answer without the application, then close: the parser cannot go on from here."""
             self._waiting = False
             self._cancel_deadline()
             if self.transport.is_closing():
                 return
-            status, response = answers[answer]
+            status, response = answer(name)
             if self.cycle is None or self.cycle.response_complete:
                 self.transport.write(response)
             self.transport.close()
+            self._log_refusal(status, reason)
+
+        def _log_refusal(self, status: str, reason: str | None) -> None:
             client = "%s:%d" % self.client if self.client else "-"
             if reason is not None:
                 logger.info("refused a request from %s: %s", client, reason)

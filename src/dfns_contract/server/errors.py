@@ -60,6 +60,7 @@ class ErrorId(str, enum.Enum):
     REQUEST_TIMEOUT = "RequestTimeout"
     BODY_TOO_LARGE = "BodyTooLarge"
     HEADERS_TOO_LARGE = "HeadersTooLarge"
+    TOO_MANY_CONNECTIONS = "TooManyConnections"
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,11 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ),
     ErrorId.HEADERS_TOO_LARGE: ErrorSpec(
         431, "request headers are larger than {limit} bytes", documented=False
+    ),
+    # 429, not 503: the client asks too much, the server is not at capacity (it serves others).
+    ErrorId.TOO_MANY_CONNECTIONS: ErrorSpec(
+        429, "too many open connections from this client (max_connections_per_client is {limit})",
+        documented=False,
     ),
 }
 

@@ -91,16 +91,18 @@ class Renderer:
         status, body, media_type = self._error_parts(exc)
         return self._response(body, status, media_type, headers)
 
-    def raw_error(self, exc: ApiError) -> bytes:
+    def raw_error(self, exc: ApiError, headers: Mapping[str, str] | None = None) -> bytes:
         """The error as a whole HTTP/1.1 response that closes the connection.
 
         For the connection layer (connections.py), which answers before there
         is an ASGI call to answer through: same status, envelope and content
-        type as ``error``, always ``Connection: close``.
+        type as ``error``, always ``Connection: close``; ``headers`` (a
+        ``Retry-After``, say) go before it.
         """
         status, body, media_type = self._error_parts(exc)
-        head = "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % (
-            status, HTTPStatus(status).phrase, media_type, len(body))
+        extra = "".join("%s: %s\r\n" % item for item in (headers or {}).items())
+        head = "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%sconnection: close\r\n\r\n" % (
+            status, HTTPStatus(status).phrase, media_type, len(body), extra)
         return head.encode("latin-1") + body
 
     def internal_error(self) -> Response:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.applications import Starlette
 
+    from .connections import ClientConnections
     from .state import ServerState
 
 STARTUP_TIMEOUT = 10.0
@@ -62,6 +63,11 @@ class RunningServer:
     def profile(self) -> dict[str, Any]:
         """The target profile (schemas/profile.json) describing the seeded world."""
         return self.state.seeded.profile(self.url)
+
+    @property
+    def client_connections(self) -> ClientConnections:
+        """The connection layer's count of open connections per client address, and their peak."""
+        return self._server.config.http_protocol_class.client_connections  # type: ignore[attr-defined]
 
     def stop(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
         """Stop and wait: ``request_stop`` then ``wait_stopped``."""
