@@ -285,6 +285,13 @@ def held() -> Iterator[RunningServer]:
         yield running
 
 
+@pytest.fixture
+def held_alone() -> Iterator[RunningServer]:
+    """A held server of its own, for a test that reads what the limited principal may do (see ``fresh``)."""
+    with start_server(contract=TODAY, settings=Settings(policies=HELD)) as running:
+        yield running
+
+
 def approval(server: RunningServer, approval_id: str) -> dict[str, Any]:
     got = admin(server).request("GET", "/v2/policy-approvals/%s" % approval_id)
     assert got.status == 200, got.text
@@ -303,7 +310,8 @@ def checked_change(got: Exchange, kind: str, operation_kind: str, entity_id: str
     return change
 
 
-def test_an_assignment_held_by_a_policy_is_a_202_change_request_and_changes_nothing(held):
+def test_an_assignment_held_by_a_policy_is_a_202_change_request_and_changes_nothing(held_alone):
+    held = held_alone
     permission = new_permission(held, "Wallets:Read")
     change = checked_change(assign(held, permission["id"]), "Assignment", "Create")
     identity = held.profile["limitedPrincipalId"]
