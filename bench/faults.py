@@ -16,7 +16,7 @@ user runs it against a live target, in five scenarios:
   the run must pass, well within its deadline.
 
 For each: the wall time, the exit status, what the proxy did, the run's
-deadline and the README's bound (``documented_bound``). Every run is killed
+deadline and the bound docs/live-targets.md states (``documented_bound``). Every run is killed
 after ``RUN_LIMIT`` seconds, so the benchmark ends even if the bound does not hold.
 """
 
@@ -36,7 +36,7 @@ from project import REPO
 
 #: Kills a run that would not end: far above every bound below.
 RUN_LIMIT = 900.0
-#: pytest's own start-up and reports, on a loaded 2-core machine (README: "a few seconds").
+#: pytest's own start-up and reports, on a loaded 2-core machine (docs/live-targets.md: "a few seconds").
 STARTUP_ALLOWANCE = 10.0
 #: The requests before the first case: the reachability check and the preflight.
 START_UP_REQUESTS = 5
@@ -48,12 +48,12 @@ BUDGET = "dev"
 
 
 def documented_bound(timeout: float, deadline: float) -> float:
-    """The README's bound: start-up (pytest's own, 5 requests) + deadline + requests in flight + cleanup."""
+    """The bound of docs/live-targets.md: start-up (pytest's own, 5 requests) + deadline + requests in flight + cleanup."""
     return STARTUP_ALLOWANCE + START_UP_REQUESTS * timeout + deadline + timeout + CLEANUP_REQUESTS * timeout
 
 
 def dead_target_bound(timeout: float, retried: int = 0) -> float:
-    """The README's bound once the target fails: start-up, one timeout for the cases and one for the cleanup of each
+    """The bound of docs/live-targets.md once the target fails: start-up, one timeout for the cases and one for the cleanup of each
     process (in parallel), one per change a pytest-xdist controller retries."""
     return STARTUP_ALLOWANCE + START_UP_REQUESTS * timeout + 2 * timeout + retried * timeout
 

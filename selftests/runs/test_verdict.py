@@ -52,7 +52,7 @@ def assert_set_up_error(run: SuiteRun, *fragments: str) -> None:
 
 
 def test_an_empty_base_url_is_a_usage_error_not_the_embedded_server(tmp_path, server):
-    """The README's CI gate with its variable unset: --base-url "$DFNS_BASE_URL"."""
+    """The CI gate (README, docs/ci-gate.md) with its variable unset: --base-url "$DFNS_BASE_URL"."""
     run = run_suite("--base-url", "", "--dfns-profile", profile_file(tmp_path, server.profile), "--dfns-require-all")
     assert_set_up_error(run, "the base URL is empty")
 

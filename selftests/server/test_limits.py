@@ -1,6 +1,6 @@
 """The server's limits: each refuses one over it, in the envelope, and accepts the limit itself.
 
-Sizes are checked at the defaults (the numbers README.md documents) on the
+Sizes are checked at the defaults (the numbers docs/reference-server.md documents) on the
 module's server; timeouts and the connection limit on servers of their own
 with small values, so that a test waits a fraction of a second, never a
 default's ten. No test sleeps: each waits for what it expects with a deadline.

@@ -152,7 +152,7 @@ OPTIONS: tuple[Option, ...] = (
 
 #: Old flag → new flag.
 DEPRECATED = {option.old: option.flag for option in OPTIONS if option.old}
-#: Path options of other plugins the README recommends beside the suite: pytest-reportlog's ``--report-log``.
+#: Path options of other plugins the docs recommend beside the suite: pytest-reportlog's ``--report-log``.
 NEIGHBOUR_PATH_DESTS = ("report_log",)
 #: Destinations whose value is a path (pytest would otherwise take it for a test path: ``internals.repair_setup``).
 PATH_DESTS = tuple(option.dest for option in OPTIONS if option.is_path) + NEIGHBOUR_PATH_DESTS
@@ -300,6 +300,6 @@ def warn_unknown_variables(config: pytest.Config, environ: Mapping[str, str]) ->
     for name in sorted(environ):
         if name.startswith("DFNS_") and name not in known:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = "; did you mean %s?" % close[0] if close else " (see the profile keys in the README)"
+            hint = "; did you mean %s?" % close[0] if close else " (see the profile keys in docs/profile.md)"
             config.issue_config_time_warning(pytest.PytestConfigWarning(
                 "%s is not a variable the suite reads%s" % (name, hint)), stacklevel=2)

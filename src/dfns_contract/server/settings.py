@@ -9,7 +9,7 @@ standalone ``dfns-mock`` had at most 26 connections open at once (2024-08-19;
 10 under 2026; ``ClientConnections.peak``), so four such suites sharing one
 server from one address stay well inside ``max_connections_per_client``, while
 it stays below a file limit of 256 (bench/slow_connections.py). The operator's ones are
-options of ``dfns-mock`` too (cli.py); README.md's "The reference server"
+options of ``dfns-mock`` too (cli.py); docs/reference-server.md
 lists them all.
 """
 
