@@ -104,6 +104,7 @@ def load_profile(
     if problems:
         raise ProfileError(source, problems)
     values.pop("$comment", None)
+    values.pop("bootstrap", None)  # dfns-contract bootstrap's record of what it made: teardown's, not the cases'
     for key in SECRET_KEYS:
         SECRETS.add(values.get(key), key)  # type: ignore[arg-type]
     return Profile(values=values, source=source, overridden=tuple(overridden))  # type: ignore[arg-type]
