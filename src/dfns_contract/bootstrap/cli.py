@@ -132,8 +132,7 @@ def bootstrap(args: argparse.Namespace) -> int:
             failed = "%s: %s" % (step.__name__.replace("_", " "), str(exc).strip().splitlines()[0])
             break
     for entry in section["created"]:
-        say("  created %s %s%s" % (entry["kind"].split("-", 1)[-1], entry["name"],
-                                   " (%s)" % entry["id"] if entry.get("id") else ""))
+        say("  created %s" % undo_of(entry).description)
     section["absent"] = [{"keys": list(keys), "how": how} for keys, how in plan.absent]
     unplanned = [k for k in plan.needed if k not in ledger.profile and k not in STEP_KEYS
                  and not any(k in keys for keys, _ in plan.absent)]

@@ -128,7 +128,7 @@ class DeleteWalletKey(_ArchiveById):
 
     def restore(self, client: DfnsClient | None) -> str:
         outcome = super().restore(client)
-        return "deleted with its key" if outcome == ARCHIVED else outcome
+        return outcome  # the key is deleted, its wallets archived
 
 
 #: Every undo a bootstrap section may hold: cleanup's (permissions) and this module's.

@@ -111,10 +111,25 @@ def other_app(ctx: Context) -> None:
 
 def limited_principal(ctx: Context) -> None:
     """A service account without Auth:Apps:Update, and its Key (the limited* keys)."""
-    _, info = _service_account(ctx, "limited", LIMITED_OPERATIONS)
-    ctx.ledger.set(limitedAuthToken=info["token"], limitedPrincipalKind=info.get("kind"),
+    client, info = _service_account(ctx, "limited", LIMITED_OPERATIONS)
+    ctx.ledger.set(limitedAuthToken=info["token"], limitedPrincipalKind=_named_kind(client, info),
                    limitedPrincipalId=info["userId"], limitedCredId=info["credId"],
                    limitedPrivateKey=info["privateKey"])
+
+
+def _named_kind(client: DfnsClient, info: dict[str, Any]) -> str | None:
+    """How the target's 403 names this principal's kind: the pages' message is "<kind> <id> is not authorized
+    to perform operation (<operation>)", and a service account's userInfo.kind need not be that word. Read
+    from one GET it may not make (List Permissions, which it lacks); its userInfo.kind when no such 403 comes."""
+    got = client.request("GET", "/permissions")
+    try:
+        message = str(got.json["error"]["message"]) if got.status == 403 else ""
+    except (ValueError, KeyError, TypeError):
+        message = ""
+    words = message.split()
+    if len(words) > 1 and words[1] == info.get("userId"):
+        return words[0]
+    return info.get("kind")
 
 
 def delegator(ctx: Context) -> DfnsClient:
