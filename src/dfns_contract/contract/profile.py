@@ -41,8 +41,13 @@ def env_name(key: str) -> str:
     return "DFNS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
 
 
+#: Schema properties that are no key of a case: dfns-contract bootstrap's record (no DFNS_* variable sets it).
+NOT_KEYS = frozenset({"bootstrap"})
+
+
 def profile_keys() -> list[str]:
-    return [k for k in schemas.validator("profile.json").schema["properties"] if not k.startswith("$")]
+    return [k for k in schemas.validator("profile.json").schema["properties"]
+            if not k.startswith("$") and k not in NOT_KEYS]
 
 
 class ProfileError(ValueError):
