@@ -52,7 +52,9 @@ def test_the_seeded_wallet_is_the_profiles(server):
     wallet = got.json
     assert wallet["id"] == server.profile["walletId"] and wallet["status"] == "Active"
     assert wallet["network"] == "EthereumSepolia" and wallet["address"].startswith("0x")
-    assert set(wallet["signingKey"]) == {"scheme", "curve", "publicKey"} and wallet["custodial"] is True
+    # shapes-wallet-transfer-useraction.md: signingKey {id, scheme, curve, publicKey, delegatedTo}; the id is what
+    # Delete Key names (endpoints/keys.py).
+    assert set(wallet["signingKey"]) == {"id", "scheme", "curve", "publicKey"} and wallet["custodial"] is True
 
 
 def test_create_wallet_answers_the_wallet(server):

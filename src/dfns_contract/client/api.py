@@ -289,6 +289,11 @@ class DfnsClient:
             auth=False,
         )
         challenge = self._json_of(init, "registration init", 200, "temporaryAuthenticationToken")
+        return self.complete_registration(challenge, private_key_pem, cred_id)
+
+    def complete_registration(self, challenge: Mapping[str, Any], private_key_pem: str, cred_id: str) -> dict[str, Any]:
+        """Complete a registration whose challenge is in hand (registration init's, or delegated registration's)
+        with a new Key credential; returns the answer's ``user``."""
         temporary = challenge["temporaryAuthenticationToken"]
         SECRETS.add(temporary, "temporaryAuthenticationToken")
         client_data = self._client_data(challenge["challenge"], "key.create")

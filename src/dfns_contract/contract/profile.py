@@ -41,8 +41,13 @@ def env_name(key: str) -> str:
     return "DFNS_" + re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
 
 
+#: Schema properties that are no key of a case: dfns-contract bootstrap's record (no DFNS_* variable sets it).
+NOT_KEYS = frozenset({"bootstrap"})
+
+
 def profile_keys() -> list[str]:
-    return [k for k in schemas.validator("profile.json").schema["properties"] if not k.startswith("$")]
+    return [k for k in schemas.validator("profile.json").schema["properties"]
+            if not k.startswith("$") and k not in NOT_KEYS]
 
 
 class ProfileError(ValueError):
@@ -104,6 +109,7 @@ def load_profile(
     if problems:
         raise ProfileError(source, problems)
     values.pop("$comment", None)
+    values.pop("bootstrap", None)  # dfns-contract bootstrap's record of what it made: teardown's, not the cases'
     for key in SECRET_KEYS:
         SECRETS.add(values.get(key), key)  # type: ignore[arg-type]
     return Profile(values=values, source=source, overridden=tuple(overridden))  # type: ignore[arg-type]

@@ -47,6 +47,7 @@ class ErrorId(str, enum.Enum):
     CREDENTIAL_NOT_FOUND = "CredentialNotFound"
     # The wallet pages (api-docs/wallets) and the API idempotency page (advanced-topics/api-idempotency.md).
     WALLET_NOT_FOUND = "WalletNotFound"
+    KEY_NOT_FOUND = "KeyNotFound"
     TRANSFER_NOT_FOUND = "TransferNotFound"
     TRANSFER_CONFLICT = "TransferConflict"
     # The permission pages (api-reference/permissions) and Get Approval: the docs give no message for
@@ -108,6 +109,8 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     # Today's API reference gives "wallet not found" as its example 404 (errors-page-versions/README.md).
     ErrorId.WALLET_NOT_FOUND: ErrorSpec(404, "wallet not found", documented=False),
     ErrorId.TRANSFER_NOT_FOUND: ErrorSpec(404, "transfer not found", documented=False),
+    # Delete Key (dfns-docs-2026 lifecycle page) documents no error: the words are the server's own.
+    ErrorId.KEY_NOT_FOUND: ErrorSpec(404, "key not found", documented=False),
     # The idempotency page's words, to the letter.
     ErrorId.TRANSFER_CONFLICT: ErrorSpec(409, "Conflicting transfer with same externalId"),
     ErrorId.PERMISSION_NOT_FOUND: ErrorSpec(404, "permission not found", documented=False),

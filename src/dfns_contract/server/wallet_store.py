@@ -102,6 +102,9 @@ class Wallet:
     #: The end user it is delegated to (``delegateTo``); None: the org's own (custodial).
     owner_id: str | None = None
     status: str = "Active"
+    #: Its signing key, which Delete Key (``DELETE /keys/{keyId}``) deletes with every wallet using it.
+    key_id: str = field(default_factory=lambda: new_id("key"))
+    date_deleted: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         scheme, curve = NETWORKS[self.network].scheme, NETWORKS[self.network].curve
@@ -109,7 +112,7 @@ class Wallet:
             "id": self.wallet_id,
             "network": self.network,
             "status": self.status,
-            "signingKey": {"scheme": scheme, "curve": curve, "publicKey": self.public_key},
+            "signingKey": {"id": self.key_id, "scheme": scheme, "curve": curve, "publicKey": self.public_key},
             "dateCreated": iso_now(self.date_created),
             "custodial": self.owner_id is None,
             "tags": list(self.tags),
@@ -118,6 +121,8 @@ class Wallet:
             body["name"] = self.name
         if self.address is not None:
             body["address"] = self.address
+        if self.date_deleted is not None:
+            body["dateDeleted"] = iso_now(self.date_deleted)
         return body
 
 
@@ -175,7 +180,7 @@ class WalletStore:
     def wallet_of(self, org_id: str, wallet_id: str) -> Wallet | None:
         """The wallet, if it belongs to ``org_id`` (another org's is as unknown as a missing one)."""
         wallet = self.wallets.get(wallet_id)
-        return wallet if wallet is not None and wallet.org_id == org_id else None
+        return wallet if wallet is not None and wallet.org_id == org_id and wallet.date_deleted is None else None
 
     def any_wallet(self, wallet_id: str) -> Wallet | None:
         """The wallet, whichever org's: only the faults that skip the tenant check look here."""
@@ -183,7 +188,14 @@ class WalletStore:
 
     def wallets_of(self, org_id: str) -> list[Wallet]:
         """The org's wallets, oldest first."""
-        return [w for w in self.wallets.values() if w.org_id == org_id]
+        return [w for w in self.wallets.values() if w.org_id == org_id and w.date_deleted is None]
+
+    def delete_key(self, org_id: str, key_id: str, now: datetime) -> list[Wallet]:
+        """Delete the org's key ``key_id`` and every wallet using it; the wallets deleted (none: no such key)."""
+        using = [w for w in self.wallets_of(org_id) if w.key_id == key_id]
+        for wallet in using:
+            wallet.status, wallet.date_deleted = "Archived", now
+        return using
 
     def transfers_of(self, wallet: Wallet) -> list[Transfer]:
         """The wallet's transfer requests, oldest first."""

@@ -10,6 +10,7 @@ from . import (
     applications,
     credentials,
     delegated,
+    keys,
     login,
     permissions,
     policy_approvals,
@@ -32,6 +33,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *recovery.ENDPOINTS,
     *credentials.ENDPOINTS,
     *wallets.ENDPOINTS,
+    *keys.ENDPOINTS,
     *permissions.ENDPOINTS,
     *policy_approvals.ENDPOINTS,
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...wire import keys
 from ...wire.nonce import iso_now
-from ..errors import bad_request
+from ..errors import ApiError, ErrorId, bad_request
 from ..pipeline import Call, Endpoint
 from ..validation import Field
 from ..world import PrincipalKind, new_cred_id, new_id
@@ -67,6 +67,17 @@ def create_service_account(call: Call) -> dict[str, Any]:
     }
 
 
+def archive_service_account(call: Call) -> dict[str, Any]:
+    """Archive Service Account: final, like archiving a user; its token stops working with it."""
+    account = call.state.world.find_principal(call.param("serviceAccountId"))
+    if (account is None or account.org_id != call.user.org_id or account.is_archived
+            or account.kind is not PrincipalKind.SERVICE_ACCOUNT):
+        raise ApiError(ErrorId.USER_NOT_FOUND, details={"serviceAccountId": call.param("serviceAccountId"),
+                                                        "orgId": call.user.org_id})
+    account.is_active, account.is_archived = False, True
+    return {"userInfo": account.to_json(), "accessTokens": []}
+
+
 ENDPOINTS = (
     # The docs require Auth:Apps:Create here (sic), not a service-account operation.
     Endpoint(
@@ -83,4 +94,7 @@ ENDPOINTS = (
             Field("externalId", required=False, allow_empty=True),
         ),
     ),
+    # Archive Service Account: Auth:Apps:Update and Auth:Types:ServiceAccount, "Always Required".
+    Endpoint("DELETE", "/auth/service-accounts/{serviceAccountId}", archive_service_account,
+             operation="Auth:Apps:Update", more_operations=("Auth:Types:ServiceAccount",), user_action=True),
 )
