@@ -1,12 +1,13 @@
 """Run the official Dfns clients' checks against fresh ``dfns-mock`` servers (``tox -e sdk``).
 
 Starts ``dfns-mock --contract 2026`` and ``dfns-mock --contract 2024-08-19`` on free ports, waits for
-each one's profile (polled, with a deadline), runs the Node checks of ``@dfns/sdk`` (newest against 2026,
+each one's profile (polled, with a deadline), compares the server's networks with the SDK's
+(``networks_drift.py``), runs the Node checks of ``@dfns/sdk`` (newest against 2026,
 0.5.x against 2024) and the Python checks of ``dfns-sdk`` against 2026, stops the servers, and exits 1
 if any check failed. A driver in Python rather than shell in tox.ini, so the servers are stopped
 whatever happens and a missing prerequisite is one clear line.
 
-    python sdk/run.py [--only node-2026|node-2024|python]
+    python sdk/run.py [--only networks|node-2026|node-2024|python]
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ class Check:
     """One client's checks: the command, the contract of the server it needs, and the variable naming its profile."""
 
     name: str
-    contract: str
+    #: The server's contract, or None: the check needs no server.
+    contract: str | None
     command: list[str]
     cwd: Path
     profile_variable: str
 
 
 CHECKS = [
+    Check("networks", None, [sys.executable, "networks_drift.py"], HERE, ""),
     Check("node-2026", "2026", ["node", "--test", "everyday-2026.test.js"], NODE_DIR, "DFNS_PROFILE"),
     Check("node-2024", "2024-08-19", ["node", "--test", "legacy-2024.test.js"], NODE_DIR, "DFNS_PROFILE_2024"),
     Check("python", "2026", [sys.executable, "test_dfns_sdk.py", "-v"], PYTHON_DIR, "DFNS_PROFILE"),
@@ -95,7 +98,7 @@ def running_mock(contract: str, workdir: Path) -> Iterator[Path]:
 
 
 def _check_prerequisites(checks: list[Check]) -> None:
-    if any(c.command[0] == "node" for c in checks):
+    if any(c.command[0] == "node" or c.name == "networks" for c in checks):
         if shutil.which("node") is None:
             raise SetupError("node is not on PATH: install Node (20 or newer) to run the @dfns/sdk checks")
         if not (NODE_DIR / "node_modules" / "@dfns" / "sdk").is_dir():
@@ -113,11 +116,13 @@ def run(checks: list[Check]) -> int:
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dfns-sdk-") as tmp, ExitStack() as servers:
         profiles = {contract: servers.enter_context(running_mock(contract, Path(tmp)))
-                    for contract in dict.fromkeys(c.contract for c in checks)}
+                    for contract in dict.fromkeys(c.contract for c in checks if c.contract)}
         for check in checks:
-            print("== %s: %s (dfns-mock --contract %s)" % (check.name, " ".join(check.command), check.contract),
-                  flush=True)
-            env = {**os.environ, check.profile_variable: str(profiles[check.contract])}
+            against = " (dfns-mock --contract %s)" % check.contract if check.contract else ""
+            print("== %s: %s%s" % (check.name, " ".join(check.command), against), flush=True)
+            env = dict(os.environ)
+            if check.contract:
+                env[check.profile_variable] = str(profiles[check.contract])
             try:
                 code = subprocess.run(check.command, cwd=check.cwd, env=env, timeout=CHECK_DEADLINE_SECONDS).returncode
             except subprocess.TimeoutExpired:
