@@ -10,6 +10,7 @@ the networks, all from one data file (``server/data/networks.json``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
@@ -216,17 +217,36 @@ def test_the_documented_origin_is_not_a_login_origin(server):
 
 def test_the_networks_file_names_its_source_and_sdk_version():
     document = wallet_store.networks_document()
-    assert {"source", "sdkVersion"} <= set(document)
-    assert isinstance(document["source"], str) and document["source"]
-    # No SDK's declared list is in the reference material: the file says so rather than naming one.
-    assert document["sdkVersion"] is None and "not in the reference material" in document["sdkVersionNote"]
+    assert isinstance(document["source"], str) and "@dfns/sdk" in document["source"]
+    assert document["sdkPackage"] == "@dfns/sdk"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", document["sdkVersion"]), document["sdkVersion"]
+    assert document["sdkVersion"] in document["source"]
     assert wallet_store.NETWORKS == wallet_store.load_networks(document)
+
+
+@pytest.mark.parametrize("name", ["InternetComputer", "Origyn", "Starknet", "Sui", "KeyECDSAStark", "ICP", "OGY"])
+def test_names_the_sdk_declares_and_the_2024_names_are_in_the_file(name):
+    """The names issue 27 found refused, a few new chains, and the 2024 page's names kept beside them."""
+    assert name in wallet_store.NETWORKS
+
+
+def test_the_legacy_names_are_in_the_file():
+    legacy = wallet_store.networks_document()["legacyNames"]["names"]
+    assert legacy and set(legacy) <= set(wallet_store.NETWORKS)
 
 
 def test_a_network_declared_twice_is_refused():
     twice = {"groups": [{"scheme": "EdDSA", "curve": "ed25519", "address": None, "names": ["KeyEdDSA"]}] * 2}
     with pytest.raises(ValueError, match="KeyEdDSA"):
         wallet_store.load_networks(twice)
+
+
+def test_an_unknown_network_is_refused_with_400(server):
+    """The control of the test below: a server accepting any name would pass it, not this."""
+    for name in ("Atlantis", "ethereum", "InternetComputerTestnet", ""):
+        got = admin(server).request("POST", "/wallets", {"network": name}, sign=True)
+        error_of(got, 400)
+    assert admin(server).request("POST", "/wallets", {"network": "InternetComputer"}, sign=True).status == 200
 
 
 def test_a_wallet_is_created_on_every_network_of_the_file(server):
