@@ -85,6 +85,9 @@ def networks_document() -> dict[str, Any]:
     return json.loads(text)
 
 
+#: A scheme of ``data/networks.json`` as today's Wallet type names it (GetWalletResponse, @dfns/sdk 0.8.21).
+TODAY_SCHEMES = {"ECDSAStark": "ECDSA"}
+
 #: Every network a wallet may be on: the chains (mainnets, testnets) and the pseudo networks (no address).
 NETWORKS: dict[str, Network] = load_networks(networks_document())
 
@@ -126,6 +129,8 @@ class Wallet:
         if self.address is not None:
             body["address"] = self.address
         if sdk_shapes:
+            # The SDK's schemes are DH, ECDSA, EdDSA, Schnorr: a Stark key is ECDSA on the curve ``stark``.
+            signing_key["scheme"] = TODAY_SCHEMES.get(scheme, scheme)
             signing_key["id"] = self.key_id
             if self.owner_id is not None:
                 signing_key["delegatedTo"] = self.owner_id
