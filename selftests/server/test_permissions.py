@@ -324,7 +324,7 @@ def test_an_assignment_held_by_a_policy_is_a_202_change_request_and_changes_noth
     opened = approval(held, change["approvalId"])
     assert (opened["status"], opened["initiatorId"]) == ("Pending", change["requester"]["userId"])
     assert opened["activity"] == {"kind": "Permissions:Assign", "changeRequest": change}
-    assert opened["decisions"] == [] and opened["policyEvaluations"][0]["triggerStatus"] == "Triggered"
+    assert opened["decisions"] == [] and opened["policyEvaluations"][0]["triggered"] is True
     assert checked_change(assign(held, permission["id"]), "Assignment", "Create")["id"] != change["id"]
 
 

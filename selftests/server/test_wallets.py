@@ -52,9 +52,34 @@ def test_the_seeded_wallet_is_the_profiles(server):
     wallet = got.json
     assert wallet["id"] == server.profile["walletId"] and wallet["status"] == "Active"
     assert wallet["network"] == "EthereumSepolia" and wallet["address"].startswith("0x")
-    # shapes-wallet-transfer-useraction.md: signingKey {id, scheme, curve, publicKey, delegatedTo}; the id is what
-    # Delete Key names (endpoints/keys.py).
     assert set(wallet["signingKey"]) == {"id", "scheme", "curve", "publicKey"} and wallet["custodial"] is True
+    assert wallet["signingKey"]["id"].startswith("key-")
+
+
+def test_the_first_edits_wallet_has_the_2024_pages_signing_key():
+    """signingKey.id, delegatedTo and externalId are today's (docs/sdk-shapes.md); the 2024 pages have none."""
+    with start_server() as first:
+        sender = Principals.admin(first)
+        got = sender.request("POST", "/wallets", {"network": "EthereumSepolia", "externalId": "kept-today-only",
+                                                  "delegateTo": first.profile["endUserId"]}, sign=True)
+    assert got.status == 200, got.text
+    assert set(got.json["signingKey"]) == {"scheme", "curve", "publicKey"} and "externalId" not in got.json
+
+
+def test_create_wallet_keeps_its_external_id_and_names_the_delegate(server):
+    end_user = server.profile["endUserId"]
+    wallet = _create_wallet(server, externalId="my-system-42", delegateTo=end_user)
+    assert wallet["externalId"] == "my-system-42" and wallet["custodial"] is False
+    assert wallet["signingKey"]["delegatedTo"] == end_user
+    assert admin(server).request("GET", "/wallets/%s" % wallet["id"]).json == wallet
+    custodial = _create_wallet(server)
+    assert "externalId" not in custodial and "delegatedTo" not in custodial["signingKey"]
+    assert custodial["signingKey"]["id"] != wallet["signingKey"]["id"]
+
+
+def test_a_stark_key_is_ecdsa_on_the_stark_curve_as_the_sdk_names_it(server):
+    wallet = _create_wallet(server, network="KeyECDSAStark")
+    assert (wallet["signingKey"]["scheme"], wallet["signingKey"]["curve"]) == ("ECDSA", "stark")
 
 
 def test_create_wallet_answers_the_wallet(server):

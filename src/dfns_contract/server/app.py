@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from .access_log import AccessLog
+from .capture import CaptureResponses
 from .clock import Clock, system_clock
 from .contracts import ContractVersion, resolve_contract
 from .endpoints import ENDPOINTS
@@ -114,9 +115,11 @@ def _allowed_methods(routes: list[Route], request: Request) -> str:
 
 
 def _middleware(faults: FaultSet, renderer: Renderer, settings: Settings) -> list[Middleware]:
-    """Outermost first: the catch-all must see every other layer's exceptions, the access log
-    every answer, the limits every request before any fault acts on it."""
+    """Outermost first: the catch-all must see every other layer's exceptions, the access log and
+    the capture every answer, the limits every request before any fault acts on it."""
     stack = [Middleware(AccessLog)] if settings.access_log else []
+    if settings.capture is not None:
+        stack.append(Middleware(CaptureResponses, capture=settings.capture))
     stack.append(Middleware(CatchAll, renderer=renderer))
     stack.append(Middleware(RequestLimits, renderer=renderer, settings=settings))
     if "gzip" in faults:

@@ -97,6 +97,10 @@ class ContractVersion:
     #: The auth flows' steps that their 2024 pages sign with a user action (``Endpoint.flow_step``)
     #: need one; today's reference asks one of state-changing requests on resources only.
     flows_need_user_action: bool = True
+    #: Responses carry what today's SDK types declare (``@dfns/sdk`` 0.8.21, docs/sdk-shapes.md): a wallet's
+    #: ``signingKey.id`` and ``externalId``, the challenge's ``userVerification`` and ``attestation``, an
+    #: approval's ``policyEvaluations`` as ``{policyId, triggered, reason}``. Off, the 2024 pages' shapes.
+    sdk_shapes: bool = False
 
     def error_table(self, faults: FaultSet) -> dict[ErrorId, ErrorSpec]:
         """The table a server of this version answers with, under ``faults``."""
@@ -127,6 +131,7 @@ CONTRACTS: Mapping[str, ContractVersion] = {
             requires_nonce=False,
             requires_app_id=False,
             flows_need_user_action=False,
+            sdk_shapes=True,
         ),
     )
 }

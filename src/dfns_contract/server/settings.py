@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from ..wire.nonce import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW
 from .approvals import check_activities
+from .capture import ResponseCapture
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Settings:
     #: One line per request on the ``dfns_contract.server.access`` logger (INFO): client, method,
     #: path without the query, status, time. Never a header, a body or a query string.
     access_log: bool = False
+    #: Keep every answer (capture.py) for a test that checks their shapes; None: not installed, costs nothing.
+    capture: ResponseCapture | None = None
 
     def __post_init__(self) -> None:
         # A misspelt activity must not silently hold nothing.

@@ -85,6 +85,9 @@ def networks_document() -> dict[str, Any]:
     return json.loads(text)
 
 
+#: A scheme of ``data/networks.json`` as today's Wallet type names it (GetWalletResponse, @dfns/sdk 0.8.21).
+TODAY_SCHEMES = {"ECDSAStark": "ECDSA"}
+
 #: Every network a wallet may be on: the chains (mainnets, testnets) and the pseudo networks (no address).
 NETWORKS: dict[str, Network] = load_networks(networks_document())
 
@@ -102,17 +105,23 @@ class Wallet:
     #: The end user it is delegated to (``delegateTo``); None: the org's own (custodial).
     owner_id: str | None = None
     status: str = "Active"
-    #: Its signing key, which Delete Key (``DELETE /keys/{keyId}``) deletes with every wallet using it.
+    #: The key the wallet signs with (``signingKey.id``, ``key-…``): one key per wallet here, which Delete Key
+    #: (``DELETE /keys/{keyId}``) deletes with every wallet using it.
     key_id: str = field(default_factory=lambda: new_id("key"))
     date_deleted: datetime | None = None
+    #: Create Wallet's ``externalId``, kept as sent ("correlate the entity with an external system").
+    external_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, sdk_shapes: bool = False) -> dict[str, Any]:
+        """The wallet of the 2024 pages; ``sdk_shapes``: today's (GetWalletResponse, @dfns/sdk 0.8.21),
+        whose ``signingKey`` names its key and the end user it is delegated to, with the ``externalId``."""
         scheme, curve = NETWORKS[self.network].scheme, NETWORKS[self.network].curve
+        signing_key: dict[str, Any] = {"scheme": scheme, "curve": curve, "publicKey": self.public_key}
         body: dict[str, Any] = {
             "id": self.wallet_id,
             "network": self.network,
             "status": self.status,
-            "signingKey": {"id": self.key_id, "scheme": scheme, "curve": curve, "publicKey": self.public_key},
+            "signingKey": signing_key,
             "dateCreated": iso_now(self.date_created),
             "custodial": self.owner_id is None,
             "tags": list(self.tags),
@@ -123,6 +132,14 @@ class Wallet:
             body["address"] = self.address
         if self.date_deleted is not None:
             body["dateDeleted"] = iso_now(self.date_deleted)
+        if sdk_shapes:
+            # The SDK's schemes are DH, ECDSA, EdDSA, Schnorr: a Stark key is ECDSA on the curve ``stark``.
+            signing_key["scheme"] = TODAY_SCHEMES.get(scheme, scheme)
+            signing_key["id"] = self.key_id
+            if self.owner_id is not None:
+                signing_key["delegatedTo"] = self.owner_id
+            if self.external_id is not None:
+                body["externalId"] = self.external_id
         return body
 
 
@@ -146,12 +163,15 @@ class Transfer:
         return value if isinstance(value, str) else None
 
     def to_json(self) -> dict[str, Any]:
+        """The transfer request of the pages; ``metadata.asset`` is empty: the server knows no asset's symbol,
+        decimals or price (every field of it is optional in TransferRequest, @dfns/sdk 0.8.21)."""
         body: dict[str, Any] = {
             "id": self.transfer_id,
             "walletId": self.wallet_id,
             "network": self.network,
             "requester": dict(self.requester),
             "requestBody": dict(self.request_body),
+            "metadata": {"asset": {}},
             "dateRequested": iso_now(self.date_requested),
             "status": self.status,
         }

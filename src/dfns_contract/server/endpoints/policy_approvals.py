@@ -19,7 +19,7 @@ def get_approval(call: Call) -> dict[str, Any]:
     approval = call.state.world.approvals.approval_of(call.user.org_id, approval_id)
     if approval is None:
         raise ApiError(ErrorId.APPROVAL_NOT_FOUND, details={"approvalId": approval_id, "orgId": call.user.org_id})
-    return approval.to_json()
+    return approval.to_json(sdk_shapes=call.state.contract.sdk_shapes)
 
 
 ENDPOINTS = (

@@ -42,6 +42,9 @@ from ..validation import Field
 from .login import assertion_fields
 
 METHODS = ("POST", "PUT", "DELETE", "GET")
+#: What today's challenge adds (required in CreateUserActionChallengeResponse, @dfns/sdk 0.8.21, and on the
+#: Create User Action Challenge page): the values of that page's example; the 2024 page has neither field.
+TODAY_CHALLENGE_OPTIONS = {"userVerification": "required", "attestation": "direct"}
 
 
 def init_action(call: Call) -> dict[str, Any]:
@@ -58,12 +61,17 @@ def init_action(call: Call) -> dict[str, Any]:
         path=body["userActionHttpPath"],
         payload=_payload_digest(call, body["userActionPayload"]),
     )
-    return {
+    answer = {
         "supportedCredentialKinds": SUPPORTED_KINDS,
         "challenge": challenge,
         "challengeIdentifier": identifier,
         "allowCredentials": allow_credentials(call.user),
+        # Both pages list it (2024: "optional url ..."); empty as in today's example: no cross-device signing here.
+        "externalAuthenticationUrl": "",
     }
+    if state.contract.sdk_shapes:
+        answer.update(TODAY_CHALLENGE_OPTIONS)
+    return answer
 
 
 def complete_action(call: Call) -> dict[str, Any]:

@@ -66,16 +66,22 @@ def create_wallet(call: Call) -> dict[str, Any]:
         raise bad_request("tags must be a list of non-empty strings", "tags")
     owner = _delegate(call, body.get("delegateTo"))
     wallet = store.create_wallet(call.user.org_id, body["network"], call.now, name=body.get("name"),
-                                 tags=list(body.get("tags", [])), owner_id=owner)
-    return wallet.to_json()
+                                 tags=list(body.get("tags", [])), owner_id=owner,
+                                 external_id=body.get("externalId"))
+    return _wallet_json(call, wallet)
 
 
 def get_wallet(call: Call) -> dict[str, Any]:
     if "other-org-wallet-readable" in call.state.faults:
         found = call.state.world.wallets.any_wallet(call.param("walletId"))
         if found is not None:
-            return found.to_json()  # the fault: no tenant check
-    return _wallet(call).to_json()
+            return _wallet_json(call, found)  # the fault: no tenant check
+    return _wallet_json(call, _wallet(call))
+
+
+def _wallet_json(call: Call, wallet: Wallet) -> dict[str, Any]:
+    """The wallet in the shape of the server's contract version (contracts.py ``sdk_shapes``)."""
+    return wallet.to_json(sdk_shapes=call.state.contract.sdk_shapes)
 
 
 #: The owner filters of List Wallets: ``owner`` (id or username), and the deprecated ``ownerId`` and
@@ -91,7 +97,7 @@ def list_wallets(call: Call) -> dict[str, Any]:
         if name in query:
             owner = _owner_named(call, name, query[name])
             wallets = [w for w in wallets if w.owner_id is not None and w.owner_id == owner]
-    return page(call, wallets, lambda w: w.wallet_id, Wallet.to_json)
+    return page(call, wallets, lambda w: w.wallet_id, lambda w: _wallet_json(call, w))
 
 
 def _owner_named(call: Call, filter_name: str, value: str) -> str | None:
@@ -243,6 +249,7 @@ ENDPOINTS = (
             Field("tags", list, required=False),
             Field("delayDelegation", bool, required=False),
             Field("delegateTo", required=False),
+            Field("externalId", required=False),
         ),
     ),
     Endpoint("GET", "/wallets", list_wallets, operation="Wallets:Read"),
