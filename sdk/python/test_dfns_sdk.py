@@ -73,9 +73,7 @@ class EverydayCalls(unittest.TestCase):
         self.assertTrue(wallet["id"].startswith("wa-"))
         self.assertEqual((wallet["network"], wallet["name"]), ("EthereumSepolia", name))
         self.assertEqual(self.client.wallets.get_wallet(wallet["id"])["id"], wallet["id"])
-        # TODO(i27-schemas): createWallet's `externalId` comes back once that branch lands; only checked if present.
-        if "externalId" in wallet:
-            self.assertEqual(wallet["externalId"], external_id)
+        self.assertEqual(wallet["externalId"], external_id)
 
     def test_transfer_with_one_external_id_twice_then_another_body(self) -> None:
         external_id = unique("py-xfer")
