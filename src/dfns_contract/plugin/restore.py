@@ -2,6 +2,13 @@
 
 Each process undoes its own changes when its session ends (the ``dfns_cleanup``
 fixture), and journals each change before making it (``contract/journal.py``).
+A pytest-xdist worker's own changes, not shared state: a change to an app or
+user the profile names (``Undo.shared``) is handed to the controller, since
+the other worker may be in the middle of a case that holds that state on
+purpose when this one's session ends (a worker re-activated ``otherAppId``
+while the other's case relied on it being off). The controller restores it
+once every worker is down: when no process of the run relies on it any more.
+
 That is not enough when a run is cut short: a Ctrl-C to the whole process
 group or a SIGTERM reaches every pytest-xdist worker at once, the controller
 stops listening to them, and pytest-xdist's own shutdown interrupts a worker
@@ -62,8 +69,13 @@ class Restore:
         self.exit_status: int | None = None
 
     def new_cleanup(self, client: DfnsClient) -> Cleanup:
-        """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it."""
-        self.cleanup = Cleanup(client, Journal(self.directory, self.process, mask=mask))
+        """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it.
+
+        A worker whose journal the controller reads leaves shared state to it; a
+        remote worker has no one to hand it to, and restores it at its own end.
+        """
+        defer = not self.controller and self.journal_shared
+        self.cleanup = Cleanup(client, Journal(self.directory, self.process, mask=mask), defer_shared=defer)
         return self.cleanup
 
     def not_restored(self) -> list[str]:
@@ -111,7 +123,8 @@ class Restore:
             self.lines.extend(self._restore_for_others(others))
 
     def _restore_for_others(self, changes: list[Change]) -> list[str]:
-        """Undo, once per key, the changes of workers that were stopped or crashed before they confirmed them."""
+        """Undo, once per key, the shared state workers handed over and the changes of workers that were stopped
+        or crashed before they confirmed them: every worker is down, so no case of the run relies on them now."""
         by_key: dict[str, list[Change]] = {}
         for change in changes:
             by_key.setdefault(change.key, []).append(change)
