@@ -125,26 +125,8 @@ class Restore:
     def _restore_for_others(self, changes: list[Change]) -> list[str]:
         """Undo, once per key, the shared state workers handed over and the changes of workers that were stopped
         or crashed before they confirmed them: every worker is down, so no case of the run relies on them now."""
-        by_key: dict[str, list[Change]] = {}
-        for change in changes:
-            by_key.setdefault(change.key, []).append(change)
         client, why = self._client()
-        cleanup = Cleanup(client)
-        lines: list[str | tuple[str, str]] = []
-        for key, same in by_key.items():
-            prefix = "[controller, for %s] " % ", ".join(dict.fromkeys(change.process for change in same))
-            try:
-                undo = undo_from_record(same[0].undo)
-            except ValueError as exc:
-                lines.append(prefix + "%s: %s in the journal (%s)" % (NOT_RESTORED, key, exc))
-            else:
-                if client is None:
-                    lines.append(prefix + not_restored(undo, why, self._shown_url()))
-                else:
-                    cleanup.register(undo)
-                    lines.append((prefix, undo.key))
-        cleanup.run()
-        return [line if isinstance(line, str) else line[0] + cleanup.outcomes[line[1]] for line in lines]
+        return restore_for_others(changes, client, why, self._shown_url())
 
     def _client(self) -> tuple[DfnsClient | None, str]:
         """A client of the profile's main principal, for the controller's own undos (or why there is none)."""
@@ -195,6 +177,30 @@ class Restore:
         restore_sigterm()
         if self.own_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def restore_for_others(changes: list[Change], client: DfnsClient | None, why: str, shown_url: str) -> list[str]:
+    """The controller's undos of other processes' ``changes``, once per key (two workers may hand over the same
+    app); one line each, prefixed with the processes it speaks for. ``why``: why there is no ``client``."""
+    by_key: dict[str, list[Change]] = {}
+    for change in changes:
+        by_key.setdefault(change.key, []).append(change)
+    cleanup = Cleanup(client)
+    lines: list[str | tuple[str, str]] = []
+    for key, same in by_key.items():
+        prefix = "[controller, for %s] " % ", ".join(dict.fromkeys(change.process for change in same))
+        try:
+            undo = undo_from_record(same[0].undo)
+        except ValueError as exc:
+            lines.append(prefix + "%s: %s in the journal (%s)" % (NOT_RESTORED, key, exc))
+        else:
+            if client is None:
+                lines.append(prefix + not_restored(undo, why, shown_url))
+            else:
+                cleanup.register(undo)
+                lines.append((prefix, undo.key))
+    cleanup.run()
+    return [line if isinstance(line, str) else line[0] + cleanup.outcomes[line[1]] for line in lines]
 
 
 def _line(change: Change) -> str:
