@@ -20,6 +20,14 @@ the session ends; the controller then undoes whatever no process confirmed
 for that reason (``KeepUserActive`` for a user). It first reads the state and writes only if it differs, so
 running it twice is harmless. Its problems are one line each in the run's
 summary, with what to do by hand, never a traceback.
+
+Who undoes what (docs/shared-environments.md): an undo is ``shared`` when it
+guards state every process of the run, and every run against the target,
+uses (an app or user the profile names); otherwise it is the run's own (named
+by its run id, or only a line). A pytest-xdist worker undoes its own at its
+session end but hands a shared one to the controller (``Cleanup(defer_shared=True)``):
+another worker's case may hold that state on purpose, and only the controller
+knows when no process of the run is left to rely on it.
 """
 
 from __future__ import annotations
@@ -56,6 +64,9 @@ class CleanupFailed(RuntimeError):
 class Undo(Protocol):
     """What puts one piece of state back."""
 
+    #: Whether it guards state other processes and runs rely on too (a profile's app or user), not the run's own.
+    shared: ClassVar[bool]
+
     @property
     def key(self) -> str: ...
 
@@ -85,6 +96,7 @@ class KeepAppActive:
     """
 
     kind: ClassVar[str] = "app-active"
+    shared: ClassVar[bool] = True
     app_id: str
     label: str = "app"
     fallback_app_id: str | None = None
@@ -129,6 +141,7 @@ class KeepUserActive:
     """
 
     kind: ClassVar[str] = "user-active"
+    shared: ClassVar[bool] = True
     user_id: str
     label: str = "user"
 
@@ -180,6 +193,7 @@ class LeftAsCreated:
     end, but a line in the cleanup section, registered before it is created, so a person knows it exists."""
 
     kind: ClassVar[str] = "created"
+    shared: ClassVar[bool] = False
     #: What the line says of it, and what a person does about it.
     risk: ClassVar[str] = "was created"
     outcome: ClassVar[str] = LEFT
@@ -244,6 +258,7 @@ class ArchivePermission:
     taken, so each run's carries the run id). Found by name: registered before the create, it has no id yet."""
 
     kind: ClassVar[str] = "archive-permission"
+    shared: ClassVar[bool] = False  # its name carries the run id and the worker
     name: str
 
     @property
@@ -289,6 +304,7 @@ class RevokeAssignments:
     """At the end, ``identity_id`` holds no assignment of ``permission_id`` (the run's own permission)."""
 
     kind: ClassVar[str] = "revoke-assignments"
+    shared: ClassVar[bool] = False  # assignments of the run's own permission
     permission_id: str
     identity_id: str
 
@@ -354,12 +370,18 @@ def undo_from_record(record: dict[str, Any]) -> Undo:
 class Cleanup:
     """The session's undo actions, run once, last registered first."""
 
-    def __init__(self, client: DfnsClient | None = None, journal: Journal | None = None) -> None:
+    def __init__(self, client: DfnsClient | None = None, journal: Journal | None = None, *,
+                 defer_shared: bool = False) -> None:
+        """``defer_shared``: a pytest-xdist worker whose journal the controller reads; it leaves each shared
+        undo to the controller (journaled ``deferred``) instead of running it at its own session end."""
         # A client of its own: no response audit (a broken server must not stop the cleanup).
         self.client = client.with_identity(client.auth_token, client.signer) if client else None
         if self.client is not None:
             self.client.observers = [remember_received]
         self.journal = journal
+        self.defer_shared = defer_shared and journal is not None
+        #: The keys of the shared undos handed to the controller by ``run``.
+        self.deferred: list[str] = []
         self._undos: dict[str, Undo] = {}
         self._lock = threading.Lock()
         self.ran = False
@@ -407,6 +429,9 @@ class Cleanup:
     def run(self) -> list[str]:
         """Run every queued undo once; one line per undo. Never raises.
 
+        With ``defer_shared``, a shared undo gets no line here: it is journaled
+        as handed over, and the controller's line stands for it.
+
         A Ctrl-C while it runs stops it: the undo under way and those after it
         are reported as not restored, with what to do by hand, and the journal
         keeps them pending for the controller.
@@ -416,6 +441,13 @@ class Cleanup:
                 return self.lines
             self.ran = True
             undos = list(reversed(self._undos.values()))
+        if self.defer_shared:
+            handed = [undo for undo in undos if is_shared(undo)]
+            undos = [undo for undo in undos if not is_shared(undo)]
+            for undo in handed:
+                assert self.journal is not None
+                self.journal.deferred(undo.key)
+                self.deferred.append(undo.key)
         interrupted = False
         for undo in undos:
             line, restored, interrupted = self._undo(undo, interrupted)
@@ -439,6 +471,11 @@ class Cleanup:
             why = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return not_restored(undo, why, base_url), False, False
         return "%s: %s" % (undo.description, outcome), True, False
+
+
+def is_shared(undo: Undo) -> bool:
+    """Whether ``undo`` guards state other processes and runs rely on (an undo kind without the flag: the run's own)."""
+    return getattr(undo, "shared", False) is True
 
 
 def not_restored(undo: Undo, why: str, base_url: str) -> str:

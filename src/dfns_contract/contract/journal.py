@@ -10,6 +10,12 @@ sent, what would undo it, and, once undone, the outcome; the line is on disk
 process's file when the workers are gone and undoes what no process confirmed
 (``plugin/restore.py``).
 
+A worker of the run also hands over, unrestored, each change to state that
+other processes share (``Undo.shared``: an app or user the profile names):
+it writes ``deferred`` instead of undoing it, because another worker's case
+may still hold that state on purpose. The controller restores it once every
+worker is down, when no process of the run relies on it any more.
+
 One file per process (``<process>.jsonl``, JSON lines) in a folder the
 controller creates, so no two processes ever write to the same file. What is
 written is masked by the writer (the controller does not know the secrets a
@@ -27,6 +33,7 @@ from typing import Any
 
 REGISTERED = "registered"
 FINISHED = "finished"
+DEFERRED = "deferred"
 
 
 class Journal:
@@ -44,6 +51,10 @@ class Journal:
     def finished(self, key: str, line: str, *, restored: bool) -> None:
         """After this process's undo: its line for the summary, and whether the state is as it was."""
         self._append({"event": FINISHED, "key": key, "line": self._mask(line), "restored": restored})
+
+    def deferred(self, key: str) -> None:
+        """Instead of the undo: shared state this process leaves to the controller (another process may rely on it)."""
+        self._append({"event": DEFERRED, "key": key})
 
     def _append(self, entry: dict[str, Any]) -> None:
         data = (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8")
@@ -64,6 +75,8 @@ class Change:
     undo: dict[str, Any]
     line: str | None = None
     restored: bool = False
+    #: Handed to the controller by its process (shared state), not left behind by a stopped one.
+    deferred: bool = False
 
 
 @dataclass
@@ -73,7 +86,8 @@ class JournalState:
     changes: list[Change] = field(default_factory=list)
 
     def pending(self) -> list[Change]:
-        """Changes no process confirmed undone: their process was stopped, crashed or failed to undo them."""
+        """Changes no process confirmed undone: handed over (shared state), or their process was stopped, crashed
+        or failed to undo them."""
         return [change for change in self.changes if not change.restored]
 
     def confirmed(self) -> list[Change]:
@@ -100,4 +114,6 @@ def read_journal(directory: Path) -> JournalState:
             elif entry.get("event") == FINISHED and key in by_key:
                 by_key[key].line = str(entry.get("line"))
                 by_key[key].restored = entry.get("restored") is True
+            elif entry.get("event") == DEFERRED and key in by_key:
+                by_key[key].deferred = True
     return state

@@ -2,6 +2,13 @@
 
 Each process undoes its own changes when its session ends (the ``dfns_cleanup``
 fixture), and journals each change before making it (``contract/journal.py``).
+A pytest-xdist worker's own changes, not shared state: a change to an app or
+user the profile names (``Undo.shared``) is handed to the controller, since
+the other worker may be in the middle of a case that holds that state on
+purpose when this one's session ends (a worker re-activated ``otherAppId``
+while the other's case relied on it being off). The controller restores it
+once every worker is down: when no process of the run relies on it any more.
+
 That is not enough when a run is cut short: a Ctrl-C to the whole process
 group or a SIGTERM reaches every pytest-xdist worker at once, the controller
 stops listening to them, and pytest-xdist's own shutdown interrupts a worker
@@ -62,8 +69,13 @@ class Restore:
         self.exit_status: int | None = None
 
     def new_cleanup(self, client: DfnsClient) -> Cleanup:
-        """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it."""
-        self.cleanup = Cleanup(client, Journal(self.directory, self.process, mask=mask))
+        """This process's cleanup (the ``dfns_cleanup`` fixture's), journaled where the controller reads it.
+
+        A worker whose journal the controller reads leaves shared state to it; a
+        remote worker has no one to hand it to, and restores it at its own end.
+        """
+        defer = not self.controller and self.journal_shared
+        self.cleanup = Cleanup(client, Journal(self.directory, self.process, mask=mask), defer_shared=defer)
         return self.cleanup
 
     def not_restored(self) -> list[str]:
@@ -111,27 +123,10 @@ class Restore:
             self.lines.extend(self._restore_for_others(others))
 
     def _restore_for_others(self, changes: list[Change]) -> list[str]:
-        """Undo, once per key, the changes of workers that were stopped or crashed before they confirmed them."""
-        by_key: dict[str, list[Change]] = {}
-        for change in changes:
-            by_key.setdefault(change.key, []).append(change)
+        """Undo, once per key, the shared state workers handed over and the changes of workers that were stopped
+        or crashed before they confirmed them: every worker is down, so no case of the run relies on them now."""
         client, why = self._client()
-        cleanup = Cleanup(client)
-        lines: list[str | tuple[str, str]] = []
-        for key, same in by_key.items():
-            prefix = "[controller, for %s] " % ", ".join(dict.fromkeys(change.process for change in same))
-            try:
-                undo = undo_from_record(same[0].undo)
-            except ValueError as exc:
-                lines.append(prefix + "%s: %s in the journal (%s)" % (NOT_RESTORED, key, exc))
-            else:
-                if client is None:
-                    lines.append(prefix + not_restored(undo, why, self._shown_url()))
-                else:
-                    cleanup.register(undo)
-                    lines.append((prefix, undo.key))
-        cleanup.run()
-        return [line if isinstance(line, str) else line[0] + cleanup.outcomes[line[1]] for line in lines]
+        return restore_for_others(changes, client, why, self._shown_url())
 
     def _client(self) -> tuple[DfnsClient | None, str]:
         """A client of the profile's main principal, for the controller's own undos (or why there is none)."""
@@ -182,6 +177,30 @@ class Restore:
         restore_sigterm()
         if self.own_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def restore_for_others(changes: list[Change], client: DfnsClient | None, why: str, shown_url: str) -> list[str]:
+    """The controller's undos of other processes' ``changes``, once per key (two workers may hand over the same
+    app); one line each, prefixed with the processes it speaks for. ``why``: why there is no ``client``."""
+    by_key: dict[str, list[Change]] = {}
+    for change in changes:
+        by_key.setdefault(change.key, []).append(change)
+    cleanup = Cleanup(client)
+    lines: list[str | tuple[str, str]] = []
+    for key, same in by_key.items():
+        prefix = "[controller, for %s] " % ", ".join(dict.fromkeys(change.process for change in same))
+        try:
+            undo = undo_from_record(same[0].undo)
+        except ValueError as exc:
+            lines.append(prefix + "%s: %s in the journal (%s)" % (NOT_RESTORED, key, exc))
+        else:
+            if client is None:
+                lines.append(prefix + not_restored(undo, why, shown_url))
+            else:
+                cleanup.register(undo)
+                lines.append((prefix, undo.key))
+    cleanup.run()
+    return [line if isinstance(line, str) else line[0] + cleanup.outcomes[line[1]] for line in lines]
 
 
 def _line(change: Change) -> str:
