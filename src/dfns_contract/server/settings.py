@@ -78,6 +78,12 @@ class Settings:
     #: One line per request on the ``dfns_contract.server.access`` logger (INFO): client, method,
     #: path without the query, status, time. Never a header, a body or a query string.
     access_log: bool = False
+    #: The organisation's request quota (quota.py): at most this many requests per ``rate_window``
+    #: seconds, with the documented ``X-RateLimit-*`` headers on every answer and 429 with
+    #: ``Retry-After`` once spent. None (the default): no quota and no headers, as before.
+    rate_limit: int | None = None
+    #: The quota's window in seconds: 60 as documented; shorter for the suite's own tests.
+    rate_window: float = 60.0
 
     def __post_init__(self) -> None:
         # A misspelt activity must not silently hold nothing.
