@@ -59,7 +59,7 @@ def test_the_remaining_requests_are_spread_over_the_window() -> None:
     for _ in range(10):
         paced.before_send()
         sent.append(fake.now)
-    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
     assert min(gaps) >= 0.99, gaps
     assert sent[-1] <= T0 + 10  # the control: the ten left fit in the window, none had to wait for the reset
 

@@ -157,7 +157,8 @@ OPTIONS: tuple[Option, ...] = (
            flag_only=True, old="--strict-drift"),
     Option("--dfns-hypothesis-profile", "the suite's fuzzing budget, values per property and walks of the replay "
            "model: ci (derandomized, 64 values, 8 walks), dev (32, 4) or "
-           "thorough (1000, 40); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+           "thorough (1000, 40), trial (16, 4); default trial behind a quota of 100 requests a window or less "
+           "(X-RateLimit-Limit), else ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
     Option("--dfns-list", "list the documented errors of the contract with their cases, profile keys and safety "
            "class, and run nothing (a collection only, like --co: the target is never contacted)",
            flag_only=True, ini=False),

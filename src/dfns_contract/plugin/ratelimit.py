@@ -137,6 +137,13 @@ def run_pacer(settings: Settings) -> "Pacing | None":
     return settings.pacer
 
 
+def quota_limit(settings: Settings) -> int | None:
+    """``X-RateLimit-Limit`` as the run knows it so far (the preflight's answers; a worker reads the shared state)."""
+    pacer = run_pacer(settings) if settings.rate_limit == AUTO_RATE and settings.quota_folder else None
+    snapshot = getattr(pacer, "snapshot", None)
+    return snapshot().limit if snapshot is not None else None
+
+
 class Quota:
     """``--dfns-rate-limit auto``: hands the quota folder to local workers, says what the quota cost, cleans up."""
 

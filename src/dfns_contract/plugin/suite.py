@@ -52,7 +52,7 @@ from dfns_contract.plugin.safety import (
     skip_if_unsafe,
 )
 from dfns_contract.plugin.options import AUTO_RATE
-from dfns_contract.plugin.ratelimit import Quota, RateLimits, quota_folder, run_pacer
+from dfns_contract.plugin.ratelimit import Quota, RateLimits, quota_folder, quota_limit, run_pacer
 from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
@@ -171,7 +171,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
-    manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
+    manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile, quota_limit(settings)), suite_dir),
+                     "dfns-fuzzing")
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
 
