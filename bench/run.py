@@ -15,7 +15,9 @@ Measures, all on loopback, every loop bounded in time or count:
 4. peak memory (max RSS) of a suite run;
 5. start-up: from launching pytest to its first request;
 6. a slow-connection attack (issue 16): a normal request answered within 1 s
-   while 300 slow connections are open (slow_connections.py; in the JSON).
+   while 300 slow connections are open (slow_connections.py; in the JSON);
+7. requests per default run for each version, and a default 2026 run's wall
+   time behind a quota of 100 and of 1,000 requests a minute (quota.py).
 
 Prints a table (target, PASS/MISS) and the same numbers as JSON (``--json``).
 ``--remote`` measures a remote target (remote.py): the whole suite through a
@@ -40,6 +42,7 @@ from typing import Any
 from load import CLIENTS, bench_load
 from measure import bench_client, bench_startup, bench_suite, cached_env
 from project import ensure_project_python
+from quota import bench_quota
 from slow_connections import bench_slow_connections
 from table import report
 
@@ -107,6 +110,8 @@ def measure_all(runs: int, seconds: float, use_wrk: bool) -> dict[str, Any]:
     results["load"] = bench_load(seconds, use_wrk)
     progress("slow-connection attack, 300 connections (about 15 s) ...")
     results["slow_connections"] = bench_slow_connections()
+    progress("requests per run and the wall time behind a quota (quota.py, about 40 s) ...")
+    results["quota"] = bench_quota(progress)
     return results
 
 
@@ -134,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     report(config, results, args.runs, args.json)
     suite = results["suite"]
-    return 0 if all(e == 0 for e in suite["serial_exit"] + suite["parallel_exit"]) else 1
+    quota_runs = [*results["quota"]["requests"].values(), *results["quota"]["paced"].values()]
+    return 0 if all(e == 0 for e in suite["serial_exit"] + suite["parallel_exit"] + [r["exit"] for r in quota_runs]) else 1
 
 
 if __name__ == "__main__":

@@ -168,6 +168,14 @@ ROWS: tuple[Row, ...] = (
         "suite_cached_n2_ratio", "    -n 2 / serial, bytecode cache (median of the pairs)",
         "suite_cached.paired_ratio", "{value:.0f} %", percent=True, shown=_ran("suite_cached"),
     ),
+    *(Row("requests_%s" % version, "requests per default run, %s (by --base-url; the server counts)" % version,
+          "quota.requests.%s.requests" % version, "{value} requests", shown=_ran("quota"))
+      for version in ("2024-08-19", "2024-08-19-extended", "2025-02-07", "2026")),
+    *(Row("quota_%d_wall_s" % per_minute, "default 2026 run behind %d req/min (window 6 s, not 60)" % per_minute,
+          "quota.paced.%d.wall_s" % per_minute,
+          "{value:.1f} s (60 s window: ~{at_60s_s:.0f} s); {requests} req, {refused_429} 429s",
+          "0 429s, exit 0", lambda node: node["refused_429"] == 0 and node["exit"] == 0, shown=_ran("quota"))
+      for per_minute in (100, 1000)),
     Row(
         "startup_first_request_s", "start-up: launch -> first request (median)",
         "startup.first_request", "{value:.3f} s",

@@ -22,7 +22,7 @@ import requests
 from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, RateLimited, TransportError, is_rate_limit
 from dfns_contract.client.chains import CHAINS
 from dfns_contract.client.guard import TargetGuard
-from dfns_contract.client.pacing import InFlight, Pacer
+from dfns_contract.client.pacing import InFlight, Pacing
 from dfns_contract.client.secrets import SECRETS
 from dfns_contract.client.transport import mount_adapter, prepare, send_settings
 from dfns_contract.wire import keys
@@ -71,7 +71,7 @@ class DfnsClient:
         session: requests.Session | None = None,
         observers: Iterable[Observer] = (),
         retry_transport: int = 0,
-        pacer: Pacer | None = None,
+        pacer: Pacing | None = None,
         in_flight: InFlight | None = None,
         guard: TargetGuard | None = None,
         spelling: Spelling = AS_DOCUMENTED,
@@ -87,7 +87,8 @@ class DfnsClient:
         self.observers = list(observers)
         #: Connection failures (nothing sent yet) are retried this often; see ``transport``.
         self.retry_transport = retry_transport
-        #: ``--dfns-rate-limit``: shared by every client of the process, copied to each new identity.
+        #: ``--dfns-rate-limit`` (a rate, or ``auto``: the target's quota): shared by every client of the process,
+        #: copied to each new identity; told of each request before it leaves and of each answer.
         self.pacer = pacer
         #: ``--dfns-concurrency``: at most so many requests of the process at once; None: unbounded.
         self.in_flight = in_flight
@@ -201,7 +202,7 @@ class DfnsClient:
         settings["stream"] = True  # the body is read below, where a cut inside it is a transport failure
         with self.in_flight.slot(burst=self.bursting) if self.in_flight is not None else nullcontext():
             if self.pacer is not None:
-                self.pacer.wait_for_slot()
+                self.pacer.before_send()
             if self.guard is not None:
                 self.guard.before_send(method, url, headers, body)
             CHAINS.sent()
@@ -219,6 +220,8 @@ class DfnsClient:
                                          answer=response)
                 raise self._failed(failure) from None
         exchange = Exchange(method, url, dict(headers), body, response)
+        if self.pacer is not None:
+            self.pacer.observe(response.status_code, response.headers)  # a 429's too: the quota is learned from it
         if is_rate_limit(response.status_code, response.headers):
             raise RateLimited(exchange)  # before any observer: a rate limiter's answer is not the contract's
         for observe in self.observers:

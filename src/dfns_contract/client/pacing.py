@@ -1,4 +1,6 @@
-"""At most N requests per second, across every connection of the process: ``--dfns-rate-limit``.
+"""At most N requests per second, across every connection of the process: ``--dfns-rate-limit N``.
+
+(``--dfns-rate-limit auto`` paces by the target's own headers instead: ``quota.py``.)
 
 For an environment with a known quota, the suite paces itself rather than
 meet the rate limiter. One pacer is shared by every client of a process (the
@@ -15,8 +17,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Protocol
+
+
+class Pacing(Protocol):
+    """What the transport asks of a pacer: ``before_send`` each request, ``observe`` each answer."""
+
+    def before_send(self) -> float: ...
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None: ...
 
 
 class Pacer:
@@ -36,6 +47,11 @@ class Pacer:
                 self._pause(delay)
             self._next = self._clock() + self.interval
         return delay
+
+    before_send = wait_for_slot
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """A forced rate reads nothing from the answers (``--dfns-rate-limit auto`` does: ``quota.py``)."""
 
 
 class InFlight:

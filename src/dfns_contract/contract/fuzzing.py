@@ -14,7 +14,10 @@ A failing example is reported as found, not shrunk: the failure names the
 value that broke the contract first, and shrinking a batch would send it again
 hundreds of times, each a round trip. ``ci`` is derandomized (the same values
 every run, so a gate is reproducible), ``dev`` random and small, ``thorough``
-random and large.
+random and large. ``trial`` (16 values, 2 batches) is for a target whose quota
+is a trial organisation's (``X-RateLimit-Limit`` of 100 or less in the
+preflight's answers, ``plugin/fuzzing.choose_budget``): requests are what the
+quota charges, and a property's first batch is where its kills come from.
 Network calls have no fixed duration, so deadlines are off; each example is a
 round trip (or several), so the health checks that assume cheap examples are
 too. The plugin applies a budget to the suite's own tests only
@@ -28,11 +31,14 @@ from typing import Any
 from dfns_contract.contract.strategies import BATCH
 
 #: Values each property checks, per budget (a multiple of the batch).
-VALUES: dict[str, int] = {"ci": 64, "dev": 32, "thorough": 1000}
+VALUES: dict[str, int] = {"ci": 64, "dev": 32, "thorough": 1000, "trial": 16}
 #: Walks of the replay model per budget: each a chain of up to a dozen dependent steps, a batch walked at once.
-WALKS: dict[str, int] = {"ci": 16, "dev": 8, "thorough": 80}
+WALKS: dict[str, int] = {"ci": 16, "dev": 8, "thorough": 80, "trial": 8}
 #: What else a budget sets.
-OTHER_SETTINGS: dict[str, dict[str, Any]] = {"ci": {"derandomize": True, "print_blob": True}, "dev": {}, "thorough": {}}
+OTHER_SETTINGS: dict[str, dict[str, Any]] = {"ci": {"derandomize": True, "print_blob": True}, "dev": {}, "thorough": {},
+                                              "trial": {}}
+#: A quota of at most this many requests a window (a trial organisation's: rate-limits.md) picks ``trial``.
+TRIAL_QUOTA = 100
 
 BUDGETS: dict[str, dict[str, Any]] = {
     name: {"max_examples": -(-values // BATCH), **OTHER_SETTINGS[name]} for name, values in VALUES.items()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from collections.abc import Collection
 
 from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON, RateLimited
+from dfns_contract.client.pacing import Pacing
 from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
 from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
@@ -48,19 +49,20 @@ class Preflight:
 
 def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0, rate_limit_budget: float = 0.0,
               pause: Callable[[float], None] = time.sleep,
-              request_headers: Collection[str] = DEFAULT_REQUEST_HEADERS) -> Preflight:
+              request_headers: Collection[str] = DEFAULT_REQUEST_HEADERS, pacer: Pacing | None = None) -> Preflight:
     """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails.
 
     ``request_headers``: the contract's (``Catalog.request_headers``): its requests are sent as its cases' are.
 
     A rate limiter's answer is waited out (``Retry-After``, else 1 s, 2 s, …) within
-    ``rate_limit_budget`` seconds, and the checks run again from the start.
+    ``rate_limit_budget`` seconds, and the checks run again from the start. ``pacer``: the run's
+    (``--dfns-rate-limit``): its requests are paced, and their answers show the run the target's quota.
     """
     waited, attempt = 0.0, 0
     while True:
         try:
             return _checks(base_url, profile, timeout=timeout, retries=retries,
-                           headers={name.lower() for name in request_headers})
+                           headers={name.lower() for name in request_headers}, pacer=pacer)
         except RateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else min(30.0, 2.0 ** attempt)
             if waited + max(wait, MIN_CHARGE) > rate_limit_budget:
@@ -71,7 +73,8 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
             waited, attempt = waited + max(wait, MIN_CHARGE), attempt + 1
 
 
-def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, headers: set[str]) -> Preflight:
+def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, headers: set[str],
+            pacer: Pacing | None = None) -> Preflight:
     done = Preflight()
 
     def count(exchange: Exchange) -> None:
@@ -80,7 +83,7 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, he
     needs_app = "x-dfns-appid" in headers
     client = DfnsClient(base_url, profile.get("appId") if needs_app else None, auth_token=profile.get("authToken"),
                         timeout=timeout, retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"),
-                        sends_nonce="x-dfns-nonce" in headers)
+                        sends_nonce="x-dfns-nonce" in headers, pacer=pacer)
     try:
         _speaks_the_contract(client, done)
         if (profile.get("appId") or not needs_app) and profile.get("authToken"):

@@ -27,6 +27,7 @@ from dfns_contract.plugin.fuzzing import (  # noqa: F401 - fixtures
     dfns_seed,
 )
 from dfns_contract.plugin.options import Settings
+from dfns_contract.plugin.ratelimit import run_pacer
 from dfns_contract.plugin.stash import CATALOG, NEEDS, SETTINGS
 from dfns_contract.plugin.xdist import SharedServerError, shared_server
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from dfns_contract.client import DfnsClient
     from dfns_contract.client.guard import TargetGuard
-    from dfns_contract.client.pacing import InFlight, Pacer
+    from dfns_contract.client.pacing import InFlight
     from dfns_contract.contract.pauses import Pauses
     from dfns_contract.contract.recipes import RecipeContext
     from dfns_contract.plugin.ahead import RunAhead
@@ -179,18 +180,9 @@ def principal_client(base_url: str, profile: Profile, settings: Settings, *,
         retry_transport=settings.retry_transport,
         session=session,
         observers=observers if observers is not None else [remember_received],
-        pacer=_pacer(settings.rate_limit),
+        pacer=run_pacer(settings),
         in_flight=_in_flight(settings.concurrency),
     )
-
-
-def _pacer(per_second: float | None) -> Pacer | None:
-    """``--dfns-rate-limit``, split between the pytest-xdist workers that share the quota."""
-    if per_second is None:
-        return None
-    from dfns_contract.client.pacing import Pacer
-
-    return Pacer(per_second / _workers())
 
 
 def _in_flight(concurrency: int) -> InFlight:

@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from dfns_contract.contract.fuzzing import BUDGETS, budget
+from dfns_contract.contract.fuzzing import BUDGETS, TRIAL_QUOTA, budget
 from dfns_contract.plugin.output import MaskedTerminal
 
 PROPERTY = "fuzz_examples"
@@ -43,9 +43,11 @@ PROPERTY = "fuzz_examples"
 WORKERINPUT_KEY = "dfns_hypothesis_seed"
 
 
-def choose_budget(chosen: str | None) -> str:
-    """The budget's name: the option's, else ``ci`` where the ``CI`` variable is set, else ``dev``."""
-    name = chosen or ("ci" if os.environ.get("CI") else "dev")
+def choose_budget(chosen: str | None, quota: int | None = None) -> str:
+    """The budget's name: the option's, else ``trial`` behind a quota of ``TRIAL_QUOTA`` requests a window or less
+    (``quota``: the ``X-RateLimit-Limit`` the preflight saw), else ``ci`` where the ``CI`` variable is set, else ``dev``."""
+    small = quota is not None and quota <= TRIAL_QUOTA
+    name = chosen or ("trial" if small else "ci" if os.environ.get("CI") else "dev")
     if name not in BUDGETS:
         raise pytest.UsageError("--dfns-hypothesis-profile %r: choose one of %s" % (name, ", ".join(BUDGETS)))
     return name

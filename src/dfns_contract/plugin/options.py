@@ -66,8 +66,21 @@ def _number(parse: Callable[[str], float], what: str, minimum: float, *, inclusi
 retry_count = _number(int, "a whole number", 0, inclusive=True)
 #: ``--dfns-timeout``: seconds, more than 0.
 seconds = _number(float, "a number of seconds", 0, inclusive=False)
-#: ``--dfns-rate-limit``: requests per second, more than 0.
-rate = _number(float, "a number of requests per second", 0, inclusive=False)
+#: ``--dfns-rate-limit`` as a number: requests per second, more than 0.
+per_second = _number(float, "a number of requests per second", 0, inclusive=False)
+#: ``--dfns-rate-limit``'s words: pace by the target's rate-limit headers, or not at all.
+AUTO_RATE, NO_RATE = "auto", "off"
+
+
+def rate(text: str) -> float | str:
+    """``--dfns-rate-limit``: ``auto``, ``off``, or a number of requests per second."""
+    word = text.strip().lower()
+    if word in (AUTO_RATE, NO_RATE):
+        return word
+    try:
+        return per_second(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError("%s: give a number of requests per second, auto or off" % exc) from None
 #: ``--dfns-rate-limit-budget``: seconds, 0 or more.
 budget_seconds = _number(float, "a number of seconds", 0, inclusive=True)
 #: ``--dfns-concurrency``: requests at once, 1 or more.
@@ -112,8 +125,10 @@ OPTIONS: tuple[Option, ...] = (
            "timeout, DNS): only before anything was sent, never after (default 0)", "N", 0, retry_count),
     Option("--dfns-skip-preflight", "do not check the target before the first case (the preflight: it answers as a "
            "Dfns API, accepts the token, the key signs a user action)", flag_only=True),
-    Option("--dfns-rate-limit", "send at most this many requests per second (across the run's connections; split "
-           "between pytest-xdist workers), for an environment with a known quota", "PER_SECOND", type=rate),
+    Option("--dfns-rate-limit", "auto: pace by the target's X-RateLimit-Limit/Remaining/Reset headers (and its "
+           "429s), shared by the run's processes (the default with --base-url); a number: at most this many requests "
+           "per second (split between pytest-xdist workers); off: unthrottled (the default against the embedded "
+           "server)", "auto|PER_SECOND|off", type=rate),
     Option("--dfns-concurrency", "independent work at once against the target: at most N requests of the run on "
            "their way at once (split between pytest-xdist workers; a race's burst excepted); 1 sends one request "
            "after another (default %d)" % DEFAULT_CONCURRENCY, "N", DEFAULT_CONCURRENCY, request_count),
@@ -142,7 +157,8 @@ OPTIONS: tuple[Option, ...] = (
            flag_only=True, old="--strict-drift"),
     Option("--dfns-hypothesis-profile", "the suite's fuzzing budget, values per property and walks of the replay "
            "model: ci (derandomized, 64 values, 8 walks), dev (32, 4) or "
-           "thorough (1000, 40); default ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+           "thorough (1000, 40), trial (16, 4); default trial behind a quota of 100 requests a window or less "
+           "(X-RateLimit-Limit), else ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
     Option("--dfns-list", "list the documented errors of the contract with their cases, profile keys and safety "
            "class, and run nothing (a collection only, like --co: the target is never contacted)",
            flag_only=True, ini=False),
@@ -231,7 +247,8 @@ class Settings:
         self.hypothesis_profile: str | None = get("--dfns-hypothesis-profile") or os.environ.get("DFNS_HYPOTHESIS_PROFILE")
         self.profile_path: str | None = get("--dfns-profile")
         self.skip_preflight: bool = bool(get("--dfns-skip-preflight"))
-        self.rate_limit: float | None = get("--dfns-rate-limit")
+        #: ``auto``, a rate (requests per second) or None (``off``); resolved once the target is known (below).
+        self.rate_limit: float | str | None = get("--dfns-rate-limit")
         self.rate_limit_budget: float = get("--dfns-rate-limit-budget")
         self.concurrency: int = get("--dfns-concurrency")
         self.list_text: bool = bool(get("--dfns-list"))
@@ -245,6 +262,14 @@ class Settings:
             base_url = config.getini("base_url") or None
         # A live profile (the file and DFNS_* variables) or, when nothing names a target, the embedded server's.
         self.base_url, self.profile = resolve_target(base_url, self.profile_path, os.environ)
+        if self.rate_limit is None:  # unless told: a live target's quota is read from its answers
+            self.rate_limit = AUTO_RATE if self.base_url else None
+        elif self.rate_limit == NO_RATE:
+            self.rate_limit = None
+        #: ``auto``: the folder where the run's processes share the quota (set by ``suite.activate``).
+        self.quota_folder: Path | None = None
+        #: This process's pacer, made once (``ratelimit.run_pacer``); None until then or when unthrottled.
+        self.pacer: Any = None
         #: The headers the contract's requests carry, lower-cased (``Catalog.request_headers``; set with the catalog).
         self.request_headers: frozenset[str] = frozenset(h.lower() for h in DEFAULT_REQUEST_HEADERS)
         #: What the preflight checked (``suite.activate`` runs it in the controller, against a live target).

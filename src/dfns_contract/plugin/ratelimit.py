@@ -15,12 +15,21 @@ will be ready.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from dfns_contract.client import RateLimited
+from dfns_contract.plugin.options import AUTO_RATE, Settings
+
+if TYPE_CHECKING:
+    from dfns_contract.client.pacing import Pacing
 
 MAX_BACKOFF = 30.0
 #: Each retry is charged at least this much of the budget, so "Retry-After: 0" cannot loop forever.
@@ -95,3 +104,77 @@ class RateLimits:
         if self.retries:
             terminalreporter.write_line("dfns rate limits: %d case%s run again after waiting %.1f s in all (budget %.0f s)"
                                         % (self.retries, "" if self.retries == 1 else "s", self.waited, self.budget))
+
+
+# -- the run's pacer: --dfns-rate-limit ----------------------------------------------------------
+
+#: Key of ``workerinput`` that carries the run's quota folder to a local worker.
+QUOTA_KEY = "dfns_quota"
+
+
+def quota_folder(config: pytest.Config) -> Path:
+    """The folder where the run's processes share the target's quota: the controller's, handed to local workers."""
+    handed = getattr(config, "workerinput", {}).get(QUOTA_KEY)
+    if handed:
+        return Path(handed)
+    return Path(tempfile.mkdtemp(prefix="dfns-contract-quota-"))
+
+
+def run_pacer(settings: Settings) -> "Pacing | None":
+    """This process's pacer, made once: the quota's (``auto``), a fixed rate split between workers, or none."""
+    made = getattr(settings, "pacer", None)
+    if made is not None or settings.rate_limit is None:
+        return made
+    if settings.rate_limit == AUTO_RATE:
+        from dfns_contract.client.quota import QuotaPacer
+
+        settings.pacer = QuotaPacer(settings.quota_folder)
+    else:
+        from dfns_contract.client.pacing import Pacer
+
+        workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
+        settings.pacer = Pacer(float(settings.rate_limit) / workers)
+    return settings.pacer
+
+
+def quota_limit(settings: Settings) -> int | None:
+    """``X-RateLimit-Limit`` as the run knows it so far (the preflight's answers; a worker reads the shared state)."""
+    pacer = run_pacer(settings) if settings.rate_limit == AUTO_RATE and settings.quota_folder else None
+    snapshot = getattr(pacer, "snapshot", None)
+    return snapshot().limit if snapshot is not None else None
+
+
+class Quota:
+    """``--dfns-rate-limit auto``: hands the quota folder to local workers, says what the quota cost, cleans up."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.own_folder = QUOTA_KEY not in getattr(config, "workerinput", {})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: a local worker shares this run's quota state (a remote one learns its own)."""
+        from dfns_contract.plugin.xdist import is_local_worker
+
+        if is_local_worker(node.gateway.spec) and self.settings.quota_folder is not None:
+            node.workerinput[QUOTA_KEY] = str(self.settings.quota_folder)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        pacer = getattr(self.settings, "pacer", None)
+        if hasattr(self.config, "workerinput") or pacer is None or not hasattr(pacer, "snapshot"):
+            return
+        state = pacer.snapshot()
+        if not state.known:
+            terminalreporter.write_line("dfns quota: the target sent no X-RateLimit headers and no 429: not paced "
+                                        "(--dfns-rate-limit auto)")
+            return
+        source = "guessed after a 429 without headers" if state.guessed else "X-RateLimit-Limit"
+        terminalreporter.write_line("dfns quota: %d requests a %.0f s window (%s); %d 429s met; paced by the quota "
+                                    "(--dfns-rate-limit auto)" % (state.limit, state.window or 60, source,
+                                                                  state.refused))
+
+    def pytest_unconfigure(self) -> None:
+        folder = self.settings.quota_folder
+        if self.own_folder and folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

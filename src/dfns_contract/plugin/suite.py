@@ -51,7 +51,8 @@ from dfns_contract.plugin.safety import (
     selenium_safety_present,
     skip_if_unsafe,
 )
-from dfns_contract.plugin.ratelimit import RateLimits
+from dfns_contract.plugin.options import AUTO_RATE
+from dfns_contract.plugin.ratelimit import Quota, RateLimits, quota_folder, quota_limit, run_pacer
 from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
@@ -110,6 +111,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     try:
         settings = Settings(config)
         settings_ok = True
+        if settings.rate_limit == AUTO_RATE and not settings.collect_only:
+            settings.quota_folder = quota_folder(config)  # before the preflight, whose answers show the quota
         contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
         if settings.contract == AUTO and not settings.catalog_path:
             if contacted:
@@ -130,7 +133,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         if contacted and not settings.skip_preflight:
             settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
                                            retries=settings.retry_transport,
-                                           rate_limit_budget=settings.rate_limit_budget,
+                                           rate_limit_budget=settings.rate_limit_budget, pacer=run_pacer(settings),
                                            request_headers=catalog.request_headers)
     except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
@@ -159,6 +162,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
+    manager.register(Quota(config, settings), "dfns-quota")
     manager.register(RunOrder(), "dfns-run-order")
     manager.register(RunAhead(), "dfns-ahead")
     manager.register(Network(config, settings.concurrency), "dfns-network")
@@ -167,7 +171,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
-    manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
+    manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile, quota_limit(settings)), suite_dir),
+                     "dfns-fuzzing")
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
 

@@ -33,6 +33,7 @@ from .errors import ApiError, ErrorId
 from .faults import ODD_BYTE_FAULTS, FaultSet, resolve_faults
 from .middleware import AnswerEverything, CatchAll, CrashOnOddBytes, EchoSecrets
 from .pipeline import Pipeline
+from .quota import QuotaLimit, WindowQuota
 from .rendering import Renderer
 from .request_limits import RequestLimits
 from .seed import SeededWorld, new_seeded_world
@@ -74,6 +75,7 @@ def create_app(
         challenges=challenges,
         sweeper=Sweeper((nonces, user_actions, challenges), settings.prune_interval),
         contract=version,
+        quota=WindowQuota(settings.rate_limit, settings.rate_window) if settings.rate_limit else None,
     )
     pipeline = Pipeline(state)
     routes = [pipeline.route(endpoint) for endpoint in ENDPOINTS] + sandbox_routes(state)
@@ -98,7 +100,7 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=_middleware(faults, renderer, settings),
+        middleware=_middleware(faults, renderer, settings, state.quota),
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
@@ -114,13 +116,16 @@ def _allowed_methods(routes: list[Route], request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _middleware(faults: FaultSet, renderer: Renderer, settings: Settings) -> list[Middleware]:
+def _middleware(faults: FaultSet, renderer: Renderer, settings: Settings,
+                quota: WindowQuota | None = None) -> list[Middleware]:
     """Outermost first: the catch-all must see every other layer's exceptions, the access log and
-    the capture every answer, the limits every request before any fault acts on it."""
+    the capture every answer, the quota and the limits every request before any fault acts on it."""
     stack = [Middleware(AccessLog)] if settings.access_log else []
     if settings.capture is not None:
         stack.append(Middleware(CaptureResponses, capture=settings.capture))
     stack.append(Middleware(CatchAll, renderer=renderer))
+    if quota is not None:
+        stack.append(Middleware(QuotaLimit, renderer=renderer, quota=quota))
     stack.append(Middleware(RequestLimits, renderer=renderer, settings=settings))
     if "gzip" in faults:
         stack.append(Middleware(GZipMiddleware, minimum_size=0))

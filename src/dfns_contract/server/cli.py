@@ -3,6 +3,7 @@
     dfns-mock --port 0 --profile-out profile.json [--fault NAME ...] [--contract VERSION]
     dfns-mock --policy Permissions:Assign --policy Wallets:Sign ...
     dfns-mock --access-log --max-connections-per-client 64 ...
+    dfns-mock --rate-limit 100/60s ...
     dfns-mock --list-faults
 
 Prints ``dfns-mock listening on URL`` once it answers (after the profile,
@@ -13,7 +14,8 @@ one line per refusal (a limit, a malformed request, a client that left),
 ``--access-log`` one line per request. The limits' options are the
 ``Settings`` fields of the same names (settings.py documents each);
 ``--policy ACTIVITY`` (repeatable) is ``Settings.policies``: the seeded org
-holds that activity for approval (approvals.py).
+holds that activity for approval (approvals.py). ``--rate-limit N/Ss`` is
+``Settings.rate_limit`` and ``rate_window``: the org's quota (quota.py).
 """
 
 from __future__ import annotations
@@ -140,6 +142,15 @@ def _parser() -> argparse.ArgumentParser:
         help="start with a policy that holds this activity for approval (repeatable): %s"
         % "; ".join("%s (%s)" % item for item in POLICY_ACTIVITIES.items()),
     )
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N/Ss",
+        type=_quota,
+        default=None,
+        help="the organisation's quota: at most N requests per S seconds (default window 60 s, as documented), "
+        "with X-RateLimit-Limit/Remaining/Reset on every answer and 429 with Retry-After once spent "
+        "(default: no quota)",
+    )
     limits = parser.add_argument_group("limits (what one request and one client may cost)")
     defaults = Settings()
     for name, help_text in LIMIT_OPTIONS.items():
@@ -170,7 +181,23 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The default settings with the command line's limits, access log and policies."""
     chosen = {f.name: getattr(args, f.name) for f in fields(Settings) if f.name in LIMIT_OPTIONS}
     policies = tuple(dict.fromkeys(args.policies))
+    quota = getattr(args, "rate_limit", None)
+    if quota is not None:
+        chosen.update(rate_limit=quota[0], rate_window=quota[1])
     return replace(Settings(), access_log=args.access_log, policies=policies, **chosen)
+
+
+def _quota(text: str) -> tuple[int, float]:
+    """``N``, ``N/S`` or ``N/Ss``: N requests (a whole number above 0) per S seconds (default 60)."""
+    count, _, window = text.strip().partition("/")
+    try:
+        limit = int(count)
+        seconds = float(window.strip().removesuffix("s")) if window else 60.0
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not N/Ss (requests per window, e.g. 100/60s)" % text) from None
+    if limit < 1 or not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError("%r: at least 1 request per window of more than 0 s" % text)
+    return limit, seconds
 
 
 def _positive(kind: type) -> Callable[[str], Any]:

@@ -62,6 +62,8 @@ class ErrorId(str, enum.Enum):
     BODY_TOO_LARGE = "BodyTooLarge"
     HEADERS_TOO_LARGE = "HeadersTooLarge"
     TOO_MANY_CONNECTIONS = "TooManyConnections"
+    #: The organisation's request quota (quota.py; api-reference/rate-limits.md gives no body or message).
+    RATE_LIMITED = "RateLimited"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
     ErrorId.TOO_MANY_CONNECTIONS: ErrorSpec(
         429, "too many open connections from this client (max_connections_per_client is {limit})",
         documented=False,
+    ),
+    ErrorId.RATE_LIMITED: ErrorSpec(
+        429, "rate limit exceeded: {limit} requests per {window} s", documented=False
     ),
 }
 

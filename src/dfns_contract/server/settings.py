@@ -81,6 +81,12 @@ class Settings:
     access_log: bool = False
     #: Keep every answer (capture.py) for a test that checks their shapes; None: not installed, costs nothing.
     capture: ResponseCapture | None = None
+    #: The organisation's request quota (quota.py): at most this many requests per ``rate_window``
+    #: seconds, with the documented ``X-RateLimit-*`` headers on every answer and 429 with
+    #: ``Retry-After`` once spent. None (the default): no quota and no headers, as before.
+    rate_limit: int | None = None
+    #: The quota's window in seconds: 60 as documented; shorter for the suite's own tests.
+    rate_window: float = 60.0
 
     def __post_init__(self) -> None:
         # A misspelt activity must not silently hold nothing.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .clock import Clock
 from .contracts import ContractVersion
 from .faults import FaultSet
+from .quota import WindowQuota
 from .rendering import Renderer
 from .seed import Seeded
 from .settings import Settings
@@ -34,6 +35,8 @@ class ServerState:
     sweeper: Sweeper
     #: The version of the errors page this server answers as (contracts.py).
     contract: ContractVersion
+    #: The organisation's request quota (``Settings.rate_limit``); None: no quota.
+    quota: WindowQuota | None = None
 
     def issued_secrets(self) -> list[str]:
         """Every token and registration code this server handed out (``Settings.record_secrets``)."""
