@@ -1,16 +1,17 @@
-"""Rate limits are the environment's, never the contract's: wait as told, run the case again, within a budget.
+"""A race's burst that met a rate limiter: wait as told, run the race again, within a budget.
 
-A 429, or a 503 with ``Retry-After``, stops the request (``RateLimited``,
-before any check). The case is then run again from its first request, so its
-nonces and user actions are fresh and a replay case never takes its first use
-for its replay, after waiting what ``Retry-After`` says (or backing off:
-1 s, 2 s, 4 s… at most 30 s when it says nothing). The run may spend
-``--dfns-rate-limit-budget`` seconds waiting in all (each pytest-xdist worker
-its own; each retry costs at least a second of it, so that ``Retry-After: 0``
-cannot loop forever); past it, a rate-limited case is an *error* ("rate limited"), and a
-rate-limited race, whose burst is what a rate limiter exists for, is *not
-verified*. The pause is the target's request, not a guess at when something
-will be ready.
+Every other request waits out its own 429 and is sent again by the client
+(``client/retries.py``): a case or a property is never run again for it. A
+race cannot be: its requests are one burst, sent at once so that a racy
+server would show it, and one of them sent again later is no race. So a race
+whose burst met a 429 (``RateLimited``, ``concurrent``) is run again from its
+first request, its one-time values fresh, after waiting what ``Retry-After``
+says (or backing off: 1 s, 2 s, 4 s… at most 30 s when it says nothing). The
+run may spend ``--dfns-rate-limit-budget`` seconds waiting on races in all
+(each pytest-xdist worker its own; each retry costs at least a second of it,
+so that ``Retry-After: 0`` cannot loop forever); past it, the race, whose
+burst is what a rate limiter exists for, is *not verified*. A ``RateLimited``
+of any other request (the client's budget spent) is an *error* as it comes.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class RateLimits:
             return (yield)
         except BaseException as error:
             limited = rate_limited(error)
-            if limited is None:
+            if limited is None or not limited.concurrent:
                 raise
             return self._again(item, limited)
 
@@ -81,7 +82,7 @@ class RateLimits:
                 return None
             except BaseException as error:
                 again = rate_limited(error)
-                if again is None:
+                if again is None or not again.concurrent:
                     raise
                 limited = again
 
@@ -93,5 +94,5 @@ class RateLimits:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.retries:
-            terminalreporter.write_line("dfns rate limits: %d case%s run again after waiting %.1f s in all (budget %.0f s)"
+            terminalreporter.write_line("dfns rate limits: %d race%s run again after waiting %.1f s in all (budget %.0f s)"
                                         % (self.retries, "" if self.retries == 1 else "s", self.waited, self.budget))
