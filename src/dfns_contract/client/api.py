@@ -246,8 +246,6 @@ class DfnsClient:
                 self._new_connections()
             except RateLimited as limited:
                 count_rate_limited()
-                if self.bursting:
-                    raise  # a race's burst cannot be sent again one request at a time (``plugin/ratelimit.py``)
                 retries = self._retries()
                 remaining = self.guard.remaining() if self.guard is not None else None
                 wait = retries.allowance(limited.retry_after, attempt, remaining)
