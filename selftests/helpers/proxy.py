@@ -15,7 +15,12 @@ method and path) and returns what to do with it:
 * ``HANG``: read the request and never answer (until the proxy stops);
 * ``RESET``: read the request and reset the connection (TCP RST), forwarding nothing;
 * ``Cut(after)``: forward, then send only the first ``after`` bytes of the answer
-  (``in_body=True``: of its body, after the complete headers) and close.
+  (``in_body=True``: of its body, after the complete headers) and close;
+* ``Answer(status, headers, body)``: answer so without forwarding (a gateway's HTML 502, a 429 with the
+  rate-limit headers).
+
+Every request's headers are kept in arrival order (``received``), so that a
+test can see what a request sent again carried.
 
 The proxy speaks HTTP/1.1 with keep-alive to the client and opens one upstream
 connection per request. It counts what it did (``counts``), calls
@@ -85,7 +90,21 @@ class Cut:
     in_body: bool = False
 
 
-Action = Union[Forward, Delay, RateLimit, Hang, Reset, Cut]
+@dataclass(frozen=True)
+class Answer:
+    """Answer ``status`` with these headers and body, without forwarding: what a gateway says for the target."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+#: A gateway's HTML page for a target it could not reach, as load balancers answer.
+HTML_502 = Answer(502, (("Content-Type", "text/html"),),
+                  b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
+                  b"</body></html>")
+
+Action = Union[Forward, Delay, RateLimit, Hang, Reset, Cut, Answer]
 FORWARD, HANG, RESET = Forward(), Hang(), Reset()
 
 
@@ -132,6 +151,8 @@ class FaultProxy:
         self.most_in_flight = 0
         #: When each request arrived (``time.monotonic``), in arrival order: what a rate limiter sees.
         self.arrivals: list[float] = []
+        #: Each request as it arrived (number, method, path, headers), in arrival order.
+        self.received: list[tuple[int, str, str, dict[str, str]]] = []
         self._connections: set[socket.socket] = set()
         self.server = _Server(("127.0.0.1", 0), self._handler(), self)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
@@ -216,6 +237,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 request = Request(proxy._number(), self.command, self.path)
+                with proxy._lock:
+                    proxy.received.append((request.number, self.command, self.path, dict(self.headers.items())))
                 proxy._arrived(True)
                 try:
                     proxy.act(proxy.policy(request), request, self, body)
@@ -245,6 +268,10 @@ class FaultProxy:
             self.counts["rate-limited"] += 1
             headers = [("Retry-After", action.retry_after)] if action.retry_after is not None else []
             handler.wfile.write(_response(429, headers + [("Content-Type", "text/plain")], b"Too Many Requests"))
+            return
+        if isinstance(action, Answer):
+            self.counts["answered"] += 1
+            handler.wfile.write(_response(action.status, list(action.headers), action.body))
             return
         if isinstance(action, Delay):
             self.counts["delayed"] += 1

@@ -61,8 +61,9 @@ class TestRateLimits:
         assert 25 <= retry_after(later) <= 30
 
     @pytest.mark.parametrize("status, headers, limited", [
-        (429, {}, True), (503, {"Retry-After": "1"}, True), (503, {}, False), (400, {"Retry-After": "1"}, False)])
+        (429, {}, True), (503, {"Retry-After": "1"}, False), (503, {}, False), (400, {"Retry-After": "1"}, False)])
     def test_what_counts_as_a_rate_limit(self, status, headers, limited):
+        """Only a 429: a 503, with or without Retry-After, is a gateway's answer (``EnvironmentAnswer``)."""
         assert is_rate_limit(status, headers) is limited
 
     def test_the_pacer_spaces_requests_by_the_quota(self):

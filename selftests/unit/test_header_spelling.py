@@ -41,7 +41,7 @@ def test_the_fuzzing_draws_spellings_that_name_the_same_headers(spelling):
 def test_the_client_sends_every_header_it_adds_under_its_spelling(monkeypatch):
     sent: list[dict[str, str]] = []
     client = DfnsClient("http://127.0.0.1:9", "ap-1", auth_token="t" * 20).spelled(LOWER_CASE)
-    monkeypatch.setattr(DfnsClient, "send", lambda self, method, path, headers, body: sent.append(headers))
+    monkeypatch.setattr(DfnsClient, "send", lambda self, method, path, headers, body, **again: sent.append(headers))
     client.request("PUT", "/auth/apps/ap-2/activate", headers={"X-DFNS-USERACTION": "ua", "X-DFNS-NONCE": None})
     assert sorted(sent[0]) == ["authorization", "content-type", "x-dfns-appid", "x-dfns-useraction"]
     assert client.with_identity(None).spelling is LOWER_CASE  # other principals of the case keep it

@@ -6,7 +6,8 @@ import pytest
 
 from dfns_contract.client import RateLimited
 from dfns_contract.contract.catalog import AUDITED, ENVIRONMENT, PENDING, Catalog, DocumentedError, Recognised
-from dfns_contract.plugin.ratelimit import RateLimits, rate_limited
+from dfns_contract.client.retries import Retries
+from dfns_contract.plugin.ratelimit import rate_limited
 from dfns_contract.reporting import verdicts as v
 from dfns_contract.reporting.terminal import write_table
 
@@ -66,11 +67,9 @@ def test_a_rate_limit_is_found_inside_an_exception_group():
 
 
 def test_the_budget_bounds_retries_even_when_retry_after_is_zero():
-    limits = RateLimits(budget=3.0, pause=lambda seconds: None)
-    limited = type("Limited", (), {"retry_after": 0.0, "concurrent": False})()
+    limits = Retries(budget=3.0, pause=lambda seconds: None)
     allowed = 0
-    while limits.allowance(limited, allowed) is not None:
-        limits.charged += 1.0
+    while limits.allowance(0.0, allowed, None) is not None:
         allowed += 1
     assert allowed == 3
 

@@ -293,15 +293,29 @@ def test_retries_are_bounded(loopback, connect_attempts):
     assert connect_attempts.outcomes() == ["ConnectionRefusedError"] * 3
 
 
+@pytest.mark.parametrize("headers", [{"X-DFNS-NONCE": "chosen-by-the-case"}, {"X-DFNS-USERACTION": "ua-chosen"}],
+                         ids=["nonce", "user-action"])
 @pytest.mark.parametrize("handle", [close_after_reading, half_answer_then_close], ids=["no-answer", "partial-answer"])
-def test_a_request_that_was_sent_is_never_sent_again(loopback, connect_attempts, handle):
-    """A retry after the request left would deliver its nonce (or user action) twice."""
+def test_a_request_whose_one_time_value_the_case_chose_is_never_sent_again(loopback, connect_attempts, handle,
+                                                                            headers):
+    """Sent again, a request that left would deliver the case's nonce (or user action) twice: a reuse the case
+    did not mean. The transport's connect retries (``--dfns-retry-transport``) never resend it either."""
     server = loopback(handle)
-    with raises_transport(requests.RequestException):
-        client(server.url, retries=3).request("GET", "/auth/apps")
+    with raises_transport(requests.RequestException) as raised:
+        client(server.url, retries=3).request("GET", "/auth/apps", headers=headers)
     assert server.requests == 1
     assert server.accepted == 1
     assert connect_attempts.outcomes() == ["connected"]
+    if handle is close_after_reading:
+        assert "not sent again: the case chose its one-time value (%s)" % next(iter(headers)) in str(raised.value)
+
+
+def test_an_answer_cut_short_is_never_sent_again(loopback, connect_attempts):
+    """Part of an answer came: the target is there but broken, which one more sending would not change."""
+    server = loopback(half_answer_then_close)
+    with raises_transport(requests.RequestException):
+        client(server.url, retries=3).request("GET", "/auth/apps")
+    assert server.requests == 1 and connect_attempts.outcomes() == ["connected"]
 
 
 def test_a_request_without_answer_times_out_once(loopback, connect_attempts):
@@ -383,11 +397,14 @@ def test_each_transport_failure_is_one_line_and_the_request_as_curl(upstream, fa
             client(proxy.url, timeout=0.5).request("GET", "/auth/apps")
     error = raised.value
     assert error.kind == kind and re.fullmatch(what, error.what), error.what
-    first, label, curl = str(error).splitlines()
+    first, label, curl, *notes = str(error).splitlines()
     assert first == "GET %s/auth/apps: %s" % (proxy.url, error.what)
     assert label == "  request:" and curl.startswith("    curl -sS -i -X GET ")
     assert error.__suppress_context__ and error.__cause__ is None  # no traceback through urllib3 behind it
-    assert proxy.requests == 1
+    no_answer = kind in ("reset", "closed")  # sent again once, and failed again
+    assert proxy.requests == (2 if no_answer else 1)
+    assert notes == (["  sent again once, on a new connection with fresh one-time values: it failed too, so the "
+                      "target is taken as unreachable"] if no_answer else [])
 
 
 def test_the_same_request_through_the_proxy_is_answered(upstream):

@@ -6,12 +6,14 @@
 * curl.py: a request as a command a person can paste;
 * transport.py: what ``requests`` is asked for, cached per session and URL;
 * guard.py: the target's health (a circuit breaker) and the run's deadline;
+* retries.py: when one request is sent again (a reset before any answer, a 429), and the counts;
 * secrets.py: what is secret (registered as the run learns it) and how it is masked.
 """
 
 from dfns_contract.client.api import DfnsClient, KeySigner
 from dfns_contract.client.exchange import (
     DeadlinePassed,
+    EnvironmentAnswer,
     EnvironmentFailure,
     Exchange,
     FlowError,
@@ -26,5 +28,5 @@ from dfns_contract.client.exchange import (
 )
 from dfns_contract.client.guard import TargetGuard
 
-__all__ = ["DeadlinePassed", "DfnsClient", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON",
+__all__ = ["DeadlinePassed", "DfnsClient", "EnvironmentAnswer", "EnvironmentFailure", "Exchange", "FlowError", "KeySigner", "NotJSON",
            "NotProvided", "NotSent", "PolicyPending", "RateLimited", "ServerFailure", "TargetDown", "TargetGuard", "TransportError"]

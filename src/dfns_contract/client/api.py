@@ -19,18 +19,30 @@ from typing import Any
 
 import requests
 
-from dfns_contract.client.exchange import Exchange, FlowError, NotJSON, RateLimited, TransportError, is_rate_limit
+from dfns_contract.client.exchange import (
+    EnvironmentAnswer,
+    Exchange,
+    FlowError,
+    NotJSON,
+    RateLimited,
+    TransportError,
+    is_gateway_answer,
+    is_rate_limit,
+)
 from dfns_contract.client.chains import CHAINS
 from dfns_contract.client.guard import TargetGuard
 from dfns_contract.client.pacing import InFlight, Pacing
 from dfns_contract.client.secrets import SECRETS
-from dfns_contract.client.transport import mount_adapter, prepare, send_settings
+from dfns_contract.client.retries import NO_ANSWER_KINDS, RETRIES, Retries, count_rate_limited, count_reset
+from dfns_contract.client.transport import DfnsAdapter, mount_adapter, prepare, send_settings
 from dfns_contract.wire import keys
 from dfns_contract.wire.encoding import b64url_encode
 from dfns_contract.wire.headers import AS_DOCUMENTED, Spelling
 from dfns_contract.wire.nonce import make_nonce
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Headers whose value is good for one request: a request whose caller chose one is never sent again on its own.
+ONE_TIME_HEADERS = frozenset({"x-dfns-nonce", "x-dfns-useraction"})
 
 _UNSET: Any = object()
 
@@ -76,6 +88,7 @@ class DfnsClient:
         guard: TargetGuard | None = None,
         spelling: Spelling = AS_DOCUMENTED,
         sends_nonce: bool = True,
+        retries: Retries | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
@@ -101,6 +114,8 @@ class DfnsClient:
         #: Whether each request carries a fresh ``X-DFNS-NONCE``: the 2024 and 2025 pages require one, the
         #: 2026 reference has none (``X-DFNS-APPID`` goes with ``app_id``: None sends none).
         self.sends_nonce = sends_nonce
+        #: The 429 budget of a client without a guard (``_retries``); None: the process's (``RETRIES``).
+        self.retries = retries
         mount_adapter(self.session, self.base_url, retry_transport)
         SECRETS.add(auth_token, "authToken")
 
@@ -123,6 +138,7 @@ class DfnsClient:
             guard=self.guard,
             spelling=self.spelling,
             sends_nonce=self.sends_nonce,
+            retries=self.retries,
         )
 
     def spelled(self, spelling: Spelling) -> "DfnsClient":
@@ -172,26 +188,102 @@ class DfnsClient:
 
         A mutating request always carries a JSON body (``{}`` when none is
         given), because the user-action signature covers the exact payload.
+        The headers are built again for each sending (``send``'s ``rebuild``): a
+        request sent again gets a new nonce and, when signed, a new user action.
         """
         method = method.upper()
         if json is _UNSET:
             json = {} if method in MUTATING_METHODS else None
         body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
-        final = self.headers(auth=auth)
-        spell = self.spelling
-        if body is not None:
-            final[spell("Content-Type")] = "application/json"
-        if sign:
-            final[spell("X-DFNS-USERACTION")] = self.user_action(method, path, body or b"")
-        for name, value in (headers or {}).items():
-            for existing in [k for k in final if k.lower() == name.lower()]:
-                del final[existing]
-            if value is not None:
-                final[spell(name)] = value
-        return self.send(method, path, final, body)
 
-    def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
-        """Send exactly these headers and body: no defaults added (fuzzing uses it directly)."""
+        def build() -> dict[str, str]:
+            final = self.headers(auth=auth)
+            spell = self.spelling
+            if body is not None:
+                final[spell("Content-Type")] = "application/json"
+            if sign:
+                final[spell("X-DFNS-USERACTION")] = self.user_action(method, path, body or b"")
+            for name, value in (headers or {}).items():
+                for existing in [k for k in final if k.lower() == name.lower()]:
+                    del final[existing]
+                if value is not None:
+                    final[spell(name)] = value
+            return final
+
+        chosen = [name for name, value in (headers or {}).items()
+                  if value is not None and name.lower() in ONE_TIME_HEADERS]
+        return self.send(method, path, build(), body, rebuild=build, chosen=tuple(chosen))
+
+    def send(self, method: str, path: str, headers: dict[str, str], body: bytes | None, *,
+             rebuild: Callable[[], dict[str, str]] | None = None, chosen: tuple[str, ...] = ()) -> Exchange:
+        """Send exactly these headers and body: no defaults added (fuzzing uses it directly).
+
+        The environment's answers are handled here, once for every request of
+        the run (``client/retries.py``, ``docs/environment-answers.md``): a
+        connection reset or closed before any answer is sent again once, on a
+        new connection, with the headers ``rebuild`` makes (fresh one-time
+        values), unless the caller chose a one-time value (``chosen``) or gave
+        no ``rebuild``; a 429 is waited out and the request sent again; a 502,
+        503 or 504 is ``EnvironmentAnswer``. Nothing of these reaches an observer.
+        """
+        sent_again = False
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, path, headers, body)
+            except TransportError as failure:
+                if failure.kind not in NO_ANSWER_KINDS:
+                    raise self._failed(failure) from None
+                if sent_again:
+                    failure.add_note_line("sent again once, on a new connection with fresh one-time values: it "
+                                          "failed too, so the target is taken as unreachable")
+                    raise self._failed(failure) from None
+                refusal = self._not_again(rebuild, chosen)
+                if refusal:
+                    failure.add_note_line("not sent again: %s" % refusal)
+                    raise failure from None  # one request's loss: the breaker stays closed
+                sent_again = True
+                count_reset()
+                self._new_connections()
+            except RateLimited as limited:
+                count_rate_limited()
+                retries = self._retries()
+                remaining = self.guard.remaining() if self.guard is not None else None
+                wait = retries.allowance(limited.retry_after, attempt, remaining)
+                if wait is None:
+                    raise RateLimited(limited.exchange, why=(
+                        "waiting again would pass the rate-limit budget (%.0f s, --dfns-rate-limit-budget) or the "
+                        "run's deadline" % retries.budget)) from None
+                retries.wait(wait)
+                attempt += 1
+            if rebuild is not None:
+                headers = rebuild()
+
+    @staticmethod
+    def _not_again(rebuild: Callable[[], dict[str, str]] | None, chosen: tuple[str, ...]) -> str:
+        """Why a request whose connection failed before any answer may not be sent again ("" when it may)."""
+        if rebuild is None:
+            return "its headers were given exactly (they may hold a one-time value the first sending used)"
+        if chosen:
+            return ("the case chose its one-time value (%s): the first sending may have been processed, and a second "
+                    "would be a reuse the case did not mean" % ", ".join(chosen))
+        return ""
+
+    def _retries(self) -> Retries:
+        """The budget for 429s: the guard's (the run's, or the cleanup's), else the client's, else the process's."""
+        if self.guard is not None:
+            return self.guard.retries
+        return self.retries if self.retries is not None else RETRIES
+
+    def _new_connections(self) -> None:
+        """The next request goes out on a new connection (the idle ones may be as dead as the one that failed)."""
+        adapter = self.session.get_adapter(self.base_url + "/")
+        if isinstance(adapter, DfnsAdapter):
+            adapter.drop_idle()
+
+    def _send_once(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
+        """One sending: ``TransportError`` without an answer, ``RateLimited`` for a 429, ``EnvironmentAnswer``
+        for a gateway's answer, else the exchange after every observer saw it."""
         url = self.base_url + path
         # What Session.prepare_request and merge_environment_settings would give, cached (see transport).
         prepared = prepare(self.session, method, url, body)
@@ -210,20 +302,20 @@ class DfnsClient:
             try:
                 response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
             except requests.RequestException as exc:
-                failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started)
-                raise self._failed(failure) from None
+                raise TransportError(method, url, headers, body, exc, waited=time.monotonic() - started) from None
             try:
                 response.content  # noqa: B018 - reads the body
             except requests.RequestException as exc:
                 response.close()
-                failure = TransportError(method, url, headers, body, exc, waited=time.monotonic() - started,
-                                         answer=response)
-                raise self._failed(failure) from None
+                raise TransportError(method, url, headers, body, exc, waited=time.monotonic() - started,
+                                     answer=response) from None
         exchange = Exchange(method, url, dict(headers), body, response)
         if self.pacer is not None:
             self.pacer.observe(response.status_code, response.headers)  # a 429's too: the quota is learned from it
-        if is_rate_limit(response.status_code, response.headers):
+        if is_rate_limit(response.status_code):
             raise RateLimited(exchange)  # before any observer: a rate limiter's answer is not the contract's
+        if is_gateway_answer(response.status_code):
+            raise EnvironmentAnswer(exchange)  # nor is a gateway's, whatever its shape
         for observe in self.observers:
             observe(exchange)
         return exchange

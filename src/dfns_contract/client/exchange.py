@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ import requests
 import urllib3.exceptions
 
 from dfns_contract.client.curl import curl_command, excerpt
+from dfns_contract.client.secrets import mask
 from dfns_contract.client.transport import HeadersCut
 
 
@@ -48,7 +50,14 @@ class TransportError(EnvironmentFailure):
         self.method, self.url = method, url
         self.kind, self.what = describe_transport_failure(cause, waited=waited, answer=answer)
         self.curl = curl_command(method, url, headers, body)
+        #: What the client did about it, a line each (``add_note_line``).
+        self.notes: list[str] = []
         super().__init__("%s %s: %s\n  request:\n    %s" % (method, url, self.what, self.curl))
+
+    def add_note_line(self, note: str) -> None:
+        """Add a line after the request (what the client did about it: sent again, or why not)."""
+        self.notes.append(note)
+        self.args = ("%s\n  %s" % (self.args[0], note),)
 
     @property
     def line(self) -> str:
@@ -163,21 +172,67 @@ def _first_line(error: BaseException | None) -> str:
 
 
 class RateLimited(EnvironmentFailure):
-    """The target (or a gateway before it) said to slow down: 429, or 503 with ``Retry-After``.
+    """The target (or a gateway before it) said to slow down: 429.
 
     Raised before the response is audited or checked: a rate limiter's answer
-    says nothing about the error contract. ``retry_after`` is its advice in
-    seconds (None when it gave none); ``concurrent`` is set by a race, whose
-    burst is what a rate limiter is for.
+    says nothing about the error contract. The client waits it out and sends
+    that request again (``client/retries.py``); this is raised only when the
+    wait would not fit the run's budget or deadline, or by a race's sender,
+    whose burst cannot be sent again one request at a time. ``retry_after`` is
+    its advice in seconds (``Retry-After``, else ``X-RateLimit-Reset``; None
+    when it gave none); ``concurrent`` is set by a race, whose burst is what a
+    rate limiter is for.
     """
 
-    def __init__(self, exchange: "Exchange", concurrent: bool = False) -> None:
+    def __init__(self, exchange: "Exchange", concurrent: bool = False, why: str = "") -> None:
         self.exchange = exchange
-        self.retry_after = retry_after(exchange.response.headers.get("Retry-After"))
+        headers = exchange.response.headers
+        self.retry_after = retry_after(headers.get("Retry-After"))
+        if self.retry_after is None:
+            self.retry_after = rate_limit_reset(headers.get("X-RateLimit-Reset"))
         self.concurrent = concurrent
         advice = "retry after %.0f s" % self.retry_after if self.retry_after is not None else "no Retry-After"
-        super().__init__("rate limited: %s %s answered HTTP %d (%s)" % (
-            exchange.method, exchange.url, exchange.status, advice))
+        super().__init__("rate limited: %s %s answered HTTP %d (%s)%s" % (
+            exchange.method, exchange.url, exchange.status, advice, "; " + why if why else ""))
+
+
+#: Statuses a gateway, load balancer or proxy answers for a target it could not reach or that failed it.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+#: Bytes of a gateway's answer shown: enough to recognise the gateway's page, short enough for one line.
+HEAD_BYTES = 200
+
+
+class EnvironmentAnswer(EnvironmentFailure):
+    """A gateway's answer (502, 503, 504, of any shape) on any request: the environment's, never the contract's.
+
+    Raised before any observer or check, so that an HTML 502 on a control is
+    not read as that control's broken contract, nor audited against the
+    documented 500. The fields are plain attributes for the reporters:
+    ``status``, ``content_type``, ``head`` (the first ``HEAD_BYTES`` bytes of
+    the body, decoded, with the run's secrets masked), ``method``, ``url`` and
+    ``exchange``.
+    """
+
+    def __init__(self, exchange: "Exchange") -> None:
+        self.exchange = exchange
+        self.method, self.url = exchange.method, exchange.url
+        self.status = exchange.status
+        self.content_type = exchange.content_type
+        self.head = mask(exchange.response.content[:HEAD_BYTES].decode("utf-8", "replace"))
+        self.length = len(exchange.response.content)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        shown = self.head if self.head.strip() else "(empty)"
+        more = " … (%d bytes in all)" % self.length if self.length > HEAD_BYTES else ""
+        return ("%s %s: HTTP %d %s from the environment (a gateway or proxy before the API, or the API's own "
+                "outage), not the contract's answer: Content-Type %s, body %r%s" % (
+                    self.method, self.url, self.status, _reason(self.status), self.content_type or "(none)",
+                    shown, more))
+
+
+def _reason(status: int) -> str:
+    return http.client.responses.get(status, "")
 
 
 class NotProvided(EnvironmentFailure):
@@ -228,8 +283,14 @@ class ServerFailure(EnvironmentFailure):
             what, exchange.status, exchange.describe()))
 
 
-def is_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
-    return status == 429 or (status == 503 and "Retry-After" in headers)
+def is_rate_limit(status: int, headers: Mapping[str, str] | None = None) -> bool:
+    """A rate limiter's answer: 429 (a 503 is a gateway's answer, ``EnvironmentAnswer``, whatever it carries)."""
+    return status == 429
+
+
+def is_gateway_answer(status: int) -> bool:
+    """502, 503 or 504: what stands before the API answered for it."""
+    return status in GATEWAY_STATUSES
 
 
 def retry_after(value: str | None) -> float | None:
@@ -244,6 +305,13 @@ def retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def rate_limit_reset(value: str | None, *, now: Callable[[], float] | None = None) -> float | None:
+    """``X-RateLimit-Reset`` (Unix seconds, as Dfns documents it) as seconds from now; None when absent or unreadable."""
+    if not value or not value.strip().isdigit():
+        return None
+    return max(0.0, float(value.strip()) - (now or time.time)())
 
 
 class FlowError(RuntimeError):

@@ -5,12 +5,19 @@ guard each case, and each example of a property, would wait a full timeout
 again. One ``TargetGuard`` per process is shared by every client of the run
 (other principals, the race senders). Before each request it checks:
 
-* **the breaker**: once a request of this process failed at transport level
-  (refused, reset, closed, timed out, cut short: ``TransportError``), no later
-  request is sent; each is ``TargetDown`` at once, naming that first failure.
-  A dead target costs one timeout per process, not one per case. There is no
-  probe: against someone's production, a target that just failed is left
-  alone, and the run says INCOMPLETE ("run again later") either way.
+* **the breaker**: once the target is taken as unreachable, no later request
+  is sent; each is ``TargetDown`` at once, naming the failure that opened it.
+  A dead target costs one timeout per process, not one per case. It opens on
+  a transport failure (``TransportError``) that says the target is gone: a
+  connection refused, a connect or an answer that timed out, an answer cut
+  short or not HTTP, and a request whose connection was reset or closed
+  before any answer *and* failed again when sent once more on a new
+  connection (``client/retries.py``). A single reset or close before any
+  answer (an idle keep-alive connection closed by a load balancer) is sent
+  again and does not open it; nor does one the client may not send again (its
+  one-time value was the case's choice): that request is an error of its own
+  case. There is no probe: against someone's production, a target that just
+  failed is left alone, and the run says INCOMPLETE ("run again later") either way.
 * **the deadline**: past ``deadline`` seconds after the guard started (the
   first case that talks to the target), no request is sent: ``DeadlinePassed``.
   A request already on its way is not cut short; it is bounded by its timeout.
@@ -29,6 +36,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from dfns_contract.client.exchange import DeadlinePassed, RunStopped, TargetDown, TransportError
+from dfns_contract.client.retries import DEFAULT_BUDGET, Retries
 
 #: Seconds every run may take on top of the per-case part of the deadline (start-up of the cases, fixtures).
 DEADLINE_BASE = 60.0
@@ -54,8 +62,10 @@ class TargetGuard:
     """The breaker and the deadline of one process; thread-safe (the race senders share it)."""
 
     def __init__(self, deadline: float | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 cleanup: bool = False) -> None:
+                 cleanup: bool = False, retries: Retries | None = None) -> None:
         self.deadline = deadline
+        #: The budget for waiting out 429s (``--dfns-rate-limit-budget``), shared by every client of the guard.
+        self.retries = retries if retries is not None else Retries(DEFAULT_BUDGET)
         self._clock = clock
         self.started = clock()
         self.cleanup = cleanup
@@ -91,7 +101,7 @@ class TargetGuard:
                                  % self.deadline)
 
     def failed(self, error: TransportError) -> None:
-        """Open the breaker on the first transport failure (later ones are its consequences)."""
+        """Open the breaker: the target is unreachable (the client decides which failures say so, ``DfnsClient.send``)."""
         with self._lock:
             if self.first_failure is None:
                 self.first_failure = error
@@ -102,7 +112,7 @@ class TargetGuard:
 
     def for_cleanup(self) -> TargetGuard:
         """A guard for the session cleanup: not stopped by this run's breaker or deadline, only by its own breaker."""
-        return TargetGuard(None, clock=self._clock, cleanup=True)
+        return TargetGuard(None, clock=self._clock, cleanup=True, retries=self.retries.for_cleanup())
 
     def _down(self, first: TransportError) -> str:
         if self.cleanup:

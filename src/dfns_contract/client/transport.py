@@ -39,6 +39,7 @@ as an empty, broken error envelope.
 from __future__ import annotations
 
 import http.client
+import queue
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +259,27 @@ class DfnsAdapter(HTTPAdapter):
         if not proxies:  # what HTTPAdapter.request_url returns when select_proxy finds no proxy
             return request.path_url
         return super().request_url(request, proxies)
+
+    def drop_idle(self) -> None:
+        """Close every idle connection of the pools, so that the next request opens a new one.
+
+        After a connection was reset or closed before any answer, its idle
+        siblings were most likely closed by the same load balancer: the one
+        retry goes out on a new connection, not on another stale one. A
+        connection on its way with another request is not touched.
+        """
+        for pool in list(self._pools.values()):
+            idle = getattr(pool, "pool", None)
+            if idle is None:
+                continue
+            for _ in range(idle.qsize()):
+                try:
+                    connection = idle.get(block=False)
+                except queue.Empty:
+                    break
+                if connection is not None:
+                    connection.close()  # reconnects when next taken: a new TCP connection
+                idle.put(connection, block=False)
 
     def close(self) -> None:
         self._pools.clear()

@@ -26,13 +26,12 @@ from collections.abc import Collection
 
 from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON, RateLimited
 from dfns_contract.client.pacing import Pacing
+from dfns_contract.client.retries import Retries
 from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
 from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
 
 APPS = "/auth/apps"
-#: Each retry is charged at least this much of the rate-limit budget, so "Retry-After: 0" cannot loop forever.
-MIN_CHARGE = 1.0
 
 
 class PreflightError(RuntimeError):
@@ -54,27 +53,21 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
 
     ``request_headers``: the contract's (``Catalog.request_headers``): its requests are sent as its cases' are.
 
-    A rate limiter's answer is waited out (``Retry-After``, else 1 s, 2 s, …) within
-    ``rate_limit_budget`` seconds, and the checks run again from the start. ``pacer``: the run's
-    (``--dfns-rate-limit``): its requests are paced, and their answers show the run the target's quota.
+    A rate limiter's answer is waited out and that request sent again (``client/retries.py``) within
+    ``rate_limit_budget`` seconds.
     """
-    waited, attempt = 0.0, 0
-    while True:
-        try:
-            return _checks(base_url, profile, timeout=timeout, retries=retries,
-                           headers={name.lower() for name in request_headers}, pacer=pacer)
-        except RateLimited as exc:
-            wait = exc.retry_after if exc.retry_after is not None else min(30.0, 2.0 ** attempt)
-            if waited + max(wait, MIN_CHARGE) > rate_limit_budget:
-                raise PreflightError("preflight: %s, past the rate-limit budget of %.0f s (the target, not its "
-                                     "contract: try again later, raise --dfns-rate-limit-budget, or set "
-                                     "--dfns-rate-limit)" % (exc, rate_limit_budget)) from None
-            pause(wait)
-            waited, attempt = waited + max(wait, MIN_CHARGE), attempt + 1
+    try:
+        return _checks(base_url, profile, timeout=timeout, retries=retries,
+                       headers={name.lower() for name in request_headers},
+                       rate_limits=Retries(rate_limit_budget, pause=pause), pacer=pacer)
+    except RateLimited as exc:
+        raise PreflightError("preflight: %s, past the rate-limit budget of %.0f s (the target, not its contract: try "
+                             "again later, raise --dfns-rate-limit-budget, or set --dfns-rate-limit)"
+                             % (str(exc).split("; waiting again")[0], rate_limit_budget)) from None
 
 
 def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, headers: set[str],
-            pacer: Pacing | None = None) -> Preflight:
+            rate_limits: Retries, pacer: Pacing | None = None) -> Preflight:
     done = Preflight()
 
     def count(exchange: Exchange) -> None:
@@ -83,7 +76,7 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, he
     needs_app = "x-dfns-appid" in headers
     client = DfnsClient(base_url, profile.get("appId") if needs_app else None, auth_token=profile.get("authToken"),
                         timeout=timeout, retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"),
-                        sends_nonce="x-dfns-nonce" in headers, pacer=pacer)
+                        sends_nonce="x-dfns-nonce" in headers, retries=rate_limits, pacer=pacer)
     try:
         _speaks_the_contract(client, done)
         if (profile.get("appId") or not needs_app) and profile.get("authToken"):

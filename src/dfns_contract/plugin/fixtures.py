@@ -149,6 +149,7 @@ def run_guard(request: pytest.FixtureRequest) -> TargetGuard:
     cases, the heavy ones among them and the fuzzing budget's examples.
     """
     from dfns_contract.client.guard import TargetGuard, run_deadline
+    from dfns_contract.client.retries import Retries
     from dfns_contract.contract.fuzzing import VALUES
 
     settings = request.config.stash[SETTINGS]
@@ -158,7 +159,7 @@ def run_guard(request: pytest.FixtureRequest) -> TargetGuard:
         heavy = sum(1 for item in items if item.get_closest_marker("heavy") is not None)
         budget = request.config.pluginmanager.get_plugin("dfns-fuzzing").profile
         deadline = run_deadline(settings.timeout, len(items), heavy, VALUES[budget])
-    return TargetGuard(deadline)
+    return TargetGuard(deadline, retries=Retries(settings.rate_limit_budget))
 
 
 def principal_client(base_url: str, profile: Profile, settings: Settings, *,

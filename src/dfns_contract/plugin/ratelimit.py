@@ -1,16 +1,11 @@
-"""Rate limits are the environment's, never the contract's: wait as told, run the case again, within a budget.
+"""Rate limits are the environment's, never the contract's: what is left of a 429 once the client gave up on it.
 
-A 429, or a 503 with ``Retry-After``, stops the request (``RateLimited``,
-before any check). The case is then run again from its first request, so its
-nonces and user actions are fresh and a replay case never takes its first use
-for its replay, after waiting what ``Retry-After`` says (or backing off:
-1 s, 2 s, 4 s… at most 30 s when it says nothing). The run may spend
-``--dfns-rate-limit-budget`` seconds waiting in all (each pytest-xdist worker
-its own; each retry costs at least a second of it, so that ``Retry-After: 0``
-cannot loop forever); past it, a rate-limited case is an *error* ("rate limited"), and a
-rate-limited race, whose burst is what a rate limiter exists for, is *not
-verified*. The pause is the target's request, not a guess at when something
-will be ready.
+Every request, a race's sender's too, waits out its own 429 and is sent again
+by the client (``client/retries.py``), within ``--dfns-rate-limit-budget``
+and the run's deadline: no case, property or race is run again for a 429.
+When the budget is spent, the request's ``RateLimited`` ends its case: an
+*error* ("rate limited"), except for a race, whose burst is what a rate
+limiter exists for: it is *not verified* (skipped), never failed.
 """
 
 from __future__ import annotations
@@ -18,8 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +24,6 @@ from dfns_contract.plugin.options import AUTO_RATE, Settings
 
 if TYPE_CHECKING:
     from dfns_contract.client.pacing import Pacing
-
-MAX_BACKOFF = 30.0
-#: Each retry is charged at least this much of the budget, so "Retry-After: 0" cannot loop forever.
-MIN_CHARGE = 1.0
 
 
 def rate_limited(error: BaseException | None) -> RateLimited | None:
@@ -49,20 +39,8 @@ def rate_limited(error: BaseException | None) -> RateLimited | None:
 
 
 class RateLimits:
-    def __init__(self, budget: float, pause: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, budget: float) -> None:
         self.budget = budget
-        self.waited = 0.0
-        #: What the retries cost the budget: at least MIN_CHARGE each.
-        self.charged = 0.0
-        self.retries = 0
-        self._pause = pause
-
-    def allowance(self, limited: RateLimited, attempt: int) -> float | None:
-        """How long to wait before the next attempt; None when the budget cannot cover it."""
-        wait = limited.retry_after if limited.retry_after is not None else min(MAX_BACKOFF, 2.0 ** attempt)
-        if self.charged + max(wait, MIN_CHARGE) > self.budget:
-            return None
-        return wait
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
@@ -70,40 +48,10 @@ class RateLimits:
             return (yield)
         except BaseException as error:
             limited = rate_limited(error)
-            if limited is None:
+            if limited is None or not limited.concurrent:
                 raise
-            return self._again(item, limited)
-
-    def _again(self, item: pytest.Item, limited: RateLimited) -> None:
-        attempt = 0
-        while True:
-            wait = self.allowance(limited, attempt)
-            if wait is None:
-                self._give_up(limited)
-            self._pause(wait)
-            self.waited += wait
-            self.charged += max(wait, MIN_CHARGE)
-            self.retries += 1
-            attempt += 1
-            try:
-                item.runtest()
-                return None
-            except BaseException as error:
-                again = rate_limited(error)
-                if again is None:
-                    raise
-                limited = again
-
-    def _give_up(self, limited: RateLimited) -> None:
-        spent = "the rate-limit budget (%.0f s, --dfns-rate-limit-budget) is spent" % self.budget
-        if limited.concurrent:
-            pytest.skip("rate limited: the race's burst met the target's rate limiter and %s: %s" % (spent, limited))
-        raise RateLimited(limited.exchange, limited.concurrent) from None
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.retries:
-            terminalreporter.write_line("dfns rate limits: %d case%s run again after waiting %.1f s in all (budget %.0f s)"
-                                        % (self.retries, "" if self.retries == 1 else "s", self.waited, self.budget))
+            pytest.skip("rate limited: the race's burst met the target's rate limiter and the rate-limit budget "
+                        "(%.0f s, --dfns-rate-limit-budget) is spent: %s" % (self.budget, limited))
 
 
 # -- the run's pacer: --dfns-rate-limit ----------------------------------------------------------

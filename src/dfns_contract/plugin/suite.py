@@ -22,6 +22,7 @@ import pytest
 
 from dfns_contract.contract.binding import load_catalog, load_contract
 from dfns_contract.client.exchange import EnvironmentFailure
+from dfns_contract.client.retries import RETRIES
 from dfns_contract.contract.catalog import Catalog, CatalogError
 from dfns_contract.contract.detection import AUTO, Detected, DetectionError, detect_contract
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT
@@ -53,6 +54,7 @@ from dfns_contract.plugin.safety import (
 )
 from dfns_contract.plugin.options import AUTO_RATE
 from dfns_contract.plugin.ratelimit import Quota, RateLimits, quota_folder, quota_limit, run_pacer
+from dfns_contract.plugin.retries import Retried
 from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
@@ -113,6 +115,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         settings_ok = True
         if settings.rate_limit == AUTO_RATE and not settings.collect_only:
             settings.quota_folder = quota_folder(config)  # before the preflight, whose answers show the quota
+        RETRIES.budget = settings.rate_limit_budget  # the 429 budget of the detection's requests
         contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
         if settings.contract == AUTO and not settings.catalog_path:
             if contacted:
@@ -163,6 +166,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(Quota(config, settings), "dfns-quota")
+    manager.register(Retried(config), "dfns-retries")
     manager.register(RunOrder(), "dfns-run-order")
     manager.register(RunAhead(), "dfns-ahead")
     manager.register(Network(config, settings.concurrency), "dfns-network")
