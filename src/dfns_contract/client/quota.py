@@ -75,8 +75,6 @@ class QuotaState:
     refused: int = 0
     backoff: int = 0
     #: No headers: when the last requests left (the last 60 s only), to pace after a 429 at what got through.
-    recent: list[float] = field(default_factory=list)
-    guessed: bool = False
 
     @property
     def known(self) -> bool:
@@ -179,8 +177,7 @@ class QuotaPacer:
         """0 and the request counted, or how long to wait before asking again."""
         if state.held > now:
             return state.held - now
-        if not state.known:
-            state.recent = [t for t in state.recent if t > now - DOCUMENTED_WINDOW] + [now]
+        if not state.known:  # no headers: no quota to pace by; a 429 is waited out request by request
             return 0.0
         assert state.limit is not None
         if state.reset is None or now >= state.reset:  # a new window: the target's headers will correct it
@@ -197,7 +194,7 @@ class QuotaPacer:
 
     def _learn(self, state: QuotaState, seen: Reported, now: float) -> None:
         assert seen.limit is not None and seen.remaining is not None and seen.seconds_left is not None
-        state.limit, state.guessed = seen.limit, False
+        state.limit = seen.limit
         state.window = max(state.window or 0.0, math.ceil(seen.seconds_left)) or DOCUMENTED_WINDOW
         if state.server_reset is None or (seen.reset or 0) > state.server_reset:
             # The first answer of a newer window: its count, its reset.
@@ -215,10 +212,9 @@ class QuotaPacer:
         else:
             wait = min(MAX_BACKOFF, 2.0 ** state.backoff)
         state.backoff += 1
+        # Every process holds until then (the quota is the org's), but no rate is guessed from a 429 without
+        # headers: one 429 in 25 would otherwise slow the whole run to what got through before it.
         state.held = max(state.held, now + wait)
-        if not state.known:  # no headers: the quota is what got through in the last window
-            state.limit, state.guessed = max(1, len(state.recent) - 1), True
-            state.window = DOCUMENTED_WINDOW
         state.remaining, state.reset = 0, max(state.reset or 0.0, state.held)
 
     # -- the shared state -------------------------------------------------------------------

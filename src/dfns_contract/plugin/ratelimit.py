@@ -114,13 +114,12 @@ class Quota:
             return
         state = pacer.snapshot()
         if not state.known:
-            terminalreporter.write_line("dfns quota: the target sent no X-RateLimit headers and no 429: not paced "
-                                        "(--dfns-rate-limit auto)")
+            terminalreporter.write_line("dfns quota: the target sent no X-RateLimit headers: not paced, %d 429s "
+                                        "waited out request by request (--dfns-rate-limit auto)" % state.refused)
             return
-        source = "guessed after a 429 without headers" if state.guessed else "X-RateLimit-Limit"
-        terminalreporter.write_line("dfns quota: %d requests a %.0f s window (%s); %d 429s met; paced by the quota "
-                                    "(--dfns-rate-limit auto)" % (state.limit, state.window or 60, source,
-                                                                  state.refused))
+        terminalreporter.write_line("dfns quota: %d requests a %.0f s window (X-RateLimit-Limit); %d 429s met; paced "
+                                    "by the quota (--dfns-rate-limit auto)" % (state.limit, state.window or 60,
+                                                                               state.refused))
 
     def pytest_unconfigure(self) -> None:
         folder = self.settings.quota_folder
