@@ -90,7 +90,7 @@ def test_no_secret_of_the_profile_reaches_any_report(sign_off):
 
 def test_the_report_says_what_was_tested_against_what(sign_off):
     report = sign_off.report
-    assert report["result"] == "failed" and report["exitStatus"] == 1
+    assert report["result"] == "FAILED" and report["exitStatus"] == 1
     assert report["target"]["kind"] == "live" and report["target"]["baseUrl"].startswith("http://127.0.0.1:")
     assert report["target"]["profile"].endswith("profile.json")
     assert report["catalog"]["path"].endswith("schemas/contracts/2024-08-19.json") and len(report["catalog"]["sha256"]) == 64

@@ -52,7 +52,8 @@ from dfns_contract.plugin.safety import (
     skip_if_unsafe,
 )
 from dfns_contract.plugin.ratelimit import RateLimits
-from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
+from dfns_contract.plugin.inventory import item_key, read_suite
+from dfns_contract.plugin.stash import CATALOG, COLLECTED, COLLECTED_OTHERS, COLLECTED_TESTS, NEEDS, SETTINGS, SUITE_TESTS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
 from dfns_contract.plugin.xdist import SharedServer
@@ -157,6 +158,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager = config.pluginmanager
     manager.register(fixtures, "dfns-fixtures")
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
+    config.stash[SUITE_TESTS] = read_suite(suite_dir, config.rootpath)
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(RunOrder(), "dfns-run-order")
@@ -252,6 +254,8 @@ class Suite:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
         leave_to_the_suite = selenium_safety_present(config)
         collected = config.stash.setdefault(COLLECTED, {})
+        others = config.stash.setdefault(COLLECTED_OTHERS, {})
+        config.stash.setdefault(COLLECTED_TESTS, set()).update(item_key(item, config.rootpath) for item in items)
         outside = {item: why for item in items if (why := not_in_contract(item, self.catalog))}
         if outside:
             config.hook.pytest_deselected(items=list(outside))
@@ -266,6 +270,8 @@ class Suite:
             counted = item.get_closest_marker("documented_error")
             if counted:
                 collected.setdefault(counted.args[0], []).append(item.nodeid)
+            elif exercised := [error_id for marker in item.iter_markers("exercises") for error_id in marker.args]:
+                others[item.nodeid] = exercised
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
 
@@ -281,6 +287,8 @@ class Suite:
         if hasattr(session.config, "workerinput"):
             # Every case collected per documented error, -k and -m deselections included, for the controller.
             session.config.workeroutput["dfns_collected"] = session.config.stash.get(COLLECTED, {})  # type: ignore[attr-defined]
+            session.config.workeroutput["dfns_collected_tests"] = sorted(session.config.stash.get(COLLECTED_TESTS, set()))  # type: ignore[attr-defined]
+            session.config.workeroutput["dfns_collected_others"] = session.config.stash.get(COLLECTED_OTHERS, {})  # type: ignore[attr-defined]
             freeze_what_is_loaded()
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

@@ -36,7 +36,7 @@ main { max-width: 1160px; margin: 0 auto; padding: 0 16px 32px; }
 header.banner { padding: 18px 24px; color: #fff; }
 header.banner.passed { background: var(--ok); }
 header.banner.failed { background: var(--bad); }
-header.banner.incomplete { background: var(--drift); }
+header.banner.incomplete, header.banner.interrupted { background: var(--drift); }
 header.banner h1 { margin: 0 0 6px; font-size: 22px; }
 header.banner p { margin: 0; }
 .totals { display: flex; gap: 8px; flex-wrap: wrap; margin: 16px 0; }
@@ -87,9 +87,10 @@ LEGEND = (
 def render_html(report: dict[str, Any]) -> str:
     """The page for a report built by ``json_report.build_report``."""
     result = report["result"]
+    banner = result.lower()  # the CSS class; the word itself is shown as every output spells it
     totals = report["totals"]
     count = sum(totals.values())
-    title = "Dfns error contract: %s" % result.upper()
+    title = "Dfns error contract: %s" % result
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -97,7 +98,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<title>%s</title>" % _e(title),
         "<style>%s</style></head><body>" % CSS,
         '<header class="banner %s"><h1>%s</h1><p>%s</p></header>' % (
-            result,
+            banner,
             _e(title),
             _e("%d documented errors of %s against %s, %s (pytest exit status %d)" % (
                 count, "contract " + report["contract"]["version"] if report["contract"]["published"] else "a catalog of one's own",

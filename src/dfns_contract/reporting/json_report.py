@@ -26,7 +26,8 @@ from dfns_contract.contract.catalog import DOCS_PAGE, Catalog
 from dfns_contract.reporting.drift import Drift
 from dfns_contract.reporting.verdicts import CaseRecord, OtherCheck, Row, totals
 
-REPORT_VERSION = 2
+#: 3: ``result`` is spelt as in the terminal (PASSED…), INTERRUPTED added, ``cleanup`` and failure records added.
+REPORT_VERSION = 3
 SCHEMA = "report.json"
 
 
@@ -50,7 +51,7 @@ def build_report(
     finished = datetime.now(UTC)
     data: dict[str, Any] = {
         "reportVersion": REPORT_VERSION,
-        "result": word.lower(),
+        "result": word,
         "exitStatus": exit_status,
         "target": target,
         "startedAt": _timestamp(started),
