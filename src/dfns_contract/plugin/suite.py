@@ -132,7 +132,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
             settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
                                            retries=settings.retry_transport,
                                            rate_limit_budget=settings.rate_limit_budget,
-                                           request_headers=catalog.request_headers)
+                                           request_headers=catalog.request_headers,
+                                           contract=catalog.version if catalog.published else None)
     except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
     except EnvironmentFailure as exc:
