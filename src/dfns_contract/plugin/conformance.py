@@ -35,6 +35,7 @@ from dfns_contract.plugin.stash import COLLECTED, COLLECTED_OTHERS, COLLECTED_TE
 from dfns_contract.reporting.verdicts import (
     ERROR,
     INCOMPLETE,
+    INTERRUPTED_NOT_RUN,
     NOT_RUN,
     PASSED,
     RUN_FAILED,
@@ -155,12 +156,15 @@ class Conformance:
         restore = self.config.pluginmanager.get_plugin("dfns-restore")
         if restore is not None:
             restore.finish(session)  # first: workers down, what they left changed undone
+        interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+        self.results.interrupted = interrupted  # what did not run is "not run (interrupted)", not "deselected"
         self.results_from_this_process(session.config)
         rows = self.rows()
         drift = self.drift
         self.word = run_word(rows, other_failures=self.other_failures + int(
             bool(self.settings.strict_drift and drift is not None and drift.found)),
-            others_not_run=sum(check.outcome == NOT_RUN for check in self.results.others.values()))
+            others_not_run=sum(check.outcome == NOT_RUN for check in self.results.others.values()),
+            interrupted=interrupted)
         add_junit_properties(self.config, {
             "dfns_target_kind": "live" if self.settings.base_url else "embedded",
             "dfns_target": self.settings.shown_url or "embedded reference server (not a live environment)",
@@ -195,7 +199,8 @@ class Conformance:
                 self.results.other_not_run(test.key, list(test.exercises), "not collected: the command line named other files "
                                            "or node ids")
         for nodeid, exercises in sorted(self.collected_others.items()):
-            self.results.other_not_run(nodeid, exercises, "deselected by -k or -m")
+            self.results.other_not_run(nodeid, exercises, INTERRUPTED_NOT_RUN if self.results.interrupted
+                                       else "deselected by -k or -m")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.controller or self.config.option.collectonly:

@@ -108,11 +108,13 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         return
     controller = not hasattr(config, "workerinput")
     contacted = settings_ok = False
+    doing = "reading the settings"  # what a Ctrl-C interrupts, said when it does
     try:
         settings = Settings(config)
         settings_ok = True
         contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
         if settings.contract == AUTO and not settings.catalog_path:
+            doing = "detecting the target's version (--dfns-contract auto: read-only requests to %s)" % settings.shown_url
             if contacted:
                 check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             settings.detected = choose_contract(config, settings, contacted=contacted)
@@ -120,6 +122,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         # A named version's catalog is checked against its recipes before anything is sent.
         catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
         if contacted and settings.detected is None:
+            doing = "the start-up check (is %s reachable?)" % settings.shown_url
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
         if settings.detected is not None:
             catalog = replace(catalog, detected=settings.detected.why)
@@ -129,6 +132,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
                                "to compare with; drift is compared for the errors page's versions"
                                % (catalog.version, catalog.page))
         if contacted and not settings.skip_preflight:
+            doing = ("the start-up check (the preflight: does %s answer as a Dfns API and accept the profile?)"
+                     % settings.shown_url)
             settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
                                            retries=settings.retry_transport,
                                            rate_limit_budget=settings.rate_limit_budget,
@@ -136,6 +141,9 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
                                            contract=catalog.version if catalog.published else None)
     except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
+    except KeyboardInterrupt:
+        # pytest's exit status for an interrupted run (2), with one sentence instead of a traceback.
+        pytest.exit(mask(interrupted_at_start(doing, contacted)), returncode=pytest.ExitCode.INTERRUPTED)
     except EnvironmentFailure as exc:
         if not settings_ok:
             raise
@@ -173,6 +181,13 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
+
+
+def interrupted_at_start(doing: str, contacted: bool) -> str:
+    """What a Ctrl-C before the first case stopped, and that the target was left as it was (start-up only reads)."""
+    target = ("nothing was changed on the target (the start-up requests read; the preflight's one signed request "
+              "activates an app that is already active)" if contacted else "no target was contacted")
+    return "dfns verdict: INTERRUPTED while %s: no case ran and %s" % (doing, target)
 
 
 def choose_contract(config: pytest.Config, settings: Settings, *, contacted: bool) -> Detected:

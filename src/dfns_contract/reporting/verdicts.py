@@ -57,6 +57,8 @@ SETUP_ERROR = "ERROR"
 WORDS = (PASSED, RUN_FAILED, INCOMPLETE, SETUP_ERROR, INTERRUPTED)
 #: A case or check that did not run: deselected, not collected, or left when the run was interrupted.
 NOT_RUN = "not run"
+#: What a case that an interrupted run never reached is called (not "deselected": nobody left it out).
+INTERRUPTED_NOT_RUN = "not run (interrupted)"
 #: How long the one-line failure of a case may be in the reports.
 FAILURE_LINE = 300
 
@@ -168,6 +170,8 @@ class Results:
         self.others: dict[str, OtherCheck] = {}
         #: Tests of the suite that count towards an error and no process collected (``plugin/inventory.py``).
         self.uncollected: dict[str, list[str]] = {}
+        #: The run was stopped before its end: what did not run was not deselected.
+        self.interrupted = False
 
     def not_collected(self, error_id: str, key: str) -> None:
         """A test of the suite counting towards ``error_id`` was never collected: the error is at most partially verified."""
@@ -272,20 +276,23 @@ class Results:
     def _tested_row(self, error: DocumentedError) -> Row:
         verdict = self.verdicts.get(error.id)
         if verdict is None or not verdict.cases:
-            return Row(NOT_VERIFIED, "not run (deselected or not collected)", error, tested=NOT_VERIFIED)
+            return Row(NOT_VERIFIED, INTERRUPTED_NOT_RUN if self.interrupted else "not run (deselected or not collected)",
+                       error, tested=NOT_VERIFIED)
         uncollected = self.uncollected.get(error.id, [])
         counts: dict[str, int] = defaultdict(int)
         for outcome in verdict.outcomes.values():
             counts[outcome] += 1
         expected = self.expected.get(error.id, set())
         status = verdict.status(expected, bool(uncollected))
-        detail = ", ".join("%d %s" % (n, outcome) for outcome, n in sorted(counts.items()))
+        detail = ", ".join("%d %s" % (n, INTERRUPTED_NOT_RUN if self.interrupted and outcome == NOT_RUN else outcome)
+                           for outcome, n in sorted(counts.items()))
         if status == NOT_VERIFIED and verdict.reasons:
             detail += "; " + "; ".join(verdict.reasons)
         if status == PARTIAL:
             deselected = sorted(expected - set(verdict.cases))
             if deselected:
-                detail += "; %d of %d cases deselected" % (len(deselected), len(expected))
+                detail += "; %d of %d cases %s" % (len(deselected), len(expected),
+                                                   INTERRUPTED_NOT_RUN if self.interrupted else "deselected")
             if uncollected:
                 detail += "; %d test%s of the suite not collected" % (len(uncollected), "" if len(uncollected) == 1 else "s")
             detail += "; not run: " + ", ".join([case_name(nodeid) for nodeid in deselected] + uncollected)
