@@ -29,7 +29,7 @@ from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage
 from dfns_contract.reporting.errors_page import compare_page, load_page_for
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
 from dfns_contract.reporting.evidence import evidence
-from dfns_contract.reporting.terminal import write_table
+from dfns_contract.reporting.terminal import write_table, write_word
 from dfns_contract.plugin.safety import outside_contract
 from dfns_contract.plugin.stash import COLLECTED, COLLECTED_OTHERS, COLLECTED_TESTS, SUITE_TESTS
 from dfns_contract.reporting.verdicts import (
@@ -207,14 +207,36 @@ class Conformance:
             return
         write_table(MaskedTerminal(terminalreporter), self.rows(), self.drift,
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
-                    word=self.word, target=self.settings.shown_url,
+                    word=None, target=self.settings.shown_url,
                     width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"),
                     contract=self.catalog.title, doc=self.catalog.doc,
                     others=list(self.results.others.values()))
 
+    def write_word(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """The run's word, once every other summary (pytest's short summary and skip list included) is written."""
+        if not self.controller or self.config.option.collectonly or self.word is None:
+            return
+        write_word(MaskedTerminal(terminalreporter), self.rows(), self.word, target=self.settings.shown_url,
+                   contract=self.catalog.title)
+
     @property
     def seconds(self) -> float:
         return time.monotonic() - self._clock
+
+
+class WordLast:
+    """Writes the run's word after pytest's short test summary: as the outermost wrapper of the summary hook, its
+    code after ``yield`` runs once the terminal reporter's own wrapper wrote that summary."""
+
+    def __init__(self, conformance: Conformance) -> None:
+        self.conformance = conformance
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            self.conformance.write_word(terminalreporter)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
 from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
-from dfns_contract.plugin.conformance import Conformance
+from dfns_contract.plugin.conformance import Conformance, WordLast
 from dfns_contract.plugin.events import label_report
 from dfns_contract.plugin.failures import describe_contract_failure
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
@@ -177,6 +177,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         manager.register(SharedServer(settings.faults, settings.server_contract), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
+    manager.register(WordLast(conformance), "dfns-word-last")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
     manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile), suite_dir), "dfns-fuzzing")
     if settings.listing and controller:

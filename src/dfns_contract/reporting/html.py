@@ -114,6 +114,7 @@ def render_html(report: dict[str, Any]) -> str:
         _table(report["errors"]),
         LEGEND,
         _other_checks(report.get("otherChecks") or []),
+        _cleanup(report.get("cleanup")),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -216,6 +217,21 @@ def _other_checks(checks: list[dict[str, Any]]) -> str:
         for check in checks)
     return ("<h2>Other checks: fuzzing and the replay model</h2>"
             "<table><thead><tr><th>Outcome</th><th>Test</th><th>Failure</th></tr></thead><tbody>%s</tbody></table>" % rows)
+
+
+CLEANUP_CLASS = {"put back": "ok", "found as it should be": "ok", "not restored": "bad",
+                 "created irreversibly": "known", "held for approval": "known"}
+
+
+def _cleanup(cleanup: dict[str, Any] | None) -> str:
+    """What the run changed on the target and what became of it: a not restored change is red."""
+    if not cleanup:
+        return ""
+    rows = "".join('<tr class="%s"><td class="verdict">%s</td><td>%s</td></tr>' % (
+        CLEANUP_CLASS[change["outcome"]], _e(change["outcome"]), _e(change["line"])) for change in cleanup["changes"])
+    table = ("<table><thead><tr><th>Outcome</th><th>Change</th></tr></thead><tbody>%s</tbody></table>" % rows
+             if rows else "")
+    return "<h2>Cleanup: state the run changed on the target</h2><p>%s</p>%s" % (_e(cleanup["summary"]), table)
 
 
 def _case(case: dict[str, Any]) -> str:

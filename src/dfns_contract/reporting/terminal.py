@@ -156,15 +156,20 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
         out.write_line("--dfns-require-all: the run fails because of the documented errors %s" % "; ".join(found),
                        red=True, bold=True)
     if word is not None:
-        out.write_line("dfns verdict: %s against %s%s%s" % (
-            word, "%s (live)" % target if target else "the embedded reference server (not a live environment)",
-            " under %s" % contract if contract else "", WORD_MEANING[word] + (
-                NOT_PROVOKED_NOTE if word == PASSED and any(row.error and row.error.invariant for row in rows) else "")),
-            bold=True, green=word == PASSED, red=word in (RUN_FAILED, SETUP_ERROR), yellow=word in (INCOMPLETE, INTERRUPTED))
+        write_word(out, rows, word, target=target, contract=contract)
     if drift is not None and drift.found and strict_drift:
         out.write_line("--dfns-strict-drift: the run fails because the errors page and the catalog differ; %s. "
                        "Update the catalog (schemas/contracts/) and, if need be, a recipe to match the page."
                        % "; ".join(_drift_findings(drift)), red=True, bold=True)
+
+
+def write_word(out: Writer, rows: list[Row], word: str, *, target: str | None, contract: str | None) -> None:
+    """The run's word in one line: the last thing a person reads (after pytest's short summary and skip list)."""
+    out.write_line("dfns verdict: %s against %s%s%s" % (
+        word, "%s (live)" % target if target else "the embedded reference server (not a live environment)",
+        " under %s" % contract if contract else "", WORD_MEANING[word] + (
+            NOT_PROVOKED_NOTE if word == PASSED and any(row.error and row.error.invariant for row in rows) else "")),
+        bold=True, green=word == PASSED, red=word in (RUN_FAILED, SETUP_ERROR), yellow=word in (INCOMPLETE, INTERRUPTED))
 
 
 def totals_line(rows: list[Row], drift: Drift | None) -> str:
