@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 #: The parameter through which a test receives each case of the catalog (``suite.CASE_ARGUMENT``).
 CASE_ARGUMENT = "dfns_case"
 #: The markers that tie a test to documented errors, and the one that ties it to a version's headers.
@@ -43,11 +45,11 @@ def test_key(path: Path, name: str, root: Path) -> str:
     return "%s::%s" % (Path(os.path.relpath(path, root)).as_posix(), name)
 
 
-def item_key(item: object, root: Path) -> str:
+def item_key(item: pytest.Item, root: Path) -> str:
     """A collected item's ``test_key``: its parametrized cases share it."""
     name = getattr(item, "originalname", None) or getattr(item, "name", "")
     cls = getattr(item, "cls", None)
-    return test_key(getattr(item, "path"), "%s::%s" % (cls.__name__, name) if cls is not None else name, root)
+    return test_key(item.path, "%s::%s" % (cls.__name__, name) if cls is not None else name, root)
 
 
 def read_suite(suite_dir: Path, root: Path) -> list[SuiteTest]:

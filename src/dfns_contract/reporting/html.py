@@ -256,8 +256,10 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
         got += ", %s: %s" % (evidence["body"], _quoted(evidence.get("excerpt", "")))
     expected = evidence["expected"]
     wanted = "any 5xx" if expected["status"] is None else "HTTP %s" % expected["status"]
+    # A version that documents no message (2026) checks that there is one: never show "None".
+    message = _quoted(expected["message"]) if expected["message"] is not None else "with any non-empty message"
     text = "%s %s got %s · expected %s %s" % (
-        evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, _quoted(expected["message"]))
+        evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, message)
     if evidence.get("probeStatuses"):
         text += " · probes answered " + ", ".join(map(str, evidence["probeStatuses"]))
     if evidence.get("reason"):

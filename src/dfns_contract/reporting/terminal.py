@@ -150,11 +150,10 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
             len(not_run), "" if len(not_run) == 1 else "s",
             "; ".join("%s (%s)" % (check.nodeid, check.failure) for check in not_run)), yellow=True)
     broken, missing = failed(rows), unverified(rows)
-    if (broken or missing) and require_all:
-        found = (["%d failed: %s" % (len(broken), ", ".join(broken))] if broken else []) + (
-            ["%d not verified: %s" % (len(missing), ", ".join(missing))] if missing else [])
-        out.write_line("--dfns-require-all: the run fails because of the documented errors %s" % "; ".join(found),
-                       red=True, bold=True)
+    if (broken or missing) and require_all:  # failed and not run are distinct findings: two lists
+        found = (["%d documented errors were not verified: %s" % (len(missing), ", ".join(missing))] if missing else []) \
+            + (["%d documented errors failed: %s" % (len(broken), ", ".join(broken))] if broken else [])
+        out.write_line("--dfns-require-all: the run fails because " + "; ".join(found), red=True, bold=True)
     if word is not None:
         write_word(out, rows, word, target=target, contract=contract)
     if drift is not None and drift.found and strict_drift:
