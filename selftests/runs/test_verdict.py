@@ -178,7 +178,7 @@ def test_part_of_an_errors_cases_is_partially_verified_and_the_run_fails(tmp_pat
     run = run_suite("-k", "nonce-reused", "--dfns-contract-report", str(tmp_path / "r.json"), allow_incomplete=False)
     assert run.returncode == TESTS_FAILED, run.output[-3000:]
     report = report_of(tmp_path)
-    assert verdict_of(report, "nonce-reused") == "partially verified" and report["result"] == "incomplete"
+    assert verdict_of(report, "nonce-reused") == "partially verified" and report["result"] == "INCOMPLETE"
     assert report["exitStatus"] == TESTS_FAILED and "dfns verdict: INCOMPLETE" in run.stdout
 
 
@@ -200,7 +200,7 @@ def test_a_whole_run_is_passed_in_every_output(tmp_path):
                     "--dfns-contract-report-html", str(tmp_path / "r.html"), "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == 0, run.output[-3000:]
     report = report_of(tmp_path)
-    assert report["result"] == "passed" and report["exitStatus"] == 0 and report["target"]["kind"] == "embedded"
+    assert report["result"] == "PASSED" and report["exitStatus"] == 0 and report["target"]["kind"] == "embedded"
     assert "dfns verdict: PASSED" in run.stdout and "Dfns error contract: PASSED" in (tmp_path / "r.html").read_text()
     properties = junit_properties(tmp_path / "j.xml")
     assert properties["dfns_result"] == "PASSED" and properties["dfns_target_kind"] == "embedded"
@@ -211,7 +211,7 @@ def test_an_empty_profile_against_a_live_target_is_never_passed(tmp_path, server
     run = live(server.url, profile_file(tmp_path, {}), "--dfns-contract-report", str(tmp_path / "r.json"),
                "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == TESTS_FAILED and "dfns verdict: INCOMPLETE" in run.stdout, run.output[-3000:]
-    assert report_of(tmp_path)["result"] == "incomplete" and report_of(tmp_path)["target"]["kind"] == "live"
+    assert report_of(tmp_path)["result"] == "INCOMPLETE" and report_of(tmp_path)["target"]["kind"] == "live"
     properties = junit_properties(tmp_path / "j.xml")
     assert properties["dfns_result"] == "INCOMPLETE" and properties["dfns_target_kind"] == "live"
 
@@ -238,7 +238,7 @@ def test_a_gateway_that_always_rate_limits_is_an_error_not_a_broken_contract(tmp
     assert run.returncode == TESTS_FAILED, run.output[-3000:]
     report = report_of(tmp_path)
     verdicts = {error["verdict"] for error in report["errors"]}
-    assert "failed" not in verdicts and "error" in verdicts and report["result"] == "incomplete"
+    assert "failed" not in verdicts and "error" in verdicts and report["result"] == "INCOMPLETE"
     assert "environment error, the contract was not checked: rate limited" in run.output
     assert not re.search(r"^  FAILED +\d{3} ", run.stdout, re.MULTILINE) and "dfns verdict: INCOMPLETE" in run.stdout
 

@@ -116,7 +116,7 @@ def test_each_version_is_green_against_its_own_server(tmp_path: Path, version: s
     assert outcome.run.returncode == 0 and outcome.failed == [], outcome.tail()
     assert "Using --randomly-seed=" in outcome.run.stdout and "created: 2/2 workers" in outcome.run.stdout, \
         outcome.run.stdout[:3000]
-    assert outcome.report["result"] == "passed" and outcome.junit["dfns_result"] == "PASSED"
+    assert outcome.report["result"] == "PASSED" and outcome.junit["dfns_result"] == "PASSED"
     verdicts = outcome.verdicts()
     assert verdicts.pop("internal-error-shape") == "not provoked"
     assert set(verdicts.values()) == {"verified"}, verdicts
@@ -145,7 +145,7 @@ def test_a_version_fails_another_versions_server_exactly_on_their_differences(
     outcome = run_versions(tmp_path, suite, server)
     assert outcome.run.returncode == TESTS_FAILED, outcome.tail()
     assert outcome.failed == expected_failing_cases(suite, errors), outcome.tail()
-    assert outcome.report["result"] == "failed" and outcome.junit["dfns_result"] == "FAILED"
+    assert outcome.report["result"] == "FAILED" and outcome.junit["dfns_result"] == "FAILED"
     verdicts = outcome.verdicts()
     assert sorted(i for i, v in verdicts.items() if v == "failed") == sorted(errors), verdicts
     assert {v for i, v in verdicts.items() if i not in errors} == {"verified", "not provoked"}, verdicts

@@ -240,7 +240,7 @@ def test_a_fixture_spanning_lines_is_dropped_whole_from_the_example():
 
 
 def report_with(cases: list[dict], others: list[dict]) -> dict:
-    return {"result": "incomplete", "exitStatus": 1, "finishedAt": "t", "startedAt": "t", "durationSeconds": 1.0,
+    return {"result": "INCOMPLETE", "exitStatus": 1, "finishedAt": "t", "startedAt": "t", "durationSeconds": 1.0,
             "target": {"description": "x", "faults": [], "profile": None, "kind": "embedded", "envOverrides": []},
             "versions": {"python": "3", "pytest": "9", "dfnsContract": "0"}, "catalog": {"path": None},
             "contract": {"version": "2024-08-19", "published": True, "doc": "getting-started/errors.md", "page": "p.md"},

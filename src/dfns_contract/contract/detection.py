@@ -36,6 +36,9 @@ LOGIN_INIT = "/auth/login/init"
 #: The 401 messages of the pages, by the versions that document them.
 FIRST_401, LATEST_401 = "Not Authorized.", "user token is missing or invalid"
 USER_NOT_FOUND = "User not found"
+#: The versions of the errors page (one body form, with a nonce), and the 2026 reference (another form, no nonce).
+PAGE_VERSIONS = ("2024-08-19", "2024-08-19-extended", "2025-02-07")
+REFERENCE = "2026"
 
 
 class DetectionError(ValueError):
@@ -68,11 +71,11 @@ def detect_contract(base_url: str, profile: Profile, *, timeout: float, retries:
 
 def _decide(client: DfnsClient, profile: Profile) -> Detected:
     anonymous = client.request("GET", APPS, auth=False)
-    inner = _error_object(anonymous)
+    inner = error_object(anonymous)
     without_nonce = client.request("GET", APPS, headers={"X-DFNS-NONCE": None, "X-DFNS-APPID": None})
     served = 200 <= without_nonce.status < 300
     seen = "a request without a token got %s; one with the token and without X-DFNS-NONCE got HTTP %d" % (
-        _shown(anonymous), without_nonce.status)
+        shown(anonymous), without_nonce.status)
     if anonymous.status != 401 or inner is None:
         raise _fits_none(client, seen)
     if "id" in inner and isinstance(inner.get("status"), int):
@@ -99,15 +102,16 @@ def _which_edit(client: DfnsClient, profile: Profile, seen: str) -> Detected:
                              "--dfns-contract" % seen)
     nobody = "dfns-contract-auto-%s@users.invalid" % secrets.token_hex(6)
     login = client.request("POST", LOGIN_INIT, {"username": nobody, "orgId": profile["orgId"]}, auth=False)
-    message = (_error_object(login) or {}).get("message")
+    message = (error_object(login) or {}).get("message")
     why = "the 401's message is %r, a request without X-DFNS-NONCE is refused, and a login for an unknown user got " \
-          "%s" % (FIRST_401, _shown(login))
+          "%s" % (FIRST_401, shown(login))
     if login.status == 401 and message == USER_NOT_FOUND:
         return Detected("2024-08-19-extended", why + " (the later edit documents it)")
     return Detected("2024-08-19", why + " (the first edit documents no error of its own for it)")
 
 
-def _error_object(exchange: Exchange) -> dict[str, Any] | None:
+def error_object(exchange: Exchange) -> dict[str, Any] | None:
+    """The answer's ``error`` object, or None when the body is not JSON or has none."""
     from dfns_contract.client import NotJSON
 
     try:
@@ -118,8 +122,9 @@ def _error_object(exchange: Exchange) -> dict[str, Any] | None:
     return error if isinstance(error, dict) else None
 
 
-def _shown(exchange: Exchange) -> str:
-    inner = _error_object(exchange)
+def shown(exchange: Exchange) -> str:
+    """What a target answered, in one line: its status and its error's fields and message."""
+    inner = error_object(exchange)
     if inner is None:
         return "HTTP %d, no error object (%s)" % (exchange.status, exchange.text[:80].strip() or "empty body")
     return "HTTP %d with error fields %s, message %r" % (exchange.status, ", ".join(sorted(inner)), inner.get("message"))

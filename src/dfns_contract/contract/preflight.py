@@ -28,6 +28,7 @@ from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowE
 from dfns_contract.client.pacing import Pacing
 from dfns_contract.client.retries import Retries
 from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
+from dfns_contract.contract.detection import PAGE_VERSIONS, REFERENCE, error_object, shown
 from dfns_contract.contract.expectations import is_json_content_type
 from dfns_contract.contract.profile import Profile
 
@@ -48,10 +49,12 @@ class Preflight:
 
 def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0, rate_limit_budget: float = 0.0,
               pause: Callable[[float], None] = time.sleep,
-              request_headers: Collection[str] = DEFAULT_REQUEST_HEADERS, pacer: Pacing | None = None) -> Preflight:
+              request_headers: Collection[str] = DEFAULT_REQUEST_HEADERS, pacer: Pacing | None = None,
+              contract: str | None = None) -> Preflight:
     """Run the checks that the profile allows; raise ``PreflightError`` at the first that fails.
 
-    ``request_headers``: the contract's (``Catalog.request_headers``): its requests are sent as its cases' are.
+    ``request_headers``: the contract's (``Catalog.request_headers``): its requests are sent as its cases' are;
+    ``contract``: its version, named when the target answers as another one (``version_mismatch``).
 
     A rate limiter's answer is waited out and that request sent again (``client/retries.py``) within
     ``rate_limit_budget`` seconds.
@@ -59,7 +62,7 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
     try:
         return _checks(base_url, profile, timeout=timeout, retries=retries,
                        headers={name.lower() for name in request_headers},
-                       rate_limits=Retries(rate_limit_budget, pause=pause), pacer=pacer)
+                       rate_limits=Retries(rate_limit_budget, pause=pause), pacer=pacer, contract=contract)
     except RateLimited as exc:
         raise PreflightError("preflight: %s, past the rate-limit budget of %.0f s (the target, not its contract: try "
                              "again later, raise --dfns-rate-limit-budget, or set --dfns-rate-limit)"
@@ -67,7 +70,7 @@ def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int =
 
 
 def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, headers: set[str],
-            rate_limits: Retries, pacer: Pacing | None = None) -> Preflight:
+            rate_limits: Retries, pacer: Pacing | None = None, contract: str | None = None) -> Preflight:
     done = Preflight()
 
     def count(exchange: Exchange) -> None:
@@ -78,7 +81,7 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, he
                         timeout=timeout, retry_transport=retries, observers=[count], app_origin=profile.get("appOrigin"),
                         sends_nonce="x-dfns-nonce" in headers, retries=rate_limits, pacer=pacer)
     try:
-        _speaks_the_contract(client, done)
+        _speaks_the_contract(client, done, contract, sends_nonce="x-dfns-nonce" in headers)
         if (profile.get("appId") or not needs_app) and profile.get("authToken"):
             _token_accepted(client, done)
         if profile.get("credId") and profile.get("privateKey"):
@@ -93,8 +96,16 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, he
     return done
 
 
-def _speaks_the_contract(client: DfnsClient, done: Preflight) -> None:
+def _speaks_the_contract(client: DfnsClient, done: Preflight, contract: str | None = None, *,
+                         sends_nonce: bool = True) -> None:
     exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None}, auth=False)
+    mismatch = version_mismatch(exchange, sends_nonce=sends_nonce)
+    if mismatch is not None:
+        raise PreflightError(
+            "preflight: %s answers as another version of the Dfns error contract than %s: a request without "
+            "X-DFNS-NONCE and Authorization got %s. It looks like %s. Run with --dfns-contract auto to certify "
+            "the version it implements, or name that version with --dfns-contract" % (
+                client.base_url, contract or "the one named", shown(exchange), mismatch))
     problems = _not_a_json_error(exchange)
     if not 400 <= exchange.status < 500 or problems:
         raise PreflightError(
@@ -104,6 +115,24 @@ def _speaks_the_contract(client: DfnsClient, done: Preflight) -> None:
             "suite appends paths such as %s to it)" % (client.base_url, exchange.status,
                                                       " (%s)" % "; ".join(problems) if problems else "", APPS))
     done.checks.append("answers as a Dfns API")
+
+
+def version_mismatch(exchange: Exchange, *, sends_nonce: bool) -> str | None:
+    """Which other version the answer to a request without nonce nor token looks like (``detection.py``'s rules),
+    or None when it fits the contract's form. ``sends_nonce``: the contract's requests carry ``X-DFNS-NONCE``
+    (the errors page's versions), else it is the 2026 reference's (no nonce; ``error.id`` and ``error.status``)."""
+    inner = error_object(exchange)
+    if inner is None or not 400 <= exchange.status < 500:
+        return None  # not a JSON error at all: the check below says the target is no Dfns API
+    reference_body = "id" in inner and isinstance(inner.get("status"), int)
+    if sends_nonce and reference_body:
+        return ("contract %s (the reference's): its error body has error.id and error.status, where the errors "
+                "page's versions have error.message only" % REFERENCE)
+    if not sends_nonce and not reference_body:
+        return ("a version of the errors page (%s): its error body has no error.id nor error.status%s" % (
+            ", ".join(PAGE_VERSIONS), ", and it asks for a nonce (X-DFNS-NONCE), which the 2026 reference does not "
+            "have" if "nonce" in str(inner.get("message", "")).lower() else ""))
+    return None
 
 
 def _not_a_json_error(exchange: Exchange) -> list[str]:

@@ -29,9 +29,21 @@ from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage
 from dfns_contract.reporting.errors_page import compare_page, load_page_for
 from dfns_contract.reporting.evidence import ATTRIBUTE as EVIDENCE
 from dfns_contract.reporting.evidence import evidence
-from dfns_contract.reporting.terminal import write_table
-from dfns_contract.plugin.stash import COLLECTED
-from dfns_contract.reporting.verdicts import ERROR, INCOMPLETE, PASSED, RUN_FAILED, Results, Row, failure_line, run_word
+from dfns_contract.reporting.terminal import write_table, write_word
+from dfns_contract.plugin.safety import outside_contract
+from dfns_contract.plugin.stash import COLLECTED, COLLECTED_OTHERS, COLLECTED_TESTS, SUITE_TESTS
+from dfns_contract.reporting.verdicts import (
+    ERROR,
+    INCOMPLETE,
+    INTERRUPTED_NOT_RUN,
+    NOT_RUN,
+    PASSED,
+    RUN_FAILED,
+    Results,
+    Row,
+    failure_line,
+    run_word,
+)
 
 MARKER = "documented_error"
 #: Where a running case's evidence waits for its report.
@@ -54,8 +66,11 @@ class Conformance:
         self.other_failures = 0
         #: The environment's failures outside them.
         self.environment_errors = 0
-        #: The run's word, decided when the session finishes (PASSED, INCOMPLETE or FAILED).
+        #: The run's word, decided when the session finishes (PASSED, INCOMPLETE, FAILED or INTERRUPTED).
         self.word: str | None = None
+        #: Every test function collected by any process (``inventory.test_key``), and the exercising tests.
+        self.collected_tests: set[str] = set()
+        self.collected_others: dict[str, list[str]] = {}
         if settings.errors_doc and not hasattr(config, "workerinput"):
             try:
                 self.page = load_page_for(catalog, settings.errors_doc)
@@ -100,8 +115,11 @@ class Conformance:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: object, error: object) -> None:
         """xdist controller: every case each worker collected, so a -k that leaves some out is *partially verified*."""
-        for error_id, nodeids in getattr(node, "workeroutput", {}).get("dfns_collected", {}).items():
+        output = getattr(node, "workeroutput", {})
+        for error_id, nodeids in output.get("dfns_collected", {}).items():
             self.results.expect(error_id, nodeids)
+        self.collected_tests.update(output.get("dfns_collected_tests", []))
+        self.collected_others.update(output.get("dfns_collected_others", {}))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         error_id = dict(report.user_properties).get(MARKER)
@@ -138,11 +156,15 @@ class Conformance:
         restore = self.config.pluginmanager.get_plugin("dfns-restore")
         if restore is not None:
             restore.finish(session)  # first: workers down, what they left changed undone
+        interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+        self.results.interrupted = interrupted  # what did not run is "not run (interrupted)", not "deselected"
         self.results_from_this_process(session.config)
         rows = self.rows()
         drift = self.drift
         self.word = run_word(rows, other_failures=self.other_failures + int(
-            bool(self.settings.strict_drift and drift is not None and drift.found)))
+            bool(self.settings.strict_drift and drift is not None and drift.found)),
+            others_not_run=sum(check.outcome == NOT_RUN for check in self.results.others.values()),
+            interrupted=interrupted)
         add_junit_properties(self.config, {
             "dfns_target_kind": "live" if self.settings.base_url else "embedded",
             "dfns_target": self.settings.shown_url or "embedded reference server (not a live environment)",
@@ -161,22 +183,60 @@ class Conformance:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK
 
     def results_from_this_process(self, config: pytest.Config) -> None:
-        """A serial run's collected cases (a pytest-xdist controller has them from its workers)."""
+        """A serial run's collected cases (a pytest-xdist controller has them from its workers), then what the
+        suite holds and the run did not collect or deselected: a selection is never a certification."""
         for error_id, nodeids in config.stash.get(COLLECTED, {}).items():
             self.results.expect(error_id, nodeids)
+        self.collected_tests.update(config.stash.get(COLLECTED_TESTS, set()))
+        self.collected_others.update(config.stash.get(COLLECTED_OTHERS, {}))
+        for test in config.stash.get(SUITE_TESTS, []):
+            if test.key in self.collected_tests or outside_contract(test.ids, list(test.headers), self.catalog):
+                continue
+            for error_id in [error.id for error in self.catalog.errors] if test.cases else test.counts:
+                if error_id in self.catalog:
+                    self.results.not_collected(error_id, test.key)
+            if test.exercises and not test.counts:
+                self.results.other_not_run(test.key, list(test.exercises), "not collected: the command line named other files "
+                                           "or node ids")
+        for nodeid, exercises in sorted(self.collected_others.items()):
+            self.results.other_not_run(nodeid, exercises, INTERRUPTED_NOT_RUN if self.results.interrupted
+                                       else "deselected by -k or -m")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.controller or self.config.option.collectonly:
             return
         write_table(MaskedTerminal(terminalreporter), self.rows(), self.drift,
                     require_all=self.settings.require_all, strict_drift=self.settings.strict_drift,
-                    word=self.word, target=self.settings.shown_url,
+                    word=None, target=self.settings.shown_url,
                     width=shutil.get_terminal_size().columns, verbosity=self.config.getoption("verbose"),
-                    contract=self.catalog.title, doc=self.catalog.doc)
+                    contract=self.catalog.title, doc=self.catalog.doc,
+                    others=list(self.results.others.values()))
+
+    def write_word(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """The run's word, once every other summary (pytest's short summary and skip list included) is written."""
+        if not self.controller or self.config.option.collectonly or self.word is None:
+            return
+        write_word(MaskedTerminal(terminalreporter), self.rows(), self.word, target=self.settings.shown_url,
+                   contract=self.catalog.title)
 
     @property
     def seconds(self) -> float:
         return time.monotonic() - self._clock
+
+
+class WordLast:
+    """Writes the run's word after pytest's short test summary: as the outermost wrapper of the summary hook, its
+    code after ``yield`` runs once the terminal reporter's own wrapper wrote that summary."""
+
+    def __init__(self, conformance: Conformance) -> None:
+        self.conformance = conformance
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            self.conformance.write_word(terminalreporter)
 
 
 @pytest.fixture

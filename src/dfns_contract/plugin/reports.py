@@ -63,7 +63,9 @@ class ContractReport:
             server_contract=settings.server_contract)
         return build_report(conformance.rows(), catalog=conformance.catalog, drift=conformance.drift, target=target,
                             word=conformance.word or "INCOMPLETE", exit_status=exit_status, started=conformance.started,
-                            seconds=conformance.seconds, others=list(conformance.results.others.values()))
+                            seconds=conformance.seconds, others=list(conformance.results.others.values()),
+                            cleanup=list(restore.lines) if (restore := self.config.pluginmanager.get_plugin(
+                                "dfns-restore")) is not None else None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

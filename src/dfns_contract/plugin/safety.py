@@ -60,12 +60,17 @@ def not_in_contract(item: pytest.Item, catalog: Catalog) -> str | None:
     (``requires_header``). An id no
     published version has is still a usage error (``declared_errors``): a typo must not vanish in silence.
     """
-    which = "contract %s" % catalog.version if catalog.published else "catalog %s" % catalog.source
     ids = [error_id for name in MARKERS for marker in item.iter_markers(name) for error_id in marker.args]
+    headers = [name for marker in item.iter_markers("requires_header") for name in marker.args]
+    return outside_contract(ids, headers, catalog)
+
+
+def outside_contract(ids: list[str], headers: list[str], catalog: Catalog) -> str | None:
+    """``not_in_contract`` from a test's marker arguments, so a test that was never collected can be judged too."""
+    which = "contract %s" % catalog.version if catalog.published else "catalog %s" % catalog.source
     elsewhere = [error_id for error_id in ids if error_id not in catalog and error_id in published_ids()]
     if elsewhere:
         return "is about %s, which %s does not document" % (", ".join(elsewhere), which)
-    headers = [name for marker in item.iter_markers("requires_header") for name in marker.args]
     absent = [name for name in headers if not catalog.has_header(name)]
     if absent:
         return "needs the header %s, which %s's requests do not carry" % (", ".join(absent), which)

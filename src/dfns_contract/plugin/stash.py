@@ -17,3 +17,10 @@ SUITE_DIR = pytest.StashKey["object"]()
 NEEDS = pytest.StashKey[list[str]]()
 #: Every case collected per documented error, before -k and -m deselect: error id -> node ids.
 COLLECTED = pytest.StashKey[dict[str, list[str]]]()
+#: Every test function of the suite collected, before -k and -m deselect, version-deselected ones included
+#: (``inventory.test_key``): what an inventory test missing from it did not run.
+COLLECTED_TESTS = pytest.StashKey[set[str]]()
+#: Tests that exercise documented errors without counting towards them, collected in this version: node id -> ids.
+COLLECTED_OTHERS = pytest.StashKey[dict[str, list[str]]]()
+#: The suite's tests tied to documented errors, read from its files (``inventory.read_suite``).
+SUITE_TESTS = pytest.StashKey[list]()

@@ -30,7 +30,7 @@ from dfns_contract.contract.preflight import PreflightError, preflight
 from dfns_contract.contract.profile import ProfileError
 from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
-from dfns_contract.plugin.conformance import Conformance
+from dfns_contract.plugin.conformance import Conformance, WordLast
 from dfns_contract.plugin.events import label_report
 from dfns_contract.plugin.failures import describe_contract_failure
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
@@ -55,7 +55,8 @@ from dfns_contract.plugin.safety import (
 from dfns_contract.plugin.options import AUTO_RATE
 from dfns_contract.plugin.ratelimit import Quota, RateLimits, quota_folder, quota_limit, run_pacer
 from dfns_contract.plugin.retries import Retried
-from dfns_contract.plugin.stash import CATALOG, COLLECTED, NEEDS, SETTINGS
+from dfns_contract.plugin.inventory import item_key, read_suite
+from dfns_contract.plugin.stash import CATALOG, COLLECTED, COLLECTED_OTHERS, COLLECTED_TESTS, NEEDS, SETTINGS, SUITE_TESTS
 from dfns_contract.reporting.verdicts import ERROR
 from dfns_contract.plugin.xdist import DESCRIPTION as EMBEDDED
 from dfns_contract.plugin.xdist import SharedServer
@@ -110,6 +111,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         return
     controller = not hasattr(config, "workerinput")
     contacted = settings_ok = False
+    doing = "reading the settings"  # what a Ctrl-C interrupts, said when it does
     try:
         settings = Settings(config)
         settings_ok = True
@@ -118,6 +120,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         RETRIES.budget = settings.rate_limit_budget  # the 429 budget of the detection's requests
         contacted = bool(settings.base_url) and controller and not settings.collect_only  # --co, --dfns-list: never
         if settings.contract == AUTO and not settings.catalog_path:
+            doing = "detecting the target's version (--dfns-contract auto: read-only requests to %s)" % settings.shown_url
             if contacted:
                 check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
             settings.detected = choose_contract(config, settings, contacted=contacted)
@@ -125,6 +128,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         # A named version's catalog is checked against its recipes before anything is sent.
         catalog = load_catalog(settings.catalog_path) if settings.catalog_path else load_contract(settings.contract)
         if contacted and settings.detected is None:
+            doing = "the start-up check (is %s reachable?)" % settings.shown_url
             check_reachable(settings.base_url, settings.timeout, settings.retry_transport)
         if settings.detected is not None:
             catalog = replace(catalog, detected=settings.detected.why)
@@ -134,12 +138,18 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
                                "to compare with; drift is compared for the errors page's versions"
                                % (catalog.version, catalog.page))
         if contacted and not settings.skip_preflight:
+            doing = ("the start-up check (the preflight: does %s answer as a Dfns API and accept the profile?)"
+                     % settings.shown_url)
             settings.preflight = preflight(settings.base_url, settings.profile, timeout=settings.timeout,
                                            retries=settings.retry_transport,
                                            rate_limit_budget=settings.rate_limit_budget, pacer=run_pacer(settings),
-                                           request_headers=catalog.request_headers)
+                                           request_headers=catalog.request_headers,
+                                           contract=catalog.version if catalog.published else None)
     except (ProfileError, TargetError, CatalogError, PreflightError, DetectionError) as exc:
         raise pytest.UsageError(mask(str(exc))) from None
+    except KeyboardInterrupt:
+        # pytest's exit status for an interrupted run (2), with one sentence instead of a traceback.
+        pytest.exit(mask(interrupted_at_start(doing, contacted)), returncode=pytest.ExitCode.INTERRUPTED)
     except EnvironmentFailure as exc:
         if not settings_ok:
             raise
@@ -163,6 +173,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     manager = config.pluginmanager
     manager.register(fixtures, "dfns-fixtures")
     manager.register(Suite(config, settings, catalog, suite_dir), "dfns-suite")
+    config.stash[SUITE_TESTS] = read_suite(suite_dir, config.rootpath)
     manager.register(Restore(config, settings), "dfns-restore")
     manager.register(RateLimits(settings.rate_limit_budget), "dfns-rate-limits")
     manager.register(Quota(config, settings), "dfns-quota")
@@ -174,11 +185,19 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         manager.register(SharedServer(settings.faults, settings.server_contract), "dfns-shared-server")  # acts under xdist only
     conformance = Conformance(config, settings, catalog)
     manager.register(conformance, "dfns-conformance")
+    manager.register(WordLast(conformance), "dfns-word-last")
     manager.register(ContractReport(config, settings, conformance), "dfns-contract-report")
     manager.register(Fuzzing(config, choose_budget(settings.hypothesis_profile, quota_limit(settings)), suite_dir),
                      "dfns-fuzzing")
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
+
+
+def interrupted_at_start(doing: str, contacted: bool) -> str:
+    """What a Ctrl-C before the first case stopped, and that the target was left as it was (start-up only reads)."""
+    target = ("nothing was changed on the target (the start-up requests read; the preflight's one signed request "
+              "activates an app that is already active)" if contacted else "no target was contacted")
+    return "dfns verdict: INTERRUPTED while %s: no case ran and %s" % (doing, target)
 
 
 def choose_contract(config: pytest.Config, settings: Settings, *, contacted: bool) -> Detected:
@@ -261,6 +280,8 @@ class Suite:
         """Marks and needs from the catalog, before ``-m`` and ``-k`` select (``-m "not destructive"``)."""
         leave_to_the_suite = selenium_safety_present(config)
         collected = config.stash.setdefault(COLLECTED, {})
+        others = config.stash.setdefault(COLLECTED_OTHERS, {})
+        config.stash.setdefault(COLLECTED_TESTS, set()).update(item_key(item, config.rootpath) for item in items)
         outside = {item: why for item in items if (why := not_in_contract(item, self.catalog))}
         if outside:
             config.hook.pytest_deselected(items=list(outside))
@@ -275,6 +296,8 @@ class Suite:
             counted = item.get_closest_marker("documented_error")
             if counted:
                 collected.setdefault(counted.args[0], []).append(item.nodeid)
+            elif exercised := [error_id for marker in item.iter_markers("exercises") for error_id in marker.args]:
+                others[item.nodeid] = exercised
             if leave_to_the_suite and item.path.is_relative_to(self.suite_dir):
                 item.add_marker("nondestructive")
 
@@ -290,6 +313,8 @@ class Suite:
         if hasattr(session.config, "workerinput"):
             # Every case collected per documented error, -k and -m deselections included, for the controller.
             session.config.workeroutput["dfns_collected"] = session.config.stash.get(COLLECTED, {})  # type: ignore[attr-defined]
+            session.config.workeroutput["dfns_collected_tests"] = sorted(session.config.stash.get(COLLECTED_TESTS, set()))  # type: ignore[attr-defined]
+            session.config.workeroutput["dfns_collected_others"] = session.config.stash.get(COLLECTED_OTHERS, {})  # type: ignore[attr-defined]
             freeze_what_is_loaded()
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dfns_contract.contract.cleanup import ALREADY, NOT_RESTORED, run_summary
+from typing import Any
+
+from dfns_contract.contract.cleanup import ALREADY, HELD, LEFT, NOT_RESTORED, PUT_BACK_OUTCOMES, run_summary
 
 TITLE = "dfns cleanup (state the run changed on the target)"
 PREFIX = "dfns cleanup: "
@@ -51,3 +53,30 @@ def _failure_lines(failed: list[str]) -> list[tuple[str, bool]]:
         return []
     return [(PREFIX + "the run fails because %d state change%s not restored; put it back by hand (see above)"
              % (len(failed), " was" if len(failed) == 1 else "s were"), True)]
+
+
+#: What became of each change, as the JSON and HTML reports name it.
+PUT_BACK_WORD, AS_IT_SHOULD_BE, NOT_RESTORED_WORD, IRREVERSIBLE, HELD_WORD = (
+    "put back", "found as it should be", "not restored", "created irreversibly", "held for approval")
+
+
+def outcome_of(line: str) -> str:
+    """The class of one cleanup line (``contract/cleanup.py`` writes them)."""
+    if NOT_RESTORED in line:
+        return NOT_RESTORED_WORD
+    if line.endswith(tuple(": " + outcome for outcome in PUT_BACK_OUTCOMES)):
+        return PUT_BACK_WORD
+    if line.endswith(": " + LEFT):
+        return IRREVERSIBLE
+    if line.endswith(": " + HELD):
+        return HELD_WORD
+    return AS_IT_SHOULD_BE
+
+
+def cleanup_record(lines: Sequence[str]) -> dict[str, Any]:
+    """The cleanup section of the JSON and HTML reports: every change the run made, what became of it, the counts."""
+    changes = [{"line": line, "outcome": outcome_of(line)} for line in lines]
+    counts = {word: 0 for word in (PUT_BACK_WORD, AS_IT_SHOULD_BE, NOT_RESTORED_WORD, IRREVERSIBLE, HELD_WORD)}
+    for change in changes:
+        counts[change["outcome"]] += 1
+    return {"summary": run_summary(lines), "counts": counts, "changes": changes}

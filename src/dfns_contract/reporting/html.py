@@ -36,7 +36,7 @@ main { max-width: 1160px; margin: 0 auto; padding: 0 16px 32px; }
 header.banner { padding: 18px 24px; color: #fff; }
 header.banner.passed { background: var(--ok); }
 header.banner.failed { background: var(--bad); }
-header.banner.incomplete { background: var(--drift); }
+header.banner.incomplete, header.banner.interrupted { background: var(--drift); }
 header.banner h1 { margin: 0 0 6px; font-size: 22px; }
 header.banner p { margin: 0; }
 .totals { display: flex; gap: 8px; flex-wrap: wrap; margin: 16px 0; }
@@ -87,9 +87,10 @@ LEGEND = (
 def render_html(report: dict[str, Any]) -> str:
     """The page for a report built by ``json_report.build_report``."""
     result = report["result"]
+    banner = result.lower()  # the CSS class; the word itself is shown as every output spells it
     totals = report["totals"]
     count = sum(totals.values())
-    title = "Dfns error contract: %s" % result.upper()
+    title = "Dfns error contract: %s" % result
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -97,7 +98,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<title>%s</title>" % _e(title),
         "<style>%s</style></head><body>" % CSS,
         '<header class="banner %s"><h1>%s</h1><p>%s</p></header>' % (
-            result,
+            banner,
             _e(title),
             _e("%d documented errors of %s against %s, %s (pytest exit status %d)" % (
                 count, "contract " + report["contract"]["version"] if report["contract"]["published"] else "a catalog of one's own",
@@ -113,6 +114,7 @@ def render_html(report: dict[str, Any]) -> str:
         _table(report["errors"]),
         LEGEND,
         _other_checks(report.get("otherChecks") or []),
+        _cleanup(report.get("cleanup")),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -217,6 +219,21 @@ def _other_checks(checks: list[dict[str, Any]]) -> str:
             "<table><thead><tr><th>Outcome</th><th>Test</th><th>Failure</th></tr></thead><tbody>%s</tbody></table>" % rows)
 
 
+CLEANUP_CLASS = {"put back": "ok", "found as it should be": "ok", "not restored": "bad",
+                 "created irreversibly": "known", "held for approval": "known"}
+
+
+def _cleanup(cleanup: dict[str, Any] | None) -> str:
+    """What the run changed on the target and what became of it: a not restored change is red."""
+    if not cleanup:
+        return ""
+    rows = "".join('<tr class="%s"><td class="verdict">%s</td><td>%s</td></tr>' % (
+        CLEANUP_CLASS[change["outcome"]], _e(change["outcome"]), _e(change["line"])) for change in cleanup["changes"])
+    table = ("<table><thead><tr><th>Outcome</th><th>Change</th></tr></thead><tbody>%s</tbody></table>" % rows
+             if rows else "")
+    return "<h2>Cleanup: state the run changed on the target</h2><p>%s</p>%s" % (_e(cleanup["summary"]), table)
+
+
 def _case(case: dict[str, Any]) -> str:
     lines = ['<span class="outcome">%s</span><code>%s</code>' % (_e(case["outcome"]), _e(_case_name(case["nodeid"])))]
     if case["skipReason"]:
@@ -239,8 +256,10 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
         got += ", %s: %s" % (evidence["body"], _quoted(evidence.get("excerpt", "")))
     expected = evidence["expected"]
     wanted = "any 5xx" if expected["status"] is None else "HTTP %s" % expected["status"]
+    # A version that documents no message (2026) checks that there is one: never show "None".
+    message = _quoted(expected["message"]) if expected["message"] is not None else "with any non-empty message"
     text = "%s %s got %s · expected %s %s" % (
-        evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, _quoted(expected["message"]))
+        evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, message)
     if evidence.get("probeStatuses"):
         text += " · probes answered " + ", ".join(map(str, evidence["probeStatuses"]))
     if evidence.get("reason"):

@@ -23,10 +23,12 @@ import pytest
 from dfns_contract import __version__
 from dfns_contract.contract import schemas
 from dfns_contract.contract.catalog import DOCS_PAGE, Catalog
+from dfns_contract.reporting.cleanup import cleanup_record
 from dfns_contract.reporting.drift import Drift
 from dfns_contract.reporting.verdicts import CaseRecord, OtherCheck, Row, totals
 
-REPORT_VERSION = 2
+#: 3: ``result`` is spelt as in the terminal (PASSED…), INTERRUPTED added, ``cleanup`` and failure records added.
+REPORT_VERSION = 3
 SCHEMA = "report.json"
 
 
@@ -45,12 +47,13 @@ def build_report(
     started: datetime,
     seconds: float,
     others: Sequence[OtherCheck] = (),
+    cleanup: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The report as data, checked against schemas/report.json (``ReportError`` if it is not)."""
     finished = datetime.now(UTC)
     data: dict[str, Any] = {
         "reportVersion": REPORT_VERSION,
-        "result": word.lower(),
+        "result": word,
         "exitStatus": exit_status,
         "target": target,
         "startedAt": _timestamp(started),
@@ -65,6 +68,7 @@ def build_report(
         "totals": totals(rows),
         "errors": [_error(row) for row in rows],
         "otherChecks": [_other(check) for check in others],
+        "cleanup": None if cleanup is None else cleanup_record(cleanup),
     }
     problems = schemas.problems(SCHEMA, data)
     if problems:

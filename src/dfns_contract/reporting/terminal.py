@@ -16,6 +16,7 @@ is never cut. How much is written follows pytest's verbosity, for a CI log:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,9 +32,14 @@ from dfns_contract.reporting.verdicts import (
     PASSING,
     QUIET,
     RECOGNISED,
+    INTERRUPTED,
+    NOT_RUN,
     RUN_FAILED,
+    SETUP_ERROR,
     VERIFIED,
+    OtherCheck,
     Row,
+    failed,
     totals,
     unverified,
 )
@@ -45,6 +51,8 @@ WORD_MEANING = {
     PASSED: ": every documented error verified",
     INCOMPLETE: ": no contract failure, but not every documented error was verified (see above)",
     RUN_FAILED: ": the contract is broken (see FAILED above)",
+    INTERRUPTED: ": the run was stopped before its end (Ctrl-C); what did not run is \"not run (interrupted)\"",
+    SETUP_ERROR: ": the run could not start (see the error above); no case ran",
 }
 
 
@@ -110,7 +118,8 @@ def heading_line(columns: Columns) -> str:
 
 def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_all: bool, strict_drift: bool,
                 word: str | None = None, target: str | None = None, width: int = 80, verbosity: int = 0,
-                contract: str | None = None, doc: str = "getting-started/errors.md") -> None:
+                contract: str | None = None, doc: str = "getting-started/errors.md",
+                others: Sequence[OtherCheck] = ()) -> None:
     """The table, its totals, why the gates (``--dfns-require-all``, ``--dfns-strict-drift``) fail the run, and its word.
 
     ``width``: the terminal's columns; ``verbosity``: pytest's (``-q`` is -1, ``-qq`` -2); ``contract``: what the
@@ -135,20 +144,31 @@ def write_table(out: Writer, rows: list[Row], drift: Drift | None, *, require_al
         out.write_line(totals_line(rows, drift), bold=True)
     for problem in drift.page.problems if drift is not None else ():
         out.write_line("errors page: " + problem, yellow=True)
-    missing = unverified(rows)
-    if missing and require_all:
-        out.write_line("--dfns-require-all: the run fails because %d documented errors were not verified: %s"
-                       % (len(missing), ", ".join(missing)), red=True, bold=True)
+    not_run = [check for check in others if check.outcome == NOT_RUN]
+    if not_run:
+        out.write_line("not run: %d test%s exercising documented errors: %s; run the whole suite to verify them" % (
+            len(not_run), "" if len(not_run) == 1 else "s",
+            "; ".join("%s (%s)" % (check.nodeid, check.failure) for check in not_run)), yellow=True)
+    broken, missing = failed(rows), unverified(rows)
+    if (broken or missing) and require_all:  # failed and not run are distinct findings: two lists
+        found = (["%d documented errors were not verified: %s" % (len(missing), ", ".join(missing))] if missing else []) \
+            + (["%d documented errors failed: %s" % (len(broken), ", ".join(broken))] if broken else [])
+        out.write_line("--dfns-require-all: the run fails because " + "; ".join(found), red=True, bold=True)
     if word is not None:
-        out.write_line("dfns verdict: %s against %s%s%s" % (
-            word, "%s (live)" % target if target else "the embedded reference server (not a live environment)",
-            " under %s" % contract if contract else "", WORD_MEANING[word] + (
-                NOT_PROVOKED_NOTE if word == PASSED and any(row.error and row.error.invariant for row in rows) else "")),
-            bold=True, green=word == PASSED, red=word == RUN_FAILED, yellow=word == INCOMPLETE)
+        write_word(out, rows, word, target=target, contract=contract)
     if drift is not None and drift.found and strict_drift:
         out.write_line("--dfns-strict-drift: the run fails because the errors page and the catalog differ; %s. "
                        "Update the catalog (schemas/contracts/) and, if need be, a recipe to match the page."
                        % "; ".join(_drift_findings(drift)), red=True, bold=True)
+
+
+def write_word(out: Writer, rows: list[Row], word: str, *, target: str | None, contract: str | None) -> None:
+    """The run's word in one line: the last thing a person reads (after pytest's short summary and skip list)."""
+    out.write_line("dfns verdict: %s against %s%s%s" % (
+        word, "%s (live)" % target if target else "the embedded reference server (not a live environment)",
+        " under %s" % contract if contract else "", WORD_MEANING[word] + (
+            NOT_PROVOKED_NOTE if word == PASSED and any(row.error and row.error.invariant for row in rows) else "")),
+        bold=True, green=word == PASSED, red=word in (RUN_FAILED, SETUP_ERROR), yellow=word in (INCOMPLETE, INTERRUPTED))
 
 
 def totals_line(rows: list[Row], drift: Drift | None) -> str:

@@ -49,8 +49,16 @@ RECOGNISED_OUTCOMES = {
     ENVIRONMENT: "the environment's doing (a case that meets it stops as an error, never a failure)",
     PENDING: "policy pending: not an error",
 }
-#: The run's word.
-PASSED, INCOMPLETE, RUN_FAILED = "PASSED", "INCOMPLETE", "FAILED"
+#: The run's word, spelt the same in every output (terminal, JSON ``result``, HTML, JUnit ``dfns_result``).
+PASSED, INCOMPLETE, RUN_FAILED, INTERRUPTED = "PASSED", "INCOMPLETE", "FAILED", "INTERRUPTED"
+#: A set-up error's word (exit 4): no case ran.
+SETUP_ERROR = "ERROR"
+#: Every word a run can end with.
+WORDS = (PASSED, RUN_FAILED, INCOMPLETE, SETUP_ERROR, INTERRUPTED)
+#: A case or check that did not run: deselected, not collected, or left when the run was interrupted.
+NOT_RUN = "not run"
+#: What a case that an interrupted run never reached is called (not "deselected": nobody left it out).
+INTERRUPTED_NOT_RUN = "not run (interrupted)"
 #: How long the one-line failure of a case may be in the reports.
 FAILURE_LINE = 300
 
@@ -89,8 +97,9 @@ class Verdict:
     def outcomes(self) -> dict[str, str]:
         return {nodeid: case.outcome for nodeid, case in self.cases.items()}
 
-    def status(self, expected: set[str]) -> str:
-        """The error's verdict from its cases, ``expected`` being every case collected for it."""
+    def status(self, expected: set[str], uncollected: bool = False) -> str:
+        """The error's verdict from its cases, ``expected`` being every case collected for it; ``uncollected``:
+        a test of the suite that counts towards it was not collected (a file or node id left it out)."""
         values = set(self.outcomes.values())
         if "failed" in values:
             return FAILED
@@ -98,7 +107,7 @@ class Verdict:
             return ERROR
         if not values or values & {"skipped", "not run"}:
             return NOT_VERIFIED
-        if expected - set(self.cases):
+        if expected - set(self.cases) or uncollected:
             return PARTIAL
         return NOT_PROVOKED if "not provoked" in values else VERIFIED
 
@@ -159,6 +168,20 @@ class Results:
         self.expected: dict[str, set[str]] = {}
         #: Tests that count towards no documented error, by node id.
         self.others: dict[str, OtherCheck] = {}
+        #: Tests of the suite that count towards an error and no process collected (``plugin/inventory.py``).
+        self.uncollected: dict[str, list[str]] = {}
+        #: The run was stopped before its end: what did not run was not deselected.
+        self.interrupted = False
+
+    def not_collected(self, error_id: str, key: str) -> None:
+        """A test of the suite counting towards ``error_id`` was never collected: the error is at most partially verified."""
+        if key not in self.uncollected.setdefault(error_id, []):
+            self.uncollected[error_id].append(key)
+
+    def other_not_run(self, nodeid: str, exercises: list[str], why: str) -> None:
+        """A test exercising documented errors that did not run (deselected, not collected): the run is not a sign-off."""
+        if nodeid not in self.others:
+            self.others[nodeid] = OtherCheck(nodeid, list(exercises), NOT_RUN, failure=why)
 
     def expect(self, error_id: str, nodeids: list[str]) -> None:
         self.expected.setdefault(error_id, set()).update(nodeids)
@@ -253,17 +276,26 @@ class Results:
     def _tested_row(self, error: DocumentedError) -> Row:
         verdict = self.verdicts.get(error.id)
         if verdict is None or not verdict.cases:
-            return Row(NOT_VERIFIED, "not run (deselected or not collected)", error, tested=NOT_VERIFIED)
+            return Row(NOT_VERIFIED, INTERRUPTED_NOT_RUN if self.interrupted else "not run (deselected or not collected)",
+                       error, tested=NOT_VERIFIED)
+        uncollected = self.uncollected.get(error.id, [])
         counts: dict[str, int] = defaultdict(int)
         for outcome in verdict.outcomes.values():
             counts[outcome] += 1
         expected = self.expected.get(error.id, set())
-        status = verdict.status(expected)
-        detail = ", ".join("%d %s" % (n, outcome) for outcome, n in sorted(counts.items()))
+        status = verdict.status(expected, bool(uncollected))
+        detail = ", ".join("%d %s" % (n, INTERRUPTED_NOT_RUN if self.interrupted and outcome == NOT_RUN else outcome)
+                           for outcome, n in sorted(counts.items()))
         if status == NOT_VERIFIED and verdict.reasons:
             detail += "; " + "; ".join(verdict.reasons)
         if status == PARTIAL:
-            detail += "; %d of %d cases deselected" % (len(expected - set(verdict.cases)), len(expected))
+            deselected = sorted(expected - set(verdict.cases))
+            if deselected:
+                detail += "; %d of %d cases %s" % (len(deselected), len(expected),
+                                                   INTERRUPTED_NOT_RUN if self.interrupted else "deselected")
+            if uncollected:
+                detail += "; %d test%s of the suite not collected" % (len(uncollected), "" if len(uncollected) == 1 else "s")
+            detail += "; not run: " + ", ".join([case_name(nodeid) for nodeid in deselected] + uncollected)
         if status == NOT_PROVOKED:
             detail += "; " + _what_was_tried(verdict)
         return Row(status, detail, error, tested=status, cases=list(verdict.cases.values()))
@@ -301,16 +333,39 @@ def _what_was_tried(verdict: Verdict) -> str:
 
 
 def unverified(rows: list[Row]) -> list[str]:
-    """Catalog entries not verified (nor, for the 500 entry, not provoked): what --dfns-require-all refuses."""
-    return [row.id for row in rows if row.error and row.tested not in PASSING]  # type: ignore[misc]
+    """Catalog entries neither verified (nor, for the 500 entry, not provoked) nor failed: what did not run whole.
+
+    A failed entry is listed by ``failed`` and never here: failed and not run are distinct findings.
+    """
+    return [row.id for row in rows if row.error and row.tested not in (*PASSING, FAILED)]  # type: ignore[misc]
 
 
-def run_word(rows: list[Row], *, other_failures: int = 0) -> str:
-    """PASSED, INCOMPLETE or FAILED: ``other_failures`` counts failed checks outside the documented errors' cases."""
+def failed(rows: list[Row]) -> list[str]:
+    """Catalog entries a case found broken."""
+    return [row.id for row in rows if row.error and row.tested == FAILED]  # type: ignore[misc]
+
+
+def run_word(rows: list[Row], *, other_failures: int = 0, others_not_run: int = 0, interrupted: bool = False) -> str:
+    """PASSED, INCOMPLETE, FAILED or INTERRUPTED.
+
+    ``other_failures`` counts failed checks outside the documented errors' cases; ``others_not_run`` the tests
+    exercising documented errors that did not run (a selection is never a certification); ``interrupted``: the
+    run was stopped (Ctrl-C) before its end, whatever it had found so far.
+    """
+    if interrupted:
+        return INTERRUPTED
     tested = [row.tested for row in rows if row.error]
     if FAILED in tested or other_failures:
         return RUN_FAILED
+    if others_not_run:
+        return INCOMPLETE
     return PASSED if tested and all(verdict in PASSING for verdict in tested) else INCOMPLETE
+
+
+def case_name(nodeid: str) -> str:
+    """``tests/test_documented_errors.py::test_documented_error[nonce-reused]`` → ``nonce-reused``; else the node id."""
+    name = nodeid.rsplit("::", 1)[-1]
+    return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else nodeid
 
 
 def totals(rows: list[Row]) -> dict[str, int]:
