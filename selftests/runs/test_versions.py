@@ -24,7 +24,9 @@ So:
   eleven new entries: the pages differ in both;
 * 2024-08-19 against 2024-08-19-extended: nothing (the later edit only adds).
 
-The failing cases are read from the JUnit XML, the failing documented errors
+A standalone server of another version is a set-up error at start-up
+(``test_version_mismatch.py``); the embedded server of ``--dfns-mock-contract``
+is not preflighted, which is how these runs reach the cases. The failing cases are read from the JUnit XML, the failing documented errors
 from the conformance report; each set is asserted exactly.
 """
 

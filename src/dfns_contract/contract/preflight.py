@@ -8,10 +8,18 @@ problem is one ``PreflightError`` naming what failed and what to check.
 
 The checks, each only where the profile has what it needs:
 
-1. the target refuses a request without a nonce or a token with a 4xx and a
-   JSON body (every version refuses it: the 2024 pages for the nonce, the 2026
-   reference for the token): it is a JSON API at this URL (whether the body is the documented envelope, and
-   the documented message, is for the cases to judge: that is the contract);
+1. the target refuses a request without a token (with a fresh nonce where the
+   contract's requests carry one) with a 4xx and a JSON body: it is a JSON API
+   at this URL (whether the body is the documented envelope, and the documented
+   message, is for the cases to judge: that is the contract). The same answer
+   says which version it speaks (``version_mismatch``): the body's form tells
+   the errors page's versions from the 2026 reference, and the 401's message
+   2024-08-19 (``Not Authorized.``) from 2025-02-07 (``user token is missing or
+   invalid``). The two edits of 2024-08-19 are not told apart here: the later
+   one only adds errors, so a server of the later edit certifies against the
+   first, and a server of the first fails the later edit's suite on exactly
+   the eleven errors it lacks, each named (a guess from one more request would
+   hide a regression of one of them behind a version);
 2. the token is accepted (``GET /auth/apps`` answers 2xx);
 3. the private key loads, and a user action it signs is accepted.
 """
@@ -27,6 +35,7 @@ from collections.abc import Collection
 from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange, FlowError, KeySigner, NotJSON, RateLimited
 from dfns_contract.client.pacing import Pacing
 from dfns_contract.client.retries import Retries
+from dfns_contract.contract.binding import load_contract
 from dfns_contract.contract.catalog import DEFAULT_REQUEST_HEADERS
 from dfns_contract.contract.detection import PAGE_VERSIONS, REFERENCE, error_object, shown
 from dfns_contract.contract.expectations import is_json_content_type
@@ -98,29 +107,33 @@ def _checks(base_url: str, profile: Profile, *, timeout: float, retries: int, he
 
 def _speaks_the_contract(client: DfnsClient, done: Preflight, contract: str | None = None, *,
                          sends_nonce: bool = True) -> None:
-    exchange = client.request("GET", APPS, headers={"X-DFNS-NONCE": None}, auth=False)
-    mismatch = version_mismatch(exchange, sends_nonce=sends_nonce)
+    # Without a token (and with a fresh nonce where the contract sends one): every version refuses it, each in
+    # its own words, so this one read-only request also tells which version the target answers as.
+    exchange = client.request("GET", APPS, auth=False)
+    sent = ("a request with a fresh X-DFNS-NONCE and without Authorization" if sends_nonce
+            else "a request without X-DFNS-NONCE and Authorization")
+    mismatch = version_mismatch(exchange, sends_nonce=sends_nonce, contract=contract)
     if mismatch is not None:
         raise PreflightError(
-            "preflight: %s answers as another version of the Dfns error contract than %s: a request without "
-            "X-DFNS-NONCE and Authorization got %s. It looks like %s. Run with --dfns-contract auto to certify "
-            "the version it implements, or name that version with --dfns-contract" % (
-                client.base_url, contract or "the one named", shown(exchange), mismatch))
+            "preflight: %s answers as another version of the Dfns error contract than %s: %s got %s. It looks like "
+            "%s. Run with --dfns-contract auto to certify the version it implements, or name that version with "
+            "--dfns-contract" % (client.base_url, contract or "the one named", sent, shown(exchange), mismatch))
     problems = _not_a_json_error(exchange)
     if not 400 <= exchange.status < 500 or problems:
         raise PreflightError(
-            "preflight: %s does not answer as a Dfns API: a request without X-DFNS-NONCE and Authorization got "
-            "HTTP %d%s, expected a "
+            "preflight: %s does not answer as a Dfns API: %s got HTTP %d%s, expected a "
             "4xx with a JSON error body. Check the base URL (scheme, host, port and path prefix: the "
-            "suite appends paths such as %s to it)" % (client.base_url, exchange.status,
+            "suite appends paths such as %s to it)" % (client.base_url, sent, exchange.status,
                                                       " (%s)" % "; ".join(problems) if problems else "", APPS))
     done.checks.append("answers as a Dfns API")
 
 
-def version_mismatch(exchange: Exchange, *, sends_nonce: bool) -> str | None:
-    """Which other version the answer to a request without nonce nor token looks like (``detection.py``'s rules),
-    or None when it fits the contract's form. ``sends_nonce``: the contract's requests carry ``X-DFNS-NONCE``
-    (the errors page's versions), else it is the 2026 reference's (no nonce; ``error.id`` and ``error.status``)."""
+def version_mismatch(exchange: Exchange, *, sends_nonce: bool, contract: str | None = None) -> str | None:
+    """Which other version the answer to a request without a token looks like (``detection.py``'s rules), or None
+    when it fits the contract's form. ``sends_nonce``: the contract's requests carry ``X-DFNS-NONCE`` (the errors
+    page's versions), else it is the 2026 reference's (no nonce; ``error.id`` and ``error.status``); ``contract``:
+    the published version named, whose 401 message is compared with the other pages' (None: a catalog of one's
+    own, compared by form only)."""
     inner = error_object(exchange)
     if inner is None or not 400 <= exchange.status < 500:
         return None  # not a JSON error at all: the check below says the target is no Dfns API
@@ -132,7 +145,25 @@ def version_mismatch(exchange: Exchange, *, sends_nonce: bool) -> str | None:
         return ("a version of the errors page (%s): its error body has no error.id nor error.status%s" % (
             ", ".join(PAGE_VERSIONS), ", and it asks for a nonce (X-DFNS-NONCE), which the 2026 reference does not "
             "have" if "nonce" in str(inner.get("message", "")).lower() else ""))
+    if sends_nonce and exchange.status == 401 and contract in PAGE_VERSIONS:
+        return _another_pages_401(inner.get("message"), contract)
     return None
+
+
+def _another_pages_401(message: object, contract: str) -> str | None:
+    """The page versions whose documented 401 message (``no-jwt``) is the one seen, when the contract's is not.
+
+    Only the other page's exact words count: a message neither page documents is the case's failure to judge,
+    not a version to guess."""
+    messages = {version: load_contract(version).by_id("no-jwt").message for version in PAGE_VERSIONS}
+    if message == messages[contract]:
+        return None
+    others = [version for version, documented in messages.items() if documented == message]
+    if not others:
+        return None
+    return ("%s: its 401 without a token says %r, as %s, where %s documents %r" % (
+        " or ".join(others), message, "that page documents" if len(others) == 1 else "those pages document",
+        contract, messages[contract]))
 
 
 def _not_a_json_error(exchange: Exchange) -> list[str]:
