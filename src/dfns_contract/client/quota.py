@@ -45,6 +45,8 @@ from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from dfns_contract.client.activity import QUOTA, pause_on_rate_limit
+
 #: The documented window, used until the target's headers tell another.
 DOCUMENTED_WINDOW = 60.0
 #: Waited past a reset before the next window's first request: the reset is whole seconds.
@@ -151,7 +153,7 @@ class QuotaPacer:
                     self.paced += 1
                 return waited
             # A wait the quota sets (its reset, a Retry-After), not a guess; the state is read again after it.
-            self._pause(wait)
+            pause_on_rate_limit(self._pause, wait, QUOTA)
             waited += wait
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:

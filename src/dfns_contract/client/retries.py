@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from dfns_contract.client.activity import RETRY_AFTER, pause_on_rate_limit
+
 #: Kinds of ``TransportError`` (``exchange.describe_transport_failure``) that got no answer at all and are
 #: sent again once: the connection was reset or closed before a byte of the answer came.
 NO_ANSWER_KINDS = frozenset({"reset", "closed"})
@@ -115,7 +117,7 @@ class Retries:
     def wait(self, seconds: float) -> None:
         """Wait as the target asked, and count it with the process's retries."""
         if seconds > 0:
-            self._pause(seconds)
+            pause_on_rate_limit(self._pause, seconds, RETRY_AFTER)
         with _COUNTS_LOCK:
             COUNTS.rate_limit_retries += 1
             COUNTS.waited += seconds

@@ -85,6 +85,18 @@ def rate(text: str) -> float | str:
 budget_seconds = _number(float, "a number of seconds", 0, inclusive=True)
 #: ``--dfns-concurrency``: requests at once, 1 or more.
 request_count = _number(int, "a whole number", 1, inclusive=True)
+#: ``--dfns-progress``'s words: always, never, or when the output is a terminal (the default).
+PROGRESS_MODES = ("on", "off", "auto")
+
+
+def progress_mode(text: str) -> str:
+    """``--dfns-progress``: ``on``, ``off`` or ``auto``."""
+    word = text.strip().lower()
+    if word not in PROGRESS_MODES:
+        raise argparse.ArgumentTypeError("%r: give on, off or auto" % text)
+    return word
+
+
 #: ``--dfns-concurrency`` unless told: a few connections, as a browser opens to one host.
 DEFAULT_CONCURRENCY = 8
 
@@ -103,6 +115,10 @@ class Option:
     is_path: bool = False
     repeatable: bool = False
     old: str | None = None
+    #: The value of the flag given alone (``--dfns-progress`` means ``on``): the value is optional.
+    const: str | None = None
+    #: Not in ``--help``: for the suite's own tests (``--dfns-progress-interval``).
+    hidden: bool = False
 
     @property
     def dest(self) -> str:
@@ -159,6 +175,12 @@ OPTIONS: tuple[Option, ...] = (
            "model: ci (derandomized, 64 values, 8 walks), dev (32, 4) or "
            "thorough (1000, 40), trial (16, 4); default trial behind a quota of 100 requests a window or less "
            "(X-RateLimit-Limit), else ci where CI is set, else dev (also DFNS_HYPOTHESIS_PROFILE)", "NAME"),
+    Option("--dfns-progress", "a line every 10 s saying what the run is doing (cases done, requests sent, a wait on "
+           "a rate limit and until when): auto shows it when the output is a terminal, never under -qq (the "
+           "default); on (or the flag alone) also when it is not; off never", "on|off|auto", "auto",
+           progress_mode, const="on"),
+    Option("--dfns-progress-interval", "seconds between progress lines (the suite's own tests)", "SECONDS", 10.0,
+           seconds, ini=False, hidden=True),
     Option("--dfns-list", "list the documented errors of the contract with their cases, profile keys and safety "
            "class, and run nothing (a collection only, like --co: the target is never contacted)",
            flag_only=True, ini=False),
@@ -184,6 +206,10 @@ def add_options(parser: pytest.Parser) -> None:
             kwargs.update(action="append", metavar=option.metavar)
         else:
             kwargs.update(metavar=option.metavar, type=option.type, default=None)
+            if option.const is not None:
+                kwargs.update(nargs="?", const=option.const)
+        if option.hidden:
+            kwargs["help"] = argparse.SUPPRESS
         group.addoption(option.flag, **kwargs)
         if option.ini:
             if option.flag_only:
@@ -251,6 +277,9 @@ class Settings:
         self.rate_limit: float | str | None = get("--dfns-rate-limit")
         self.rate_limit_budget: float = get("--dfns-rate-limit-budget")
         self.concurrency: int = get("--dfns-concurrency")
+        #: ``--dfns-progress``: on, off or auto (``plugin/progress.py`` decides with the terminal and -qq).
+        self.progress: str = get("--dfns-progress")
+        self.progress_interval: float = get("--dfns-progress-interval")
         self.list_text: bool = bool(get("--dfns-list"))
         self.list_json: str | None = get("--dfns-list-json")
         #: Collection only (``--co``, ``--dfns-list``): no case runs, so the target is never contacted.

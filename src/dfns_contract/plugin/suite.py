@@ -39,6 +39,7 @@ from dfns_contract.plugin.options import Settings, warn_unknown_variables
 from dfns_contract.plugin.ahead import RunAhead
 from dfns_contract.plugin.network import Network
 from dfns_contract.plugin.ordering import RunOrder
+from dfns_contract.plugin.progress import register as register_progress
 from dfns_contract.plugin.output import mask, mask_before_truncating, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
 from dfns_contract.plugin.reports import ContractReport
@@ -191,6 +192,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
                      "dfns-fuzzing")
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
+    if not settings.collect_only:
+        register_progress(config, settings.progress, settings.progress_interval)
 
 
 def interrupted_at_start(doing: str, contacted: bool) -> str:
