@@ -12,7 +12,7 @@ method and path) and returns what to do with it:
 * ``Delay(s)``: wait ``s`` seconds, then forward (the wait is the proxy's own,
   released at once when the proxy stops);
 * ``RateLimit(retry_after)``: answer 429 without forwarding;
-* ``HANG``: read the request and never answer (until the proxy stops);
+* ``HANG``: read the request and never answer (until the proxy stops or the client gives up);
 * ``RESET``: read the request and reset the connection (TCP RST), forwarding nothing;
 * ``Cut(after)``: forward, then send only the first ``after`` bytes of the answer
   (``in_body=True``: of its body, after the complete headers) and close;
@@ -32,6 +32,7 @@ stops every thread it started.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import struct
 import threading
@@ -51,6 +52,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 UPSTREAM_TIMEOUT = 30.0
 #: How long ``stop`` waits for each of the proxy's threads.
 JOIN_TIMEOUT = 10.0
+#: How often a held request looks whether the proxy is stopping (between, it waits on its client's socket).
+HOLD_POLL = 0.05
+#: The part of a hold at its end that a next hold may overlap and still count as after it (``timeouts_in_sequence``).
+SEQUENCE_SLACK = 0.1
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,9 @@ class FaultProxy:
         self.most_in_flight = 0
         #: When each request arrived (``time.monotonic``), in arrival order: what a rate limiter sees.
         self.arrivals: list[float] = []
+        #: Each hung or delayed request's hold, (arrived, client gave up or the hold ended), in monotonic time:
+        #: ``timeouts_in_sequence`` counts from them how many timeouts a run waited one after another.
+        self.holds: list[tuple[float, float]] = []
         #: Each request as it arrived (number, method, path, headers), in arrival order.
         self.received: list[tuple[int, str, str, dict[str, str]]] = []
         self._connections: set[socket.socket] = set()
@@ -220,6 +228,40 @@ class FaultProxy:
             most = max(most, end - start + 1)
         return most
 
+    def timeouts_in_sequence(self) -> int:
+        """The most holds one after another (none overlapping the next): the timeouts a client waited in sequence.
+
+        Holds that overlap were waited together, however long each took on a loaded machine: a count, not a
+        duration. A hold that starts within the last tenth of the previous one counts as after it: a client's
+        next request may reach the proxy a moment before the proxy sees it gave up on the last one.
+        """
+        count, free_from = 0, float("-inf")
+        for start, end in sorted(self.holds, key=lambda hold: hold[1]):
+            if start >= free_from:
+                count, free_from = count + 1, end - SEQUENCE_SLACK * (end - start)
+        return count
+
+    def _hold(self, handler: BaseHTTPRequestHandler, seconds: float | None) -> bool:
+        """Hold a request ``seconds`` (``None``: until the proxy stops), noting when its client gave up; whether
+        the proxy is stopping."""
+        start = time.monotonic()
+        end = None if seconds is None else start + seconds
+        gave_up: float | None = None
+        while not self.stopping.is_set():
+            wait = HOLD_POLL if end is None else min(HOLD_POLL, max(end - time.monotonic(), 0.0))
+            closed = _closed_by_client(handler.connection, wait) if gave_up is None else None
+            if closed:
+                gave_up = time.monotonic()
+                if end is None:
+                    break  # nothing more to wait for: a hung request is never answered
+            elif closed is None:
+                self.stopping.wait(wait)  # nothing to learn from the socket now: wait on the clock alone
+            if end is not None and time.monotonic() >= end:
+                break
+        with self._lock:
+            self.holds.append((start, gave_up if gave_up is not None else time.monotonic()))
+        return self.stopping.is_set()
+
     def _track(self, connection: socket.socket, open_: bool) -> None:
         with self._lock:
             (self._connections.add if open_ else self._connections.discard)(connection)
@@ -256,7 +298,7 @@ class FaultProxy:
         """Do what the policy said with one request."""
         if isinstance(action, Hang):
             self.counts["hung"] += 1
-            self.stopping.wait()
+            self._hold(handler, None)
             handler.close_connection = True
             return
         if isinstance(action, Reset):
@@ -275,7 +317,7 @@ class FaultProxy:
             return
         if isinstance(action, Delay):
             self.counts["delayed"] += 1
-            if self.stopping.wait(action.seconds):
+            if self._hold(handler, action.seconds):
                 handler.close_connection = True
                 return
         headers = {name: value for name, value in handler.headers.items()
@@ -304,6 +346,20 @@ class FaultProxy:
             return response.status, response.getheaders(), response.read()
         finally:
             connection.close()
+
+
+def _closed_by_client(connection: socket.socket, wait: float) -> bool | None:
+    """Whether the client closed (or reset) the connection within ``wait`` seconds: readable with nothing to read;
+    ``None`` when it sent more (pipelined) at once, which tells nothing.
+
+    Waiting on the socket, not on a clock, notes the moment the client gave up as it happens."""
+    try:
+        readable, _, _ = select.select([connection], [], [], wait)
+        if not readable:
+            return False
+        return None if connection.recv(1, socket.MSG_PEEK) else True
+    except (OSError, ValueError):
+        return True
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,8 +1,8 @@
 """Each fault of the reference server must fail the suite; each benign variation must not; for every version.
 
-Slow (one whole suite run per switch and version): ``pytest selftests -m "not
-mutation"`` leaves it out; ``pytest selftests -n 2`` halves it. The table is
-printed at the end of the run.
+Slow (one whole suite run per switch and version): the full tier (``mutation``
+implies ``slow``), so a plain ``pytest selftests`` leaves it out and
+``pytest selftests -n 2 -m slow`` runs it. The table is printed at the end of the run.
 
 Which switches run against which version (``mutation.plan``), and why not
 every switch against every version (that would triple the matrix for little):
