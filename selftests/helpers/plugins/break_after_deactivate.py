@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 from dfns_contract.client import DfnsClient, Exchange
 
 _send = DfnsClient.send
 _broken: list[str] = []
 
 
-def _send_then_break(self: DfnsClient, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
-    exchange = _send(self, method, path, headers, body)
+def _send_then_break(self: DfnsClient, method: str, path: str, headers: dict[str, str], body: bytes | None,
+                     **how: Any) -> Exchange:
+    exchange = _send(self, method, path, headers, body, **how)
     if not _broken and method == "PUT" and path.endswith("/deactivate") and 200 <= exchange.status < 300:
         _broken.append(path)
         if os.environ.get("SELFTEST_BREAK") == "interrupt":
