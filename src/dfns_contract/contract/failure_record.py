@@ -153,8 +153,11 @@ def differences(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 def shown_value(value: str | None) -> str:
-    """A drawn value as a record keeps it: its repr, cut past ``DRAWN_LIMIT`` characters (saying its length)."""
-    text = repr(value if value is not None else "")
+    """A drawn value as a record keeps it: its repr, cut past ``DRAWN_LIMIT`` characters (saying its length);
+    None (the header left out) says so."""
+    if value is None:
+        return "(absent: the header was not sent)"
+    text = repr(value)
     if len(text) <= DRAWN_LIMIT:
         return text
     return "%s… (%d characters in all)" % (text[:DRAWN_LIMIT], len(value or ""))
