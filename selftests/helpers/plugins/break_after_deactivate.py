@@ -18,8 +18,9 @@ _send = DfnsClient.send
 _broken: list[str] = []
 
 
-def _send_then_break(self: DfnsClient, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Exchange:
-    exchange = _send(self, method, path, headers, body)
+def _send_then_break(self: DfnsClient, method: str, path: str, headers: dict[str, str], body: bytes | None,
+                     **how: object) -> Exchange:
+    exchange = _send(self, method, path, headers, body, **how)  # how: the client's own (rebuild, chosen…)
     if not _broken and method == "PUT" and path.endswith("/deactivate") and 200 <= exchange.status < 300:
         _broken.append(path)
         if os.environ.get("SELFTEST_BREAK") == "interrupt":

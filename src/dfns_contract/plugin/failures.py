@@ -64,7 +64,8 @@ def describe_contract_failure(item: pytest.Item, call: pytest.CallInfo, report: 
     replayed = getattr(call.excinfo.value, RECORDS_ATTRIBUTE, None)
     if replayed is not None:  # a replayed case: its paragraph is its records' (``contract/replay.py``)
         attach(item, report, replayed)
-        return
+    if _replays_a_case(item):
+        return  # anything else failing a replayed case is not the suite's check: it keeps its traceback
     failures = contract_failures(call.excinfo.value)
     if not failures:
         return
@@ -202,6 +203,11 @@ def _about(item: pytest.Item) -> tuple[str | None, str | None]:
         return "documented error %s" % counts.args[0], catalog.by_id(counts.args[0]).doc_reference
     exercised = [error_id for marker in item.iter_markers("exercises") for error_id in marker.args]
     return ("exercises %s" % ", ".join(exercised) if exercised else None), None
+
+
+def _replays_a_case(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and CASE_ARGUMENT in callspec.params
 
 
 def _entry(item: pytest.Item) -> str | None:
