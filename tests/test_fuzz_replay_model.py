@@ -14,7 +14,7 @@ each step is a round trip, and shrinking would walk it again hundreds of times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import given
@@ -24,7 +24,7 @@ from dfns_contract.client import DfnsClient, EnvironmentFailure, Exchange
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.concurrency import at_once
-from dfns_contract.contract.expectations import ContractViolation, assert_as_documented
+from dfns_contract.contract.expectations import ContractViolation, assert_as_documented, assert_success
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.strategies import BATCH, PADDING, Drawn, invalid_nonces
 from dfns_contract.wire.nonce import make_nonce
@@ -164,12 +164,13 @@ class Walk:
         try:
             assert_as_documented(exchange, error, title="[replay model] " + self.taken[-1])
         except ContractViolation as exc:
-            raise ContractViolation("%s\n%s" % (exc, self.walked())) from None
+            raise ContractViolation(replace(exc.record, context=self.walked())) from None
 
     def succeeded(self, exchange: Exchange) -> None:
-        if not 200 <= exchange.status < 300:
-            raise ContractViolation("[replay model] %s: expected 2xx\n%s\n%s" % (
-                self.taken[-1], exchange.describe(), self.walked()))
+        try:
+            assert_success(exchange, title="[replay model] %s: expected 2xx" % self.taken[-1])
+        except ContractViolation as exc:
+            raise ContractViolation(replace(exc.record, context=self.walked())) from None
 
 
 @pytest.mark.exercises(*CHECKED)

@@ -15,7 +15,8 @@ import pytest
 from dfns_contract.client import DfnsClient, Exchange
 from dfns_contract.contract.catalog import DocumentedError
 from dfns_contract.contract.cleanup import Cleanup
-from dfns_contract.contract.expectations import assert_as_documented, assert_success
+from dfns_contract.contract.expectations import ContractViolation, actual_of, assert_as_documented, assert_success
+from dfns_contract.contract.failure_record import STATUS, Expected, FailureRecord
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.races import DEFAULT_SENDERS, send_at_once
 from dfns_contract.contract.recipes import RecipeContext
@@ -37,10 +38,23 @@ def split(exchanges: list[Exchange]) -> tuple[list[Exchange], list[Exchange]]:
     return passed, [e for e in exchanges if e not in passed]
 
 
+def race_lost(title: str, expected: str, shown: list[Exchange]) -> ContractViolation:
+    """A race's failure as a record: what was expected of the burst, the first exchange shown as curl and response,
+    the others' responses after it."""
+    first = shown[0] if shown else None
+    return ContractViolation(FailureRecord(
+        title, expected=Expected(expected), differed=(STATUS,),
+        actual=actual_of(first) if first is not None else None, curl=first.curl() if first is not None else None,
+        response=first.described_response() if first is not None else None,
+        context="\n".join(e.describe() for e in shown[1:]) or None))
+
+
 def exactly_one_passed(exchanges: list[Exchange], race: str, what: str) -> Exchange:
     passed, rejected = split(exchanges)
-    title = "[%s] %d requests with %s at once: %d passed, expected exactly 1" % (race, DEFAULT_SENDERS, what, len(passed))
-    assert len(passed) == 1, title + "\n" + "\n".join(e.describe() for e in passed[:3] or rejected[:1])
+    if len(passed) != 1:
+        raise race_lost("[%s] %d requests with %s at once: %d passed, expected exactly 1" % (
+            race, DEFAULT_SENDERS, what, len(passed)), "exactly 1 of %d answered 2xx" % DEFAULT_SENDERS,
+            passed[:3] or rejected[:1])
     return passed[0]
 
 
@@ -94,9 +108,10 @@ def test_one_external_id_sent_at_once_creates_one_transfer(recipe_context: Recip
     exchanges = send_at_once(admin, send, senders=TRANSFER_SENDERS)
     passed, others = split(exchanges)
     created = sorted({e.json.get("id") for e in passed if isinstance(e.json, dict)}, key=str)
-    assert len(created) == 1, "[external-id-conflict-race] %d identical transfers at once answered %d transfers (%s), " \
-        "expected one\n%s" % (TRANSFER_SENDERS, len(created), ", ".join(map(str, created)),
-                                "\n".join(e.describe() for e in (passed[:2] or others[:1])))
+    if len(created) != 1:
+        raise race_lost("[external-id-conflict-race] %d identical transfers at once answered %d transfers (%s), "
+                        "expected one" % (TRANSFER_SENDERS, len(created), ", ".join(map(str, created))),
+                        "one transfer, answered to every identical request", passed[:2] or others[:1])
     for conflict in others:
         assert_as_documented(conflict, dfns_error, title="[external-id-conflict-race] an identical request in flight")
         assert not idempotency_problems(passed[0], passed[0], conflict, body["externalId"])

@@ -157,9 +157,14 @@ def test_a_failed_property_reads_like_a_case_and_ends_with_its_replay(failed_pro
     failure = run.stdout[run.stdout.index("[test_fuzz_valid_nonce_passes_once] the contract is broken"):]
     for expected in ("the contract is broken (documented error nonce-reused)\n",
                      "  doc:      getting-started/errors.md (2024-08-19) › Common Errors › 400", "  expected: HTTP 400",
+                     '  actual:   HTTP 400, Content-Type application/json, message "request nonce has already been used."',
+                     "  differed: message\n",
                      '- message is "request nonce has already been used.", expected', "curl -sS -i -X GET",
-                     "Bearer <masked:authToken>", "  example:", "batch=[("):
+                     "Bearer <masked:authToken>"):
         assert expected in failure, expected
+    # Each drawn value once: named by the record (and sent by its curl), not again in Hypothesis' batch.
+    drawn = re.search(r"^  drawn:    '([^']+)'$", failure, re.MULTILINE).group(1)
+    assert failure.split("  replay:")[0].count(drawn) == 2 and "batch=[(" not in failure, failure[:3000]
     for noise in TRACEBACK_NOISE:
         assert noise not in run.output, noise
     args = replay_args(run.stdout, "test_fuzz_valid_nonce_passes_once")
@@ -213,6 +218,7 @@ def test_a_failed_race_and_replay_model_read_like_cases_and_reach_the_html(tmp_p
     # The other checks this selection left out are listed too, as not run (a selection is never a certification).
     [check] = [c for c in json.loads(report.read_text())["otherChecks"] if "test_replay_rules_hold" in c["nodeid"]]
     assert check["outcome"] == "failed" and "\nwalk:\n  1. " in check["details"]
+    assert check["failures"][0]["context"].startswith("walk:\n  1. ")
     page = html.read_text()
     assert "Other checks: fuzzing and the replay model" in page and "walk:" in page
     assert "[test_one_nonce_sent_at_once_passes_once] the contract is broken" in page

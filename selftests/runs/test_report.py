@@ -112,7 +112,8 @@ def test_each_verdict_with_its_evidence(sign_off):
     assert case["outcome"] == "failed"
     assert case["evidence"]["status"] == 400
     assert case["evidence"]["message"] == "request nonce has already been used."
-    assert case["evidence"]["expected"] == {"status": 400, "message": "request nonce has already been used"}
+    assert case["evidence"]["expected"] == {"status": 400, "message": "request nonce has already been used",
+                                            "messageText": '"request nonce has already been used"'}
     assert "documented error not honoured" in case["failure"] and "message is" in case["failure"]
 
     stale = errors["registration-code-expired"]

@@ -13,7 +13,8 @@ from dfns_contract.contract.catalog import Catalog, DocumentedError
 from dfns_contract.contract.cleanup import NOT_RESTORED
 from dfns_contract.contract.expectations import ContractViolation
 from dfns_contract.contract.schemas import problems
-from dfns_contract.plugin.failures import _without_fixtures, contract_failures, failure_text
+from dfns_contract.contract.failure_record import FailureRecord
+from dfns_contract.plugin.failures import _without_fixtures, contract_failures, failure_text, record_of
 from dfns_contract.reporting.cleanup import TITLE as CLEANUP_TITLE
 from dfns_contract.reporting.cleanup import CleanupView, cleanup_view
 from dfns_contract.reporting.html import render_html
@@ -195,30 +196,41 @@ def test_the_list_is_one_line_per_error_at_q():
 
 
 def test_a_failed_property_reads_like_a_case_with_its_example_and_replay():
-    violation = ContractViolation("[fuzz X-DFNS-NONCE, tier empty] value ''\n  doc:      errors.md › Nonce\n"
-                                  "  request:\n    curl -sS -i -X GET http://127.0.0.1:1/auth/apps")
-    violation.add_note("Falsifying example: test_fuzz(\n    dfns_client=<DfnsClient object at 0x1>,\n"
-                       "    dfns_error=DocumentedError(id='x',\n     section='s'),\n    drawn=Drawn(value=''),\n)")
-    violation.add_note("You can reproduce this failure by adding @seed(1) to this test")
-    text = failure_text("test_fuzz", "documented error nonce-missing-or-invalid", [violation],
-                        {"dfns_client", "dfns_error"}, "pytest t.py::test_fuzz --hypothesis-seed=7", doc="errors.md › Nonce")
-    assert text.splitlines()[:2] == ["[test_fuzz] the contract is broken (documented error nonce-missing-or-invalid)",
-                                     "[fuzz X-DFNS-NONCE, tier empty] value ''"]  # its doc line is the violation's
+    record = FailureRecord("[fuzz X-DFNS-NONCE, tier empty]", doc="errors.md › Nonce",
+                           curl="curl -sS -i -X GET http://127.0.0.1:1/auth/apps")
+    note = ("Falsifying example: test_fuzz(\n    dfns_client=<DfnsClient object at 0x1>,\n"
+            "    dfns_error=DocumentedError(id='x',\n     section='s'),\n    drawn=Drawn(value=''),\n)")
+    text = failure_text("test_fuzz", "documented error nonce-missing-or-invalid", [record],
+                        [[note, "You can reproduce this failure by adding @seed(1) to this test"]],
+                        {"dfns_client", "dfns_error"}, "pytest t.py::test_fuzz --hypothesis-seed=7")
+    assert text.splitlines()[:3] == ["[test_fuzz] the contract is broken (documented error nonce-missing-or-invalid)",
+                                     "[fuzz X-DFNS-NONCE, tier empty]", "  doc:      errors.md › Nonce"]
     assert "curl -sS -i -X GET" in text and "drawn=Drawn(value='')" in text
     assert "DfnsClient" not in text and "section=" not in text and "@seed(" not in text
     assert text.endswith("  replay:   pytest t.py::test_fuzz --hypothesis-seed=7")
 
 
+def test_a_record_naming_its_drawn_value_leaves_out_the_batch_that_repeats_it():
+    """Each drawn value once: the record's ``drawn``; Hypothesis' listing of the whole batch is left out (control:
+    a record without a drawn value keeps the example)."""
+    batch = "Failing test case: test_fuzz(\n    batch=[(Drawn(value='v1'),), (Drawn(value='v2'),)],\n)"
+    named = failure_text("t", "documented error no-jwt", [FailureRecord("[fuzz]", drawn="'v1'")], [[batch]], set(), "x")
+    unnamed = failure_text("t", "documented error no-jwt", [FailureRecord("[fuzz]")], [[batch]], set(), "x")
+    assert named.count("v1") == 1 and "batch=" not in named
+    assert "batch=" in unnamed and unnamed.count("v1") == 1
+
+
 def test_an_assert_keeps_its_message_not_pytests_explanation():
     error = AssertionError("[race] 2 passed, expected exactly 1\nGET /auth/apps\nassert 2 == 1\n +  where 2 = len([])")
-    text = failure_text("test_race", "documented error nonce-reused", [error], set(), "pytest x", doc="errors.md › Reused")
+    record = record_of(error).about(doc="errors.md › Reused")
+    text = failure_text("test_race", "documented error nonce-reused", [record], [[]], set(), "pytest x")
     assert "[race] 2 passed" in text and "assert 2 == 1" not in text and "where" not in text
-    assert text.splitlines()[1] == "  doc:      errors.md › Reused"  # the violation did not say where
+    assert "  doc:      errors.md › Reused" in text.splitlines()  # the plugin filled in where the page says it
 
 
 def test_several_failures_are_numbered_under_what_hypothesis_said():
-    text = failure_text("test_fuzz", "documented error no-jwt", [AssertionError("first"), AssertionError("second")],
-                        set(), "pytest x", group="Hypothesis found 2 distinct failures.")
+    text = failure_text("test_fuzz", "documented error no-jwt", [FailureRecord("first"), FailureRecord("second")],
+                        [[], []], set(), "pytest x", group="Hypothesis found 2 distinct failures.")
     assert text.splitlines()[1:6] == ["  hypothesis: Hypothesis found 2 distinct failures.", "failure 1 of 2:", "first",
                                       "failure 2 of 2:", "second"]
 

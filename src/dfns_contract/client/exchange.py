@@ -74,8 +74,10 @@ class NotSent(EnvironmentFailure):
 
     def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, reason: str) -> None:
         self.reason = reason
-        super().__init__("%s %s: not sent: %s\n  request (not sent):\n    %s" % (
-            method, url, reason, curl_command(method, url, headers, body)))
+        #: The failure in one line, and the request as curl (the reporters' record holds both).
+        self.line = "%s %s: not sent: %s" % (method, url, reason)
+        self.curl = curl_command(method, url, headers, body)
+        super().__init__("%s\n  request (not sent):\n    %s" % (self.line, self.curl))
 
 
 class TargetDown(NotSent):
@@ -322,7 +324,7 @@ class FlowError(RuntimeError):
     """
 
     def __init__(self, step: str, exchange: "Exchange", detail: str = "") -> None:
-        self.step, self.exchange = step, exchange
+        self.step, self.exchange, self.detail = step, exchange, detail
         text = "%s failed: HTTP %s%s\n%s" % (
             step,
             exchange.status,
@@ -371,6 +373,9 @@ class Exchange:
 
     def describe(self) -> str:
         """Request as curl and the response received, for a person reading a failure."""
+        return "  request:\n    %s\n%s" % (self.curl(), self.described_response())
+
+    def described_response(self) -> str:
+        """The response's status, headers and body excerpt, as ``describe`` shows them after the request."""
         headers = "\n".join("    %s: %s" % item for item in self.response.headers.items())
-        return "  request:\n    %s\n  response: HTTP %s\n%s\n  body: %s" % (
-            self.curl(), self.status, headers, excerpt(self.text))
+        return "  response: HTTP %s\n%s\n  body: %s" % (self.status, headers, excerpt(self.text))

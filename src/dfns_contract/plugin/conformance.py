@@ -23,7 +23,7 @@ import pytest
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.plugin.internals import add_junit_properties
 from dfns_contract.plugin.options import Settings
-from dfns_contract.plugin.failures import DETAILS
+from dfns_contract.plugin.failures import DETAILS, RECORDS
 from dfns_contract.plugin.output import MaskedTerminal
 from dfns_contract.reporting.drift import Drift, DriftError, ErrorsPage
 from dfns_contract.reporting.errors_page import compare_page, load_page_for
@@ -41,8 +41,9 @@ from dfns_contract.reporting.verdicts import (
     RUN_FAILED,
     Results,
     Row,
-    failure_line,
+    FAILURE_LINE,
     run_word,
+    short,
 )
 
 MARKER = "documented_error"
@@ -126,20 +127,21 @@ class Conformance:
         environment = getattr(report, "dfns_outcome", None) == ERROR
         outcome = ("error" if environment else "failed") if report.failed else "skipped" if report.skipped else "passed"
         details = getattr(report, DETAILS, None)
+        records = getattr(report, RECORDS, None) or []
         if not error_id:
             self.other_failures += report.failed and not environment
             self.environment_errors += report.failed and environment
             exercises = getattr(report, "dfns_exercises", None)
             if exercises:  # the replay model, the app-id fuzzing: in the reports beside the documented errors
                 self.results.record_other(
-                    report.nodeid, exercises, when=report.when, outcome=outcome, details=details,
+                    report.nodeid, exercises, when=report.when, outcome=outcome, details=details, records=records,
                     failure=_failure(report) if report.failed else _skip_reason(report) if report.skipped else None)
             return
         self.results.record(
             error_id, report.nodeid, when=report.when, outcome=outcome,
             skip_reason=_skip_reason(report) if report.skipped else None,
             evidence=getattr(report, EVIDENCE, None),
-            failure=_failure(report) if report.failed else None, details=details,
+            failure=_failure(report) if report.failed else None, details=details, records=records,
         )
 
     @pytest.hookimpl(tryfirst=True)
@@ -259,7 +261,15 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _failure(report: pytest.TestReport) -> str:
-    """The failure's first line and its problems (already masked: the report was masked where it was made)."""
+    """The failure in one line: its records' (the suite's failures), else pytest's crash message (a bug of a test, a
+    broken fixture), never a text read back. Already masked: the report was masked where it was made."""
+    records = getattr(report, RECORDS, None) or []
+    phase = "" if report.when == "call" else "in %s: " % report.when
+    if records:
+        more = " (and %d more failures)" % (len(records) - 1) if len(records) > 1 else ""
+        return short(phase + records[0]["line"] + more, FAILURE_LINE)
     crash = getattr(report.longrepr, "reprcrash", None)
-    return failure_line(crash.message if crash is not None else report.longreprtext, report.when)
+    text = crash.message if crash is not None else report.longreprtext
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "failed (no message)")
+    return short(phase + first, FAILURE_LINE)
 

@@ -1,4 +1,10 @@
-"""A failed property, race or replay model reads like a failed documented-error case, and says how to replay it.
+"""Every failure of a suite test as records (``contract/failure_record.py``); a failed property, race or replay model
+reads like a failed documented-error case, and says how to replay it.
+
+The records travel on the report (``RECORDS``, a list of ``FailureRecord.as_data``; pytest-xdist carries it to
+its controller, ``output.py`` masks it) and as a JUnit property (``JUNIT_PROPERTY``, each record's line): the
+reporters render those fields, and never read a failure's text back. An environment's failure (a gateway's
+502, a rate limit past its budget, no answer) is a record of kind ``environment``.
 
 A replayed case fails with one paragraph (``contract/replay.py``): the case,
 the doc section, expected against actual, the request as a ``curl`` and the
@@ -21,10 +27,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from dfns_contract.contract.catalog import Catalog
+from dfns_contract.contract.failure_record import ENVIRONMENT, RECORDS_ATTRIBUTE, Actual, FailureRecord
 from dfns_contract.contract.schemas import DEFAULT_CONTRACT
 from dfns_contract.plugin.events import CASE_ARGUMENT
 from dfns_contract.plugin.options import Settings
@@ -36,27 +45,89 @@ SEED_ADVICE = "You can reproduce this failure by adding @seed("
 DETAILS, REPLAY = "dfns_details", "dfns_replay"
 #: Where a kept traceback's report shows the command.
 REPLAY_SECTION = "dfns replay"
+#: The report attribute holding a failed test's records (``FailureRecord.as_data`` each).
+RECORDS = "dfns_failures"
+#: The JUnit property (one per record) naming what failed in one line.
+JUNIT_PROPERTY = "dfns_failure"
+#: What an environment's failure says before its own line.
+ENVIRONMENT_ERROR = "environment error, the contract was not checked: "
+#: The notes of Hypothesis that list the drawn example (left out when the failure names the value it drew).
+EXAMPLE_NOTES = ("Failing test case", "Falsifying example", "Draw ")
 
 
 def describe_contract_failure(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
                               settings: Settings) -> None:
     """Replace the traceback of a suite test's contract failure by its paragraph, its example and its replay command."""
     about, doc = _about(item)
-    if about is None or call.excinfo is None or _replays_a_case(item):
-        return  # outside the suite, or a replayed case: it writes its own paragraph (``contract/replay.py``)
+    if about is None or call.excinfo is None:
+        return  # outside the suite
+    replayed = getattr(call.excinfo.value, RECORDS_ATTRIBUTE, None)
+    if replayed is not None:  # a replayed case: its paragraph is its records' (``contract/replay.py``)
+        attach(item, report, replayed)
+    if _replays_a_case(item):
+        return  # anything else failing a replayed case is not the suite's check: it keeps its traceback
     failures = contract_failures(call.excinfo.value)
     if not failures:
         return
+    entry = _entry(item)
+    records = [record_of(failure).about(case=item.name, entry=entry, doc=doc) for failure in failures]
+    attach(item, report, records)
     command = replay_command(item, settings)
     error = call.excinfo.value
     group = error.message if isinstance(error, BaseExceptionGroup) else None  # "found 2 distinct failures", "flaky"
-    text = failure_text(item.name, about, failures, set(item.fixturenames), command, doc=doc, group=group)
+    text = failure_text(item.name, about, records, [getattr(f, "__notes__", []) for f in failures],
+                        set(item.fixturenames), command, group=group)
     setattr(report, REPLAY, command)
     setattr(report, DETAILS, text)  # for the reports and the event stream, whatever the terminal shows
     if item.config.option.tbstyle in ("long", "native") or item.config.option.fulltrace:
         report.sections.append((REPLAY_SECTION, command))
     else:
         report.longrepr = text
+
+
+def describe_environment_failure(item: pytest.Item, failure: BaseException, report: pytest.TestReport) -> None:
+    """The environment's failure as one record of kind ``environment`` (status, content type and head of what
+    answered, else what happened to the request), its paragraph the report's text."""
+    record = environment_record(failure).about(case=item.name if _about(item)[0] else None, entry=_entry(item))
+    attach(item, report, [record])
+    report.longrepr = record.text()
+
+
+def environment_record(failure: BaseException) -> FailureRecord:
+    """What stopped the request, as data: a gateway's answer, a rate limit, no answer, a request not sent."""
+    exchange = getattr(failure, "exchange", None)
+    headline = getattr(failure, "line", None) or (str(failure).splitlines() or [type(failure).__name__])[0]
+    notes = tuple(getattr(failure, "notes", ()))
+    if exchange is None:
+        return FailureRecord(ENVIRONMENT_ERROR + headline, kind=ENVIRONMENT, curl=getattr(failure, "curl", None),
+                             notes=notes)
+    head = getattr(failure, "head", None)
+    if head is None:
+        head = exchange.text[:200]
+    actual = Actual(exchange.status, None, exchange.content_type, head)
+    return FailureRecord(ENVIRONMENT_ERROR + headline, kind=ENVIRONMENT, actual=actual, curl=exchange.curl(),
+                         notes=notes)
+
+
+def attach(item: pytest.Item, report: pytest.TestReport, records: Sequence[FailureRecord]) -> None:
+    """The records on the report (for the reporters, the event stream, a pytest-xdist controller) and one JUnit
+    property each (the teardown report, which JUnit reads, copies the item's properties)."""
+    setattr(report, RECORDS, [record.as_data() for record in records])
+    for record in records:
+        item.user_properties.append((JUNIT_PROPERTY, record.line()))
+
+
+def records_on(report: Any) -> list[FailureRecord]:
+    """The records a report carries (none for a failure that is not the suite's: a bug of a test)."""
+    return [FailureRecord.from_data(data) for data in getattr(report, RECORDS, None) or []]
+
+
+def record_of(failure: AssertionError) -> FailureRecord:
+    """A violation's record; a plain ``assert`` (a race's count) keeps its text as the record's title."""
+    record = getattr(failure, "record", None)
+    if isinstance(record, FailureRecord):
+        return record
+    return FailureRecord(_violation(failure))
 
 
 def contract_failures(error: BaseException) -> list[AssertionError]:
@@ -70,25 +141,24 @@ def contract_failures(error: BaseException) -> list[AssertionError]:
     return []
 
 
-def failure_text(name: str, about: str, failures: list[AssertionError], fixtures: set[str], command: str, *,
-                 doc: str | None = None, group: str | None = None) -> str:
-    """The case, each violation (doc, expected, problems, curl, response), the example, the replay command.
+def failure_text(name: str, about: str, records: Sequence[FailureRecord], notes: Sequence[Sequence[str]],
+                 fixtures: set[str], command: str, *, group: str | None = None) -> str:
+    """The case, each record's paragraph (doc, expected, actual, differed, drawn value, curl, response), the
+    example Hypothesis drew, the replay command.
 
-    ``doc``: where the page documents the error, said once at the top when no violation says it;
-    ``group``: what Hypothesis said of several failures together (distinct failures, a flaky one).
+    ``notes``: Hypothesis' notes of each failure; the example that lists a whole batch is left out when the
+    record names the value that failed (each drawn value is shown once). ``group``: what Hypothesis said of
+    several failures together (distinct failures, a flaky one).
     """
-    violations = [_violation(failure) for failure in failures]
     parts = ["[%s] the contract is broken (%s)" % (name, about)]
     if group:
         parts.append("  hypothesis: " + group)
-    if doc and not any("\n  doc:" in text for text in violations):
-        parts.append("  doc:      " + doc)
-    for number, (failure, violation) in enumerate(zip(failures, violations, strict=True), 1):
-        if len(failures) > 1:
-            parts.append("failure %d of %d:" % (number, len(failures)))
-        parts.append(violation)
-        example = [_without_fixtures(note, fixtures) for note in getattr(failure, "__notes__", [])
-                   if not note.startswith(SEED_ADVICE)]
+    for number, (record, noted) in enumerate(zip(records, notes, strict=True), 1):
+        if len(records) > 1:
+            parts.append("failure %d of %d:" % (number, len(records)))
+        parts.append(record.text())
+        example = [_without_fixtures(note, fixtures) for note in noted if not note.startswith(SEED_ADVICE)
+                   and not (record.drawn is not None and note.startswith(EXAMPLE_NOTES))]
         if example:
             parts.append("  example:\n" + _at_most(EXAMPLE_LIMIT, "\n".join(
                 "    " + line for note in example for line in note.splitlines())))
@@ -138,6 +208,16 @@ def _about(item: pytest.Item) -> tuple[str | None, str | None]:
 def _replays_a_case(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     return callspec is not None and CASE_ARGUMENT in callspec.params
+
+
+def _entry(item: pytest.Item) -> str | None:
+    """The documented error the test counts towards (its replayed case's, or its marker's)."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get(CASE_ARGUMENT) if callspec is not None else None
+    if case is not None:
+        return case.error.id
+    counts = item.get_closest_marker("documented_error")
+    return counts.args[0] if counts is not None else None
 
 
 def _uses_hypothesis(item: pytest.Item) -> bool:

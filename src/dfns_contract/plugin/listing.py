@@ -50,7 +50,8 @@ class Listing:
         """Build the list, write its JSON, and keep pytest from listing every item again (the list is the view)."""
         selected = {item.nodeid for item in session.items}
         try:
-            self.data = build_list(self.catalog, [_listed(item, selected) for item in self.collected],
+            listed = [_listed(item, selected) for item in sorted(self.collected, key=source_order)]
+            self.data = build_list(self.catalog, listed,
                                    self._target(), contract=self.catalog.contract)
             if self.json_path is not None:
                 write_file(self.json_path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
@@ -77,6 +78,14 @@ class Listing:
             out.write_line("documented errors listed in %s" % self.json_path)
         if self.problem:
             out.write_line("the list was NOT written: %s" % self.problem, red=True, bold=True)
+
+
+def source_order(item: pytest.Item) -> tuple[str, int, tuple[tuple[str, int], ...], str]:
+    """Where the test is written (file, line, parameter index): the list is the same between identical runs
+    whatever order the run would take (pytest-randomly shuffles the items it hands over)."""
+    callspec = getattr(item, "callspec", None)
+    indices = tuple(sorted(callspec.indices.items())) if callspec is not None else ()
+    return str(item.path), item.location[1] or 0, indices, item.nodeid
 
 
 def _listed(item: pytest.Item, selected: set[str]) -> ListedTest:

@@ -32,7 +32,7 @@ from dfns_contract.contract.target import TargetError, check_reachable
 from dfns_contract.plugin import fixtures
 from dfns_contract.plugin.conformance import Conformance, WordLast
 from dfns_contract.plugin.events import label_report
-from dfns_contract.plugin.failures import describe_contract_failure
+from dfns_contract.plugin.failures import describe_contract_failure, describe_environment_failure
 from dfns_contract.plugin.fuzzing import Fuzzing, choose_budget
 from dfns_contract.plugin.listing import Listing
 from dfns_contract.plugin.options import Settings, warn_unknown_variables
@@ -310,7 +310,7 @@ class Suite:
         if config.get_verbosity() <= -2:
             return []
         return mask_lines(["dfns not in contract %s (deselected): %s: %s" % (self.catalog.version, item.name, why)
-                           for item, why in self.outside.items()])
+                           for item, why in sorted(self.outside.items(), key=lambda pair: pair[0].nodeid)])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
@@ -332,7 +332,7 @@ class Suite:
         if report.failed:
             failure = environment_failure(call.excinfo.value if call.excinfo is not None else None)
             if failure is not None:
-                report.longrepr = "environment error, the contract was not checked: %s" % failure
+                describe_environment_failure(item, failure, report)
                 report.sections = without_reproduction_advice(report.sections)
                 report.dfns_outcome = ERROR  # type: ignore[attr-defined]
             elif call.when != "call":

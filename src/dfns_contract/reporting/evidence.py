@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from dfns_contract.client import Exchange
 from dfns_contract.contract.catalog import Case
 from dfns_contract.contract.expectations import message_of
+from dfns_contract.contract.failure_record import ANY_MESSAGE
 
 #: The report attribute that carries a case's evidence.
 ATTRIBUTE = "dfns_evidence"
@@ -48,7 +49,8 @@ def evidence(
         "contentType": exchange.content_type,
         "body": "documented envelope" if isinstance(message, str) else "JSON without error.message" if parsed else "not JSON",
         "message": message if isinstance(message, str) else None,
-        "expected": {"status": None if error.invariant else error.status, "message": expected_message},
+        "expected": {"status": None if error.invariant else error.status, "message": expected_message,
+                     "messageText": ANY_MESSAGE if expected_message is None else '"%s"' % expected_message},
     }
     if not isinstance(message, str):
         result["excerpt"] = exchange.text[:EXCERPT]

@@ -70,6 +70,9 @@ pre.details { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, mono
               border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; margin: 4px 0 0;
               white-space: pre-wrap; overflow-wrap: anywhere; }
 h2 { font-size: 16px; margin: 24px 0 8px; }
+dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 4px 0 0; font-size: 13px; }
+dl.record dt { font-weight: 600; color: var(--muted); }
+dl.record dd { margin: 0; overflow-wrap: anywhere; }
 @media print { body { background: #fff; } header.banner { color: #000; border-bottom: 4px solid; } }
 """
 
@@ -212,7 +215,7 @@ def _other_checks(checks: list[dict[str, Any]]) -> str:
         '<td>%s%s</td></tr>' % (
             {"passed": "ok", "failed": "bad", "error": "bad"}.get(check["outcome"], "none"), _e(check["outcome"]),
             _e(check["nodeid"]), _e(", ".join(check["exercises"])),
-            "" if check["details"] else _e(check["failure"] or ""),  # the details hold the failure whole
+            _records(check.get("failures") or []) or ("" if check["details"] else _e(check["failure"] or "")),
             '<pre class="details">%s</pre>' % _e(check["details"]) if check["details"] else "")
         for check in checks)
     return ("<h2>Other checks: fuzzing and the replay model</h2>"
@@ -238,13 +241,49 @@ def _case(case: dict[str, Any]) -> str:
     lines = ['<span class="outcome">%s</span><code>%s</code>' % (_e(case["outcome"]), _e(_case_name(case["nodeid"])))]
     if case["skipReason"]:
         lines.append('<span class="evidence">%s</span>' % _e(case["skipReason"]))
-    if case["failure"] and not case.get("details"):  # the details hold the failure whole
+    if case.get("failures"):
+        lines.append(_records(case["failures"]))
+    elif case["failure"] and not case.get("details"):  # the details hold the failure whole
         lines.append('<span class="evidence">%s</span>' % _e(case["failure"]))
     if case["evidence"]:
         lines.append('<span class="evidence">%s</span>' % _e(describe_evidence(case["evidence"])))
     if case.get("details"):
         lines.append('<pre class="details">%s</pre>' % _e(case["details"]))
     return '<li class="%s">%s</li>' % (_e(case["outcome"].replace(" ", "-")), "".join(lines))
+
+
+def _records(records: list[dict[str, Any]]) -> str:
+    """Each failure record as a list of its fields: the same data the terminal and the JSON show, never re-read text."""
+    return "".join(_record(record) for record in records)
+
+
+def _record(record: dict[str, Any]) -> str:
+    fields: list[tuple[str, str]] = [("failure" if record["kind"] == "contract" else "environment error",
+                                      _e(record["title"]))]
+    if record["doc"]:
+        fields.append(("doc", _e(record["doc"])))
+    expected, actual = record["expected"], record["actual"]
+    if expected is not None:
+        fields.append(("expected", "%s <span class=\"muted\">(message: %s)</span>" % (
+            _e(expected["text"]), _e(expected["messageText"]))))
+    if actual is not None:
+        got = "HTTP %s" % actual["status"] if actual["status"] is not None else "no answer"
+        if actual["contentType"] is not None:
+            got += ", Content-Type %s" % (actual["contentType"] or "(none)")
+        if actual["message"] is not None:
+            got += ", message %s" % _quoted(actual["message"])
+        elif actual["head"] is not None:
+            got += ", body %s" % _quoted(actual["head"])
+        fields.append(("actual", _e(got)))
+    if record["differed"]:
+        fields.append(("differed", "<strong>%s</strong>" % _e(", ".join(record["differed"]))))
+    if record["drawn"] is not None:
+        fields.append(("drawn", "<code>%s</code>" % _e(record["drawn"])))
+    for problem in record["problems"]:
+        fields.append(("problem", _e(problem)))
+    if record["curl"]:
+        fields.append(("request", "<code>%s</code>" % _e(record["curl"])))
+    return '<dl class="record">%s</dl>' % "".join("<dt>%s</dt><dd>%s</dd>" % field for field in fields)
 
 
 def describe_evidence(evidence: dict[str, Any]) -> str:
@@ -257,7 +296,8 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
     expected = evidence["expected"]
     wanted = "any 5xx" if expected["status"] is None else "HTTP %s" % expected["status"]
     # A version that documents no message (2026) checks that there is one: never show "None".
-    message = _quoted(expected["message"]) if expected["message"] is not None else "with any non-empty message"
+    message = expected.get("messageText") or (_quoted(expected["message"]) if expected["message"] is not None
+                                              else "any non-empty message")
     text = "%s %s got %s · expected %s %s" % (
         evidence["request"], "(fault)" if evidence["stage"] == "fault" else "(last response)", got, wanted, message)
     if evidence.get("probeStatuses"):

@@ -27,8 +27,9 @@ from dfns_contract.reporting.cleanup import cleanup_record
 from dfns_contract.reporting.drift import Drift
 from dfns_contract.reporting.verdicts import CaseRecord, OtherCheck, Row, totals
 
-#: 3: ``result`` is spelt as in the terminal (PASSED…), INTERRUPTED added, ``cleanup`` and failure records added.
-REPORT_VERSION = 3
+#: 3: ``result`` is spelt as in the terminal (PASSED…), INTERRUPTED added, ``cleanup`` added.
+#: 4: each case and other check carries ``failures``, its failure records (``$defs/failureRecord``).
+REPORT_VERSION = 4
 SCHEMA = "report.json"
 
 
@@ -145,12 +146,13 @@ def _case(case: CaseRecord) -> dict[str, Any]:
         "evidence": case.evidence,
         "failure": case.failure,
         "details": case.details,
+        "failures": list(case.records),
     }
 
 
 def _other(check: OtherCheck) -> dict[str, Any]:
     return {"nodeid": check.nodeid, "exercises": check.exercises, "outcome": check.outcome,
-            "failure": check.failure, "details": check.details}
+            "failure": check.failure, "details": check.details, "failures": list(check.records)}
 
 
 def file_sha256(path: str) -> str | None:

@@ -74,6 +74,8 @@ class CaseRecord:
     failure: str | None = None
     #: A property's, race's or model's whole failure (case, doc, expected vs actual, curl, example, replay command).
     details: str | None = None
+    #: The failure as data (``FailureRecord.as_data`` each): what every report renders.
+    records: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class OtherCheck:
     outcome: str = "not run"  # passed / failed / error / skipped
     failure: str | None = None
     details: str | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -187,7 +190,8 @@ class Results:
         self.expected.setdefault(error_id, set()).update(nodeids)
 
     def record(self, error_id: str, nodeid: str, *, when: str, outcome: str, skip_reason: str | None = None,
-               evidence: dict[str, Any] | None = None, failure: str | None = None, details: str | None = None) -> None:
+               evidence: dict[str, Any] | None = None, failure: str | None = None, details: str | None = None,
+               records: list[dict[str, Any]] | None = None) -> None:
         """One phase's report of one case; a failure or an error in any phase sticks.
 
         ``outcome``: passed, failed, error (the environment failed it) or skipped.
@@ -202,6 +206,7 @@ class Results:
                 case.outcome = outcome
             case.failure = case.failure or failure
             case.details = case.details or details
+            case.records = case.records or list(records or [])
         elif outcome == "skipped":
             case.outcome = "skipped"
             case.skip_reason = skip_reason
@@ -211,7 +216,8 @@ class Results:
             case.outcome = "not provoked" if (case.evidence or {}).get("provoked") is False else "passed"
 
     def record_other(self, nodeid: str, exercises: list[str], *, when: str, outcome: str,
-                     failure: str | None = None, details: str | None = None) -> None:
+                     failure: str | None = None, details: str | None = None,
+                     records: list[dict[str, Any]] | None = None) -> None:
         """One phase's report of a test that counts towards no documented error; a failure in any phase sticks."""
         check = self.others.setdefault(nodeid, OtherCheck(nodeid, list(exercises)))
         if outcome in ("failed", "error"):
@@ -219,6 +225,7 @@ class Results:
                 check.outcome = outcome
             check.failure = check.failure or failure
             check.details = check.details or details
+            check.records = check.records or list(records or [])
         elif outcome == "skipped":
             check.outcome = "skipped"
             check.failure = check.failure or failure
@@ -374,17 +381,6 @@ def totals(rows: list[Row]) -> dict[str, int]:
     for row in rows:
         counts[row.verdict] += 1
     return counts
-
-
-def failure_line(text: str, when: str = "call") -> str:
-    """A failure's title and its listed problems (``- status is 401, expected 400``), on one line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    first = lines[0] if lines else "failed (no message)"
-    for prefix in ("AssertionError: ", "Failed: ", "E   "):
-        first = first.removeprefix(prefix)
-    problems = [line[2:] for line in lines[1:] if line.startswith("- ")]
-    phase = "" if when == "call" else "in %s: " % when
-    return short(phase + "; ".join([first, *problems]), FAILURE_LINE)
 
 
 def short(text: str, width: int = 45) -> str:
