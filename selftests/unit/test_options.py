@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from dfns_contract.contract.schemas import published_contracts
+from dfns_contract.contract.target import TargetError
 from dfns_contract.plugin.options import Settings
 
 
@@ -44,3 +46,27 @@ def test_a_good_deadline_is_read(pytester: pytest.Pytester, args: tuple[str, ...
     """The control of the test above: the same spellings with a valid value are no error."""
     pytester.makeini("[pytest]\n")
     assert Settings(pytester.parseconfig(*args)).deadline == 2.5
+
+
+@pytest.mark.parametrize("args", [
+    ("--dfns-contract", "2024-13-01"),
+    ("-o", "dfns_contract=2024-08-19-draft"),
+    ("--dfns-mock-contract", "2026-01-01"),
+    ("--dfns-contract", "../../schemas/contracts/2024-08-19"),
+], ids=["option", "ini", "mock", "path"])
+def test_an_unknown_version_is_a_set_up_error_naming_the_versions(pytester: pytest.Pytester,
+                                                                   args: tuple[str, ...]) -> None:
+    """``Settings`` raises ``TargetError``; the plugin prints it as the one exit-4 line (runs/test_versions.py)."""
+    pytester.makeini("[pytest]\n")
+    with pytest.raises(TargetError) as raised:
+        Settings(pytester.parseconfig(*args))
+    assert "no such published version of the errors page; choose one of: %s" % ", ".join(published_contracts()) \
+        in str(raised.value)
+
+
+@pytest.mark.parametrize("args", [("--dfns-contract", "2024-08-19"), ("-o", "dfns_contract=2024-08-19"),
+                                  ("--dfns-mock-contract", "2026")], ids=["option", "ini", "mock"])
+def test_a_published_version_is_read(pytester: pytest.Pytester, args: tuple[str, ...]) -> None:
+    """The control of the test above: a published version in the same places is no error."""
+    pytester.makeini("[pytest]\n")
+    Settings(pytester.parseconfig(*args))
