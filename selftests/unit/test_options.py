@@ -70,3 +70,23 @@ def test_a_published_version_is_read(pytester: pytest.Pytester, args: tuple[str,
     """The control of the test above: a published version in the same places is no error."""
     pytester.makeini("[pytest]\n")
     Settings(pytester.parseconfig(*args))
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--dfns-timeout", "0"), "--dfns-timeout: must be more than 0"),
+    (("--dfns-timeout", "-1"), "--dfns-timeout: must be more than 0"),
+    (("--dfns-timeout", "soon"), "--dfns-timeout: 'soon' is not a number of seconds"),
+    (("--dfns-retry-transport", "-1"), "--dfns-retry-transport: must be 0 or more"),
+    (("--dfns-rate-limit", "0"), "--dfns-rate-limit: must be more than 0"),
+    (("--dfns-rate-limit-budget", "-5"), "--dfns-rate-limit-budget: must be 0 or more"),
+], ids=["timeout-0", "timeout-negative", "timeout-word", "retries-negative", "rate-0", "budget-negative"])
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
+    """What runs/test_verdict.py and test_live_safety.py check end to end, one subprocess each, in the full tier."""
+    assert message in usage_error(pytester, *args)
+
+
+def test_good_option_values_are_read(pytester: pytest.Pytester) -> None:
+    """The control of the test above: the same options with valid values."""
+    settings = Settings(pytester.parseconfig("--dfns-timeout", "2", "--dfns-retry-transport", "0",
+                                             "--dfns-rate-limit", "5", "--dfns-rate-limit-budget", "0"))
+    assert (settings.timeout, settings.retry_transport, settings.rate_limit, settings.rate_limit_budget) == (2, 0, 5, 0)
