@@ -77,11 +77,11 @@ def assert_restored_other_app(server: RunningServer, run: SuiteRun) -> None:
     ("error", OWN_STATE),
     # Every case, one at a time, stopped at the first failure (a property would run its failing example again,
     # switching the app on itself; the whole suite at once is the test below).
-    ("error", ("-x", "-k", "test_documented_error", "--dfns-concurrency", "1")),
+    pytest.param("error", ("-x", "-k", "test_documented_error", "--dfns-concurrency", "1"), marks=pytest.mark.slow),
     ("interrupt", OWN_STATE),
     ("error", (*OWN_STATE, "-n", "2")),
     ("interrupt", (*OWN_STATE, "-n", "2")),
-    ("crash", (*OWN_STATE, "-n", "2")),
+    pytest.param("crash", (*OWN_STATE, "-n", "2"), marks=pytest.mark.slow),  # a crashed worker: the full tier
 ], ids=["failed-case", "stop-at-first-failure", "ctrl-c", "failed-case-xdist", "ctrl-c-xdist", "worker-crash-xdist"])
 def test_a_run_broken_after_it_changed_state_puts_it_back(tmp_path, how, args):
     with start_server() as server:
@@ -96,6 +96,7 @@ def test_a_run_broken_after_it_changed_state_puts_it_back(tmp_path, how, args):
             assert re.search(r"\[controller, for gw\d+\] otherAppId", run.output), run.output[-3000:]
 
 
+@pytest.mark.slow  # the whole suite; one case broken the same way is the fast tier's (above)
 def test_a_run_at_once_stopped_at_its_first_failure_leaves_the_app_active(tmp_path):
     """The whole suite at once (the default concurrency), ``-x``, broken right after its first deactivation: the
     work already started ends (another test may switch the app on again first), and the app ends active."""
@@ -113,6 +114,8 @@ def test_a_run_at_once_stopped_at_its_first_failure_leaves_the_app_active(tmp_pa
 SLOW_AFTER_SIGNAL = 2.0
 
 
+#: Process signals with a proxy slowing every request after them: the full tier's.
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 @pytest.mark.parametrize("args", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_a_signal_to_the_process_group_right_after_a_deactivation_reached_the_target(tmp_path, signum, args):
@@ -184,7 +187,8 @@ def test_a_state_change_not_restored_fails_a_green_run(tmp_path, args):
     assert re.search(r"dfns cleanup: the run fails because [1-9]\d* state changes? (was|were) not restored", run.output), run.output[-3000:]
 
 
-@pytest.mark.parametrize("faults", [[], ["selfstate-off"]], ids=["faithful", "app-may-deactivate-itself"])
+@pytest.mark.parametrize("faults", [[], pytest.param(["selfstate-off"], marks=pytest.mark.slow)],
+                         ids=["faithful", "app-may-deactivate-itself"])
 def test_a_whole_run_leaves_the_target_as_it_found_it(tmp_path, faults):
     """Nothing created, nothing left switched off, no user registered; also when the broken server
     lets the calling app switch itself off."""

@@ -35,11 +35,14 @@ def through(server: RunningServer, tmp_path: Path, *args: str, faults: tuple[str
     profile = tmp_path / "profile.json"
     profile.write_text(json.dumps(server.profile))
     with FaultProxy(server.url, lambda request: HELD) as proxy:
-        run = run_suite("--base-url", proxy.url, "--dfns-profile", str(profile), *args)
+        # The smallest fuzzing budget: what is counted is requests at once, which its two batches already show.
+        run = run_suite("--base-url", proxy.url, "--dfns-profile", str(profile), "--dfns-hypothesis-profile", "trial",
+                        *args)
     return run, proxy
 
 
-@pytest.mark.parametrize("limit", [1, 3])
+#: One at a time is the full tier's (the longest run here); 3 stays in the fast one, with the control below.
+@pytest.mark.parametrize("limit", [pytest.param(1, marks=pytest.mark.slow), 3])
 def test_never_more_requests_at_once_than_the_concurrency(server, tmp_path, limit: int) -> None:
     run, proxy = through(server, tmp_path, "--dfns-concurrency", str(limit), *WITHOUT_RACES)
     assert run.returncode == 0, run.output[-3000:]
@@ -70,14 +73,28 @@ def test_without_a_rate_limit_the_same_run_goes_faster_than_it(server, tmp_path)
     assert proxy.most_in_any_second() > 41, proxy.most_in_any_second()
 
 
-@pytest.mark.parametrize("fault", ["useraction-unbound", "nonce-replay-off", "nonce-short-uuid", "html-500-on-odd-bytes"])
-def test_the_verdicts_do_not_depend_on_the_concurrency(tmp_path, fault: str) -> None:
-    """Against a broken server, the same cases fail at once (8) and one at a time (1), and in every report."""
+def failing_at_each_concurrency(tmp_path: Path, fault: str, *selection: str) -> dict[str, list[str]]:
+    """The failing cases of the same run at once (8) and one at a time (1), against a server with ``fault``."""
     failing = {}
     for limit in ("1", "8"):
         junit = tmp_path / ("junit-%s.xml" % limit)
         run = run_suite("--dfns-mock-fault", fault, "--dfns-concurrency", limit, "--junitxml", str(junit),
-                        "--dfns-hypothesis-profile", "ci")
+                        "--dfns-hypothesis-profile", "ci", *selection)
         assert run.returncode == 1, run.output[-3000:]
         failing[limit] = failed_cases(junit)
+    return failing
+
+
+#: The whole suite twice per fault: the full tier's sweep (the fast tier keeps the representative below).
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["useraction-unbound", "nonce-replay-off", "nonce-short-uuid", "html-500-on-odd-bytes"])
+def test_the_verdicts_do_not_depend_on_the_concurrency(tmp_path, fault: str) -> None:
+    """Against a broken server, the same cases fail at once (8) and one at a time (1), and in every report."""
+    failing = failing_at_each_concurrency(tmp_path, fault)
+    assert failing["1"] == failing["8"] and failing["8"], failing
+
+
+def test_the_documented_error_verdicts_do_not_depend_on_the_concurrency(tmp_path) -> None:
+    """The fast tier's representative of the sweep above: the documented-error cases alone, one fault."""
+    failing = failing_at_each_concurrency(tmp_path, "useraction-unbound", "tests/test_documented_errors.py")
     assert failing["1"] == failing["8"] and failing["8"], failing

@@ -57,6 +57,7 @@ def test_the_tests_of_errors_2026_does_not_document_are_deselected_saying_why() 
     assert "needs the header X-DFNS-APPID, which contract 2026's requests do not carry" in run.stdout
 
 
+@pytest.mark.slow  # the fast tier keeps the other direction (below): the first page against a 2026 server
 def test_2026_fails_a_server_of_the_first_page_on_every_entry(tmp_path: Path) -> None:
     """No nonce: the first page's server refuses every control with its 400, in a body without id or status."""
     outcome = run_versions(tmp_path, LATEST, FIRST)

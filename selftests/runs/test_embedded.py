@@ -88,6 +88,8 @@ def test_only_local_workers_are_handed_the_controllers_server(spec, local):
     assert is_local_worker(execnet.XSpec(spec.split("*")[-1])) is local
 
 
+#: Whole runs under xdist broken mid-way (a stop, an interrupt, a crashed worker): the full tier's.
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["error", "interrupt"])
 def test_the_shared_server_outlives_every_workers_cleanup(how):
     """A worker stopped early (a failure with -x, a Ctrl-C) must not take the server from the other.
@@ -107,6 +109,7 @@ def test_the_shared_server_outlives_every_workers_cleanup(how):
         assert symptom not in run.output, run.output[-3000:]
 
 
+@pytest.mark.slow
 def test_a_worker_that_replaces_a_crashed_one_is_handed_the_shared_server(tmp_path):
     """``--dist each`` gives the replacement (gw2) the cases gw0 had left, so it must test something."""
     targets = tmp_path / "targets.jsonl"

@@ -90,9 +90,13 @@ def test_the_destructive_marker_follows_the_safety_class(tmp_path):
     assert len(cases) == len(catalog().cases()) and len(destructive) > sum("[" in n for n in destructive) > 0
 
 
+#: The smallest fuzzing budget: these runs are about which cases run, not what the properties find.
+TRIAL = ("--dfns-hypothesis-profile", "trial")
+
+
 def test_a_sensitive_target_skips_every_destructive_case_and_says_so(tmp_path):
     with start_server() as server:
-        run = run_against(server, tmp_path, "--dfns-sensitive-url", LOOPBACK, "--junitxml", str(tmp_path / "junit.xml"))
+        run = run_against(server, tmp_path, "--dfns-sensitive-url", LOOPBACK, *TRIAL, "--junitxml", str(tmp_path / "junit.xml"))
         user_actions_spent = len(server.state.user_actions)
     assert run.returncode == 0, run.output[-3000:]
     assert "dfns state-changing cases: skipped (sensitive target; --dfns-allow-destructive to run)" in run.stdout
@@ -108,7 +112,8 @@ def test_a_sensitive_target_skips_every_destructive_case_and_says_so(tmp_path):
 
 def test_allow_destructive_runs_them_on_a_sensitive_target(tmp_path):
     with start_server() as server:
-        run = run_against(server, tmp_path, "--dfns-sensitive-url", LOOPBACK, "--dfns-allow-destructive", "--dfns-require-all")
+        run = run_against(server, tmp_path, "--dfns-sensitive-url", LOOPBACK, "--dfns-allow-destructive", "--dfns-require-all",
+                          *TRIAL)
     assert run.returncode == 0, run.output[-3000:]
     assert "dfns state-changing cases: allowed" in run.stdout
     assert " skipped" not in run.stdout.strip().splitlines()[-1]
@@ -117,7 +122,8 @@ def test_allow_destructive_runs_them_on_a_sensitive_target(tmp_path):
 
 def test_a_target_that_is_not_sensitive_runs_them_without_the_option(tmp_path):
     with start_server() as server:
-        run = run_against(server, tmp_path, "-m", "destructive", "--dfns-sensitive-url", r"api\.dfns\.io")
+        run = run_against(server, tmp_path, "-m", "destructive", "--dfns-sensitive-url", r"api\.dfns\.io",
+                          *TRIAL)
     assert run.returncode == 0, run.output[-3000:]
     assert "dfns state-changing cases: allowed" in run.stdout and "skipped" not in run.stdout
 
@@ -133,7 +139,8 @@ def test_a_broken_contract_is_exit_status_1():
 
 @pytest.mark.parametrize("args, message", [
     (("--dfns-mock-fault", "no-such-fault"), "--dfns-mock-fault: unknown fault 'no-such-fault'"),
-    (("--dfns-timeout", "soon"), "--dfns-timeout: 'soon' is not a number of seconds"),
+    pytest.param(("--dfns-timeout", "soon"), "--dfns-timeout: 'soon' is not a number of seconds",
+                 marks=pytest.mark.slow),  # in-process in the fast tier: unit/test_options.py
     (("--base-url", "http://127.0.0.1:9", "--dfns-profile", "/nonexistent/profile.json"), "file not found"),
 ], ids=["unknown-fault", "bad-timeout", "missing-profile"])
 def test_a_broken_set_up_is_exit_status_4_without_a_traceback(args, message):

@@ -145,6 +145,7 @@ def test_the_proxy_counts_timeouts_waited_in_sequence_not_those_waited_together(
     ("stops-answering", after_request(60, HANG), "hung"),
     ("2s-per-request", after_request(START_UP, Delay(2.0)), "delayed"),
 ], ids=["stops-answering", "2s-per-request"])
+@pytest.mark.slow  # a whole run waiting on timeouts; the one-case transport failures below stay in the fast tier
 def test_a_dead_or_slow_target_costs_one_timeout_and_every_output_is_written(through, target, policy, held):
     """The whole suite one request at a time, ``--dfns-timeout 1``: one case waits a timeout, the cleanup another."""
     run, proxy = through(policy, "--dfns-timeout", "1", "--dfns-concurrency", "1")
@@ -164,6 +165,7 @@ ON_THEIR_WAY = 8 + 2 * 20 + 1
     ("stops-answering", after_request(60, HANG), "hung"),
     ("2s-per-request", after_request(START_UP, Delay(2.0)), "delayed"),
 ], ids=["stops-answering", "2s-per-request"])
+@pytest.mark.slow
 def test_at_once_a_dead_target_still_costs_one_timeout(through, target, policy, held):
     """The default concurrency (8): the requests already on their way wait the one timeout together; nothing
     is sent after the first failure (the proxy counts every request that reached it)."""
@@ -180,6 +182,7 @@ def test_at_once_a_dead_target_still_costs_one_timeout(through, target, policy, 
 SEQUENTIAL = ("tests/test_documented_errors.py", "tests/test_fuzz_headers.py", "tests/test_fuzz_replay_model.py")
 
 
+@pytest.mark.slow
 def test_under_xdist_each_worker_waits_one_timeout_at_most(through):
     run, proxy = through(after_request(60, HANG), *SEQUENTIAL, "--dfns-timeout", "1", "-n", "2")
     assert_environment_errors_only(run, through)
@@ -189,6 +192,7 @@ def test_under_xdist_each_worker_waits_one_timeout_at_most(through):
     assert proxy.timeouts_in_sequence() <= 6, proxy.holds  # each worker's as above, then the controller's 2
 
 
+@pytest.mark.slow  # in the tier of the runs it is the control of
 def test_the_whole_suite_through_the_proxy_passes(through):
     """The control of the runs above: the same proxy, forwarding everything."""
     run, proxy = through(forward_all, "--dfns-timeout", "1", "--dfns-require-all")
@@ -220,12 +224,9 @@ def test_a_deadline_the_run_fits_in_changes_nothing(through):
     assert "deadline passed" not in run.stdout and "error" not in through.verdicts()
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--dfns-deadline", "0"), "--dfns-deadline: must be more than 0"),
-    (("--dfns-deadline", "soon"), "--dfns-deadline: 'soon' is not a number of seconds"),
-    (("-o", "dfns_deadline=-3"), "dfns_deadline = -3 in"),
-], ids=["zero", "not-a-number", "ini"])
-def test_a_bad_deadline_is_a_usage_error(args, message):
+def test_a_bad_deadline_is_a_usage_error():
+    """End to end, one bad value: exit 4 and one line. Every spelling is checked in-process (unit/test_options.py)."""
+    args, message = ("--dfns-deadline", "0"), "--dfns-deadline: must be more than 0"
     run = run_suite(*ONE_CASE, *args, timeout=120)
     assert run.returncode == USAGE_ERROR and message in run.output, run.output[-3000:]
     assert "Traceback" not in run.output

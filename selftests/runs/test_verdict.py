@@ -100,10 +100,12 @@ def test_a_misspelt_variable_is_a_warning_naming_the_right_one():
 
 @pytest.mark.parametrize("args, message", [
     (("--dfns-timeout", "0"), "--dfns-timeout: must be more than 0"),
-    (("--dfns-timeout", "-1"), "--dfns-timeout: must be more than 0"),
-    (("--dfns-retry-transport", "-1"), "--dfns-retry-transport: must be 0 or more"),
-    (("--dfns-rate-limit", "0"), "--dfns-rate-limit: must be more than 0"),
-    (("--dfns-rate-limit-budget", "-5"), "--dfns-rate-limit-budget: must be 0 or more"),
+    # The fast tier checks these in-process (unit/test_options.py); the full tier end to end too.
+    pytest.param(("--dfns-timeout", "-1"), "--dfns-timeout: must be more than 0", marks=pytest.mark.slow),
+    pytest.param(("--dfns-retry-transport", "-1"), "--dfns-retry-transport: must be 0 or more", marks=pytest.mark.slow),
+    pytest.param(("--dfns-rate-limit", "0"), "--dfns-rate-limit: must be more than 0", marks=pytest.mark.slow),
+    pytest.param(("--dfns-rate-limit-budget", "-5"), "--dfns-rate-limit-budget: must be 0 or more",
+                 marks=pytest.mark.slow),
 ], ids=["timeout-0", "timeout-negative", "retries-negative", "rate-0", "budget-negative"])
 def test_bad_option_values_are_usage_errors(args, message):
     assert_set_up_error(run_suite(*ONE_CASE, *args), message)
@@ -196,7 +198,7 @@ def junit_properties(path: Path) -> dict[str, str]:
 
 def test_a_whole_run_is_passed_in_every_output(tmp_path):
     """The control of the two above: terminal, JSON, HTML, JUnit XML and exit status agree."""
-    run = run_suite("--dfns-require-all", "--dfns-contract-report", str(tmp_path / "r.json"),
+    run = run_suite("--dfns-require-all", "--dfns-hypothesis-profile", "trial", "--dfns-contract-report", str(tmp_path / "r.json"),
                     "--dfns-contract-report-html", str(tmp_path / "r.html"), "--junitxml", str(tmp_path / "j.xml"))
     assert run.returncode == 0, run.output[-3000:]
     report = report_of(tmp_path)
@@ -219,6 +221,7 @@ def test_an_empty_profile_against_a_live_target_is_never_passed(tmp_path, server
 # -- 4. rate limits --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a whole gate run; test_environment_answers.py waits out a 429 in one request in 25 in the fast tier
 def test_a_gateway_that_rate_limits_some_requests_leaves_the_run_green(tmp_path, server):
     limited = {5, 17, 40, 41, 90, 160}
     with gateway(server.url, limit=lambda n: n in limited) as front:
@@ -234,7 +237,8 @@ def test_a_gateway_that_rate_limits_some_requests_leaves_the_run_green(tmp_path,
 def test_a_gateway_that_always_rate_limits_is_an_error_not_a_broken_contract(tmp_path, server):
     with gateway(server.url, limit=lambda n: True) as front:
         run = live(front.url, profile_file(tmp_path, server.profile), "--dfns-skip-preflight",
-                   "--dfns-rate-limit-budget", "0", "--dfns-contract-report", str(tmp_path / "r.json"))
+                   "--dfns-rate-limit-budget", "0", "--dfns-contract-report", str(tmp_path / "r.json"),
+                   "-k", "test_documented_error")  # INCOMPLETE either way: what matters is error, never failed
     assert run.returncode == TESTS_FAILED, run.output[-3000:]
     report = report_of(tmp_path)
     verdicts = {error["verdict"] for error in report["errors"]}

@@ -114,7 +114,10 @@ def test_the_versions_compared_here_are_every_published_one():
     assert {e.id for e in load_contract(EXTENDED).errors} - {e.id for e in load_contract(FIRST).errors} == NEW_ENTRIES
 
 
-@pytest.mark.parametrize("version", [FIRST, EXTENDED, LATEST])
+#: A whole run per version: the fast tier keeps the latest; the others' entries are verified by the differences
+#: below too (every entry not in a difference must be verified there).
+@pytest.mark.parametrize("version", [pytest.param(FIRST, marks=pytest.mark.slow),
+                                     pytest.param(EXTENDED, marks=pytest.mark.slow), LATEST])
 def test_each_version_is_green_against_its_own_server(tmp_path: Path, version: str) -> None:
     """The embedded server follows --dfns-contract: every entry verified, the 500 entry not provoked."""
     outcome = run_versions(tmp_path, version)
@@ -143,7 +146,13 @@ def expected_failing_cases(suite: str, errors: frozenset[str]) -> list[str]:
     return sorted(cases)
 
 
-@pytest.mark.parametrize(("suite", "server"), sorted(DIFFERENCES), ids=lambda v: v)
+#: The fast tier keeps one pair (the first page against the latest server); the full tier runs every pair.
+FAST_PAIR = (FIRST, LATEST)
+
+
+@pytest.mark.parametrize(("suite", "server"), [
+    pair if pair == FAST_PAIR else pytest.param(*pair, marks=pytest.mark.slow) for pair in sorted(DIFFERENCES)
+], ids=lambda v: v)
 def test_a_version_fails_another_versions_server_exactly_on_their_differences(
         tmp_path: Path, suite: str, server: str) -> None:
     errors = DIFFERENCES[(suite, server)]
@@ -157,6 +166,7 @@ def test_a_version_fails_another_versions_server_exactly_on_their_differences(
     assert_names_the_versions(outcome, suite, server)
 
 
+@pytest.mark.slow  # a benign variation, as the mutation matrix's: the full tier's
 def test_the_first_version_still_passes_a_server_of_the_later_edit_of_the_day(tmp_path: Path) -> None:
     """The later edit only added errors: a server built on it certifies against the first edit too."""
     outcome = run_versions(tmp_path, FIRST, EXTENDED)
@@ -169,13 +179,9 @@ def test_the_first_version_still_passes_a_server_of_the_later_edit_of_the_day(tm
 USAGE_ERROR = 4
 
 
-@pytest.mark.parametrize("args", [
-    ("--dfns-contract", "2024-13-01"),
-    ("-o", "dfns_contract=2024-08-19-draft"),
-    ("--dfns-mock-contract", "2026-01-01"),
-    ("--dfns-contract", "../../schemas/contracts/2024-08-19"),
-], ids=["option", "ini", "mock", "path"])
-def test_an_unknown_version_is_one_usage_error_naming_the_versions(args: tuple[str, ...]) -> None:
+def test_an_unknown_version_is_one_usage_error_naming_the_versions() -> None:
+    """End to end, one spelling: exit 4 and one line. Every spelling is checked in-process (unit/test_options.py)."""
+    args = ("--dfns-contract", "2024-13-01")
     run = run_suite(*args, "--dfns-list")
     assert run.returncode == USAGE_ERROR, run.output
     assert "no such published version of the errors page; choose one of: %s" % ", ".join(published_contracts()) \
