@@ -205,12 +205,27 @@ def header_spellings() -> st.SearchStrategy[Spelling]:
 
 #: Values a property sends at once: one Hypothesis example is a batch of them (``contract/fuzzing.py``).
 BATCH = 8
+#: The batch of this process's budget (``use_batch``: the trial budget's is smaller), read at the first draw.
+_batch = [BATCH]
+
+
+def use_batch(size: int) -> None:
+    """Batches of ``size`` values from now on (the plugin sets its budget's before any property runs)."""
+    _batch[0] = size
 
 
 def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
-    """``BATCH`` values of ``values``, sent at once: against a remote target a batch costs one round trip, not eight.
+    """``BATCH`` values of ``values`` (the budget's batch: ``use_batch``), sent at once: against a remote target a batch costs one round trip, not eight.
 
     Of fixed size, so every example fuzzes as many values; the failure names the
     value that broke the contract (batches are not shrunk: ``contract/fuzzing.py``).
+    A batch of one tier only is not drawn: Hypothesis' first example is its
+    simplest, the first tier eight times, a round trip that fuzzes one value.
     """
-    return st.lists(values, min_size=BATCH, max_size=BATCH)
+    return st.deferred(lambda: st.lists(values, min_size=_batch[0], max_size=_batch[0]).filter(_mixed_tiers))
+
+
+def _mixed_tiers(batch: list) -> bool:
+    """More than one tier among the batch's values (each a ``Drawn`` or a tuple starting with one)."""
+    tiers = {getattr(value[0] if isinstance(value, tuple) else value, "tier", None) for value in batch}
+    return len(tiers) > 1
