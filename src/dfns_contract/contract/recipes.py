@@ -72,8 +72,9 @@ class RecipeContext:
     def admin_control(self, method: str, path: str, body: object = None, *, sign: bool = False) -> Exchange:
         """The admin's valid ``method path`` (signed with a user action if ``sign``), sent once per process for
         every case whose control it is (``shared.py``: a control is about the request, not the case)."""
-        key = ("control", "admin", method, path, json.dumps(body, sort_keys=True), sign)
-        return self.shared.once(key, lambda: self.principal().request(method, path, body, sign=sign))
+        return self.shared.once(control_key(method, path, body, sign=sign),
+                                lambda: self.principal().request(method, path, body, sign=sign))
+
 
     def principal(self, prefix: str = "") -> DfnsClient:
         """The admin (prefix "") or the limited principal (prefix "limited")."""
@@ -103,6 +104,11 @@ class RecipeContext:
 
     def path(self, template: str) -> str:
         return template.format(**self.profile.values)
+
+
+def control_key(method: str, path: str, body: object = None, *, sign: bool = False) -> tuple:
+    """The key of the admin's shared control ``method path`` in ``Shared`` (the preflight seeds one)."""
+    return ("control", "admin", method, path, json.dumps(body, sort_keys=True), sign)
 
 
 Run = Callable[[RecipeContext, str | None], Trial]

@@ -52,6 +52,13 @@ class Shared:
                 slot.done = True
             return slot.value
 
+    def seed(self, key: Hashable, value: object) -> None:
+        """``value`` is what ``once(key, …)`` gives from now on (an answer this process already has)."""
+        with self._lock:
+            slot = self._slots.setdefault(key, _Slot())
+        with slot.lock:
+            slot.value, slot.done = value, True
+
 
 _BY_RUN: dict[str, Shared] = {}
 _BY_RUN_LOCK = threading.Lock()
