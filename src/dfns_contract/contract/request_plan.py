@@ -42,6 +42,15 @@ class RequestPlan:
 FULL = RequestPlan("full", race_senders=5, list_after_conflict=True)
 TRIAL = RequestPlan("trial", race_senders=2, list_after_conflict=False)
 
+#: Requests of a serial default run of each version under each plan, counted by the reference server with the
+#: preflight and the cleanup (``bench/quota.py``, 2026-12-08): what ``--dfns-list`` says a run costs.
+MEASURED: dict[str, dict[str, int]] = {
+    "2026": {"full": 166, "trial": 97},
+    "2024-08-19": {"full": 432},
+    "2024-08-19-extended": {"full": 469},
+    "2025-02-07": {"full": 464},
+}
+
 _active = FULL
 
 
@@ -55,3 +64,10 @@ def use(budget_name: str) -> RequestPlan:
 def active() -> RequestPlan:
     """This process's plan (``FULL`` until the plugin chose one)."""
     return _active
+
+
+def describe(contract: str | None) -> dict[str, object]:
+    """The active plan for ``--dfns-list``: its name, and what a serial default run of ``contract`` cost when
+    measured (None: not measured for that version and plan)."""
+    plan = active()
+    return {"name": plan.name, "requests": MEASURED.get(contract or "", {}).get(plan.name)}
