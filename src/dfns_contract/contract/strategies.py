@@ -46,7 +46,12 @@ def _tiered(tiers: dict[str, st.SearchStrategy[str | None]], verdict: str) -> st
     def label(tier: str) -> st.SearchStrategy[Drawn]:
         return tiers[tier].map(lambda value: Drawn(value, tier, verdict))
 
-    return st.sampled_from(sorted(tiers)).flatmap(label).map(_event)
+    def names() -> st.SearchStrategy[str]:
+        focused = sorted(set(tiers) & set(_focus[0] or ()))
+        return st.sampled_from(focused or sorted(tiers))
+
+    # Deferred: the budget's focus (``use_batch``) is set after the test modules built their strategies.
+    return st.deferred(names).flatmap(label).map(_event)
 
 
 def _event(drawn: Drawn) -> Drawn:
@@ -207,11 +212,14 @@ def header_spellings() -> st.SearchStrategy[Spelling]:
 BATCH = 8
 #: The batch of this process's budget (``use_batch``: the trial budget's is smaller), read at the first draw.
 _batch = [BATCH]
+#: The tiers this process's budget draws from, where a strategy has them (None: every tier), one of each a batch.
+_focus: list[frozenset[str] | None] = [None]
 
 
-def use_batch(size: int) -> None:
-    """Batches of ``size`` values from now on (the plugin sets its budget's before any property runs)."""
-    _batch[0] = size
+def use_batch(size: int, tiers: frozenset[str] | None = None) -> None:
+    """Batches of ``size`` values from now on; with ``tiers``, only those tiers (where a strategy has them) and each
+    once a batch. The plugin sets its budget's before any property runs."""
+    _batch[0], _focus[0] = size, tiers
 
 
 def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
@@ -222,10 +230,17 @@ def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
     A batch of one tier only is not drawn: Hypothesis' first example is its
     simplest, the first tier eight times, a round trip that fuzzes one value.
     """
-    return st.deferred(lambda: st.lists(values, min_size=_batch[0], max_size=_batch[0]).filter(_mixed_tiers))
+    def batch() -> st.SearchStrategy[list]:
+        unique = {"unique_by": _tier_of} if _focus[0] else {}
+        return st.lists(values, min_size=_batch[0], max_size=_batch[0], **unique).filter(_mixed_tiers)
+
+    return st.deferred(batch)
+
+
+def _tier_of(value: object) -> object:
+    return getattr(value[0] if isinstance(value, tuple) else value, "tier", None)
 
 
 def _mixed_tiers(batch: list) -> bool:
     """More than one tier among the batch's values (each a ``Drawn`` or a tuple starting with one)."""
-    tiers = {getattr(value[0] if isinstance(value, tuple) else value, "tier", None) for value in batch}
-    return len(tiers) > 1
+    return len({_tier_of(value) for value in batch}) > 1
