@@ -12,7 +12,10 @@ quota per window, at ten times the rate, so that the benchmark takes seconds.
 What a 60 s window costs is estimated, not measured: the pacer spreads the
 requests over the window, so a run takes about ``requests x 60 / quota``
 seconds, or its unthrottled time when that is longer (``at_60s_s``). The
-server's 429s are counted too: 0 is the pacer's promise.
+server's 429s are counted too: 0 is the pacer's promise. Behind 100 a minute
+the run takes the trial request plan (``contract/request_plan.py``), so that
+row's ``requests`` is what a trial organisation's run sends: at most one
+window (100), where the unthrottled rows show the default plan's.
 """
 
 from __future__ import annotations

@@ -6,9 +6,6 @@ towards the documented errors they extend, and take their profile needs and
 safety from them.
 """
 
-import json
-import secrets
-import threading
 
 import pytest
 
@@ -20,13 +17,7 @@ from dfns_contract.contract.failure_record import STATUS, Expected, FailureRecor
 from dfns_contract.contract.profile import Profile
 from dfns_contract.contract.races import DEFAULT_SENDERS, send_at_once
 from dfns_contract.contract.recipes import RecipeContext
-from dfns_contract.contract.reference_recipes import (
-    TRANSFERS,
-    announce_transfer,
-    created_once,
-    idempotency_problems,
-    transfer_body,
-)
+from dfns_contract.contract.reference_recipes import TRANSFERS, created_once, idempotency_problems, raced_transfer
 from dfns_contract.wire.nonce import make_nonce
 
 # Many requests each: they run in their turn, first (see the plugin's ordering).
@@ -83,37 +74,24 @@ def test_one_user_action_used_at_once_passes_once(dfns_client: DfnsClient, dfns_
     rejected_as_documented(exchanges, dfns_error, "useraction-reused-race")
 
 
-#: Identical transfers sent at once: each is signed beforehand, and each moves money on a real network.
-TRANSFER_SENDERS = 5
-
-
 @pytest.mark.documented_error("external-id-conflict")
 def test_one_external_id_sent_at_once_creates_one_transfer(recipe_context: RecipeContext,
                                                            dfns_error: DocumentedError) -> None:
     """The idempotency page: the identical request answers the transfer first created, however many are in flight
-    (a store that checks, then records, creates one per request). Any 409 among them is the documented one."""
+    (a store that checks, then records, creates one per request). Any 409 among them is the documented one. The
+    race is the process's one transfer (``reference_recipes.raced_transfer``: the conflict cases conflict with
+    it); its senders are the run's request plan's (``request_plan.py``: fewer behind a trial quota)."""
     ctx = recipe_context
-    admin, path = ctx.principal(), ctx.path(TRANSFERS)
-    body = transfer_body(ctx, ctx.name("race-" + secrets.token_hex(4)))
-    announce_transfer(ctx, body)
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    tokens = [admin.user_action("POST", path, payload) for _ in range(TRANSFER_SENDERS)]
-    lock = threading.Lock()
-
-    def send(sender: DfnsClient) -> Exchange:
-        with lock:
-            token = tokens.pop()
-        return sender.request("POST", path, body, headers={"X-DFNS-USERACTION": token})
-
-    exchanges = send_at_once(admin, send, senders=TRANSFER_SENDERS)
+    raced = raced_transfer(ctx)
+    body, exchanges = raced.body, raced.exchanges
     passed, others = split(exchanges)
     created = sorted({e.json.get("id") for e in passed if isinstance(e.json, dict)}, key=str)
     if len(created) != 1:
         raise race_lost("[external-id-conflict-race] %d identical transfers at once answered %d transfers (%s), "
-                        "expected one" % (TRANSFER_SENDERS, len(created), ", ".join(map(str, created))),
+                        "expected one" % (len(exchanges), len(created), ", ".join(map(str, created))),
                         "one transfer, answered to every identical request", passed[:2] or others[:1])
     for conflict in others:
         assert_as_documented(conflict, dfns_error, title="[external-id-conflict-race] an identical request in flight")
         assert not idempotency_problems(passed[0], passed[0], conflict, body["externalId"])
-    problems = created_once(ctx, body["externalId"], path)
+    problems = created_once(ctx, body["externalId"], ctx.path(TRANSFERS))
     assert not problems, "[external-id-conflict-race] " + "\n".join(problems)

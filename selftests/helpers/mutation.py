@@ -9,6 +9,7 @@ says why).
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -111,12 +112,24 @@ def failed_cases(junit_xml: Path) -> list[str]:
     )
 
 
+#: Runs the matrix's suites under this fuzzing budget and its request plan (``trial``: as behind a trial quota,
+#: which the embedded server does not have), e.g. ``DFNS_MATRIX_BUDGET=trial pytest selftests/mutation -k 2026``.
+MATRIX_BUDGET = "DFNS_MATRIX_BUDGET"
+
+
+def budget_args() -> tuple[str, ...]:
+    """``--dfns-hypothesis-profile`` for each suite run when ``DFNS_MATRIX_BUDGET`` names one, else nothing."""
+    chosen = os.environ.get(MATRIX_BUDGET)
+    return ("--dfns-hypothesis-profile", chosen) if chosen else ()
+
+
 def run_against(switch: str, kind: str, contract: str = DEFAULT_CONTRACT) -> MatrixRow:
     """The whole suite of ``contract``'s version against the embedded server of that version, with ``switch`` on."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "junit.xml"
         started = time.perf_counter()
-        run = run_suite("-q", "--dfns-contract", contract, "--dfns-mock-fault", switch, "--junitxml", str(report))
+        run = run_suite("-q", "--dfns-contract", contract, "--dfns-mock-fault", switch, "--junitxml", str(report),
+                        *budget_args())
         seconds = time.perf_counter() - started
         cases = failed_cases(report) if report.exists() else []
     tail = "\n".join(run.output.strip().splitlines()[-15:])

@@ -32,6 +32,7 @@ knows when no process of the run is left to rely on it.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -233,8 +234,26 @@ class LeftPending(LeftAsCreated):
     advice: ClassVar[str] = "approve or reject it in the dashboard (Approvals) or with the policy approvals API"
 
 
+#: Listings read during one pass of ``Cleanup.run``, by path: several archives of the run's permissions each look
+#: for their own name in the same ``GET /permissions`` (a quota charges each read), and archiving one permission
+#: changes no other's entry. None outside a pass.
+_PASS_LISTINGS: contextvars.ContextVar[dict[str, list[dict[str, Any]]] | None] = contextvars.ContextVar(
+    "dfns_cleanup_listings", default=None)
+
+
 def _listed(client: DfnsClient, path: str) -> list[dict[str, Any]]:
-    """The items of a paged Dfns listing (``{items, nextPageToken}``), at most ``LISTED_PAGES`` pages."""
+    """The items of a paged Dfns listing (``{items, nextPageToken}``), at most ``LISTED_PAGES`` pages; read once
+    per cleanup pass."""
+    cache = _PASS_LISTINGS.get()
+    if cache is not None and path in cache:
+        return cache[path]
+    items = _read_listing(client, path)
+    if cache is not None:
+        cache[path] = items
+    return items
+
+
+def _read_listing(client: DfnsClient, path: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     token = None
     for _ in range(LISTED_PAGES):
@@ -449,14 +468,21 @@ class Cleanup:
                 self.journal.deferred(undo.key)
                 self.deferred.append(undo.key)
         interrupted = False
-        for undo in undos:
-            line, restored, interrupted = self._undo(undo, interrupted)
-            self.failures += not restored
-            self.lines.append(line)
-            self.outcomes[undo.key] = line
-            if self.journal is not None:
-                self.journal.finished(undo.key, line, restored=restored)
+        listings = _PASS_LISTINGS.set({})
+        try:
+            for undo in undos:
+                line, restored, interrupted = self._undo(undo, interrupted)
+                self._finished(undo, line, restored)
+        finally:
+            _PASS_LISTINGS.reset(listings)
         return self.lines
+
+    def _finished(self, undo: Undo, line: str, restored: bool) -> None:
+        self.failures += not restored
+        self.lines.append(line)
+        self.outcomes[undo.key] = line
+        if self.journal is not None:
+            self.journal.finished(undo.key, line, restored=restored)
 
     def _undo(self, undo: Undo, interrupted: bool) -> tuple[str, bool, bool]:
         """The undo's line, whether the state is as it should be, and whether a Ctrl-C has stopped the cleanup."""

@@ -7,14 +7,24 @@ permissions.md``) are where one run can provoke both without touching what
 the organisation already has. Every permission the run creates carries the
 run id in its name (``RecipeContext.name``) and grants one read operation;
 its archive, and the revoke of every assignment the run makes, are registered
-as undos before the request that needs them leaves (``cleanup.py``), and run
-again right after the case.
+as undos before the request that needs them leaves (``cleanup.py``).
+
+The three cases share one permission per process (``SharedPermission``, a
+quota charges requests: ``shared.py``): its signed creation is the control of
+``missing-post`` and the first step of the other two; one assignment of it to
+``limitedPrincipalId`` serves ``permission-assigned-twice`` (assigned again:
+the 409) and ``missing-delete`` (revoked without, then with a user action).
+Their requests are one sequence, sent once in its order by whichever case
+asks first (``assignment_sequence``). Its undos run at the session's end only: what
+the run's own permission grants is one read, which no other case relies on
+not having.
 """
 
 from __future__ import annotations
 
 import secrets as random_source
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dfns_contract.contract.cleanup import ArchivePermission, Cleanup, RevokeAssignments, Undo
@@ -30,6 +40,7 @@ class RecipeContext(Protocol):
     profile: Profile
     cleanup: Cleanup
     cleanups: list[Callable[[], object]]
+    shared: Any
 
     def principal(self, prefix: str = "") -> DfnsClient: ...
 
@@ -53,17 +64,73 @@ def _undo_now_and_at_the_end(ctx: RecipeContext, undo: Undo) -> None:
         ctx.cleanups.insert(0, lambda: undo.restore(client))  # last registered, first undone, as at the end
 
 
-def create_permission(ctx: RecipeContext, body: dict[str, Any], *, sign: bool = True) -> Exchange:
+def _register(ctx: RecipeContext, undo: Undo, at_the_end: bool) -> None:
+    if at_the_end:
+        ctx.cleanup.register(undo)
+    else:
+        _undo_now_and_at_the_end(ctx, undo)
+
+
+def create_permission(ctx: RecipeContext, body: dict[str, Any], *, sign: bool = True, at_the_end: bool = False
+                      ) -> Exchange:
     """Create Permission (``POST /permissions``), its archive registered first: a broken server may create it
-    even when the request should have been refused."""
-    _undo_now_and_at_the_end(ctx, ArchivePermission(body["name"]))
+    even when the request should have been refused. ``at_the_end``: archived at the session's end only."""
+    _register(ctx, ArchivePermission(body["name"]), at_the_end)
     return ctx.principal().request("POST", PERMISSIONS, body, sign=sign)
 
 
-def assign(ctx: RecipeContext, permission_id: str, identity_id: str, *, sign: bool = True) -> Exchange:
+def assign(ctx: RecipeContext, permission_id: str, identity_id: str, *, sign: bool = True, at_the_end: bool = False
+           ) -> Exchange:
     """Assign Permission, with the revoke of every assignment of the identity to it registered first."""
-    _undo_now_and_at_the_end(ctx, RevokeAssignments(permission_id, identity_id))
+    _register(ctx, RevokeAssignments(permission_id, identity_id), at_the_end)
     return ctx.principal().request("POST", assignments_path(permission_id), {"identityId": identity_id}, sign=sign)
+
+
+@dataclass
+class SharedPermission:
+    """The process's permission for the 2026 permission cases: its creation, and the assignment sequence."""
+
+    created: Exchange
+    permission_id: str | None
+
+
+def shared_permission(ctx: RecipeContext) -> SharedPermission:
+    """The process's permission, created (signed) by the first case that needs it; archived at the end."""
+    def make() -> SharedPermission:
+        created = create_permission(ctx, permission_body(ctx), at_the_end=True)
+        return SharedPermission(created, id_of(created))
+
+    return ctx.shared.once("permission", make)
+
+
+@dataclass
+class AssignmentSequence:
+    """The shared permission assigned to ``limitedPrincipalId`` (control), assigned again (the 409's fault), then
+    that assignment revoked without a user action (the 403's fault) and with one (its control). ``None`` for a
+    step not sent: the one before it failed, and is the case's answer."""
+
+    assigned: Exchange
+    again: Exchange | None = None
+    unsigned_revoke: Exchange | None = None
+    revoke: Exchange | None = None
+
+
+def assignment_sequence(ctx: RecipeContext, permission_id: str) -> AssignmentSequence:
+    """The sequence both ``permission-assigned-twice`` and ``useraction-missing-or-invalid-missing-delete`` take
+    their part of, sent once per process in this order, whichever case asks first: the 409 needs the assignment
+    in place, the revoke removes it, and one assignment serves both."""
+    def make() -> AssignmentSequence:
+        identity = ctx.profile["limitedPrincipalId"]
+        sequence = AssignmentSequence(assign(ctx, permission_id, identity, at_the_end=True))
+        assignment_id = id_of(sequence.assigned)
+        if assignment_id is None:
+            return sequence
+        sequence.again = assign(ctx, permission_id, identity, at_the_end=True)
+        sequence.unsigned_revoke = revoke(ctx, permission_id, assignment_id, sign=False)
+        sequence.revoke = revoke(ctx, permission_id, assignment_id)
+        return sequence
+
+    return ctx.shared.once(("assignment sequence", permission_id), make)
 
 
 def revoke(ctx: RecipeContext, permission_id: str, assignment_id: str, *, sign: bool = True) -> Exchange:

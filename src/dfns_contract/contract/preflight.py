@@ -54,6 +54,9 @@ class Preflight:
 
     requests: int = 0
     checks: list[str] = field(default_factory=list)
+    #: The admin's ``GET /auth/apps`` that the target accepted: the same request as the control the cases of this
+    #: process share (``recipes.RecipeContext.admin_control``), which need not be sent again.
+    token_accepted: Exchange | None = None
 
 
 def preflight(base_url: str, profile: Profile, *, timeout: float, retries: int = 0, rate_limit_budget: float = 0.0,
@@ -187,6 +190,7 @@ def _token_accepted(client: DfnsClient, done: Preflight) -> None:
             "preflight: the profile's token and app were refused: GET %s answered HTTP %d. Check authToken (expired? "
             "for this environment?) and appId (active, of the token's organisation)" % (APPS, exchange.status))
     done.checks.append("token accepted")
+    done.token_accepted = exchange
 
 
 def _key_signs(client: DfnsClient, profile: Profile, done: Preflight) -> None:

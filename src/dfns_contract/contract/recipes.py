@@ -26,6 +26,7 @@ from dfns_contract.contract import permissions
 from dfns_contract.contract.cleanup import Cleanup
 from dfns_contract.contract.pauses import AFTER_A_PAUSE, FirstUse, Pauses
 from dfns_contract.contract.profile import Profile
+from dfns_contract.contract.shared import Shared, shared_for
 from dfns_contract.wire.encoding import b64url_encode
 from dfns_contract.wire.nonce import iso_now, make_nonce, reencode_nonce
 
@@ -61,6 +62,19 @@ class RecipeContext:
     cleanup: Cleanup = field(default_factory=Cleanup)
     #: First uses sent early in the session, for the replays after a pause.
     pauses: Pauses = field(default_factory=Pauses)
+    #: What this process sends once for all its cases (``shared.py``); the run's, found by its run id.
+    shared: Shared | None = None
+
+    def __post_init__(self) -> None:
+        if self.shared is None:
+            self.shared = shared_for(self.run_id)
+
+    def admin_control(self, method: str, path: str, body: object = None, *, sign: bool = False) -> Exchange:
+        """The admin's valid ``method path`` (signed with a user action if ``sign``), sent once per process for
+        every case whose control it is (``shared.py``: a control is about the request, not the case)."""
+        return self.shared.once(control_key(method, path, body, sign=sign),
+                                lambda: self.principal().request(method, path, body, sign=sign))
+
 
     def principal(self, prefix: str = "") -> DfnsClient:
         """The admin (prefix "") or the limited principal (prefix "limited")."""
@@ -90,6 +104,11 @@ class RecipeContext:
 
     def path(self, template: str) -> str:
         return template.format(**self.profile.values)
+
+
+def control_key(method: str, path: str, body: object = None, *, sign: bool = False) -> tuple:
+    """The key of the admin's shared control ``method path`` in ``Shared`` (the preflight seeds one)."""
+    return ("control", "admin", method, path, json.dumps(body, sort_keys=True), sign)
 
 
 Run = Callable[[RecipeContext, str | None], Trial]
@@ -171,9 +190,8 @@ def bad_nonce(variant: str) -> str | None:
 
 @recipe("nonce-missing-or-invalid", needs=BASE, variants=BAD_NONCES)
 def nonce_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
-    admin = ctx.principal()
-    control = admin.request("GET", "/auth/apps")
-    fault = admin.request("GET", "/auth/apps", headers={"X-DFNS-NONCE": bad_nonce(variant or "missing")})
+    control = ctx.admin_control("GET", "/auth/apps")
+    fault = ctx.principal().request("GET", "/auth/apps", headers={"X-DFNS-NONCE": bad_nonce(variant or "missing")})
     return Trial(fault, [control])
 
 
@@ -303,10 +321,9 @@ BAD_AUTHORIZATIONS: dict[str, Callable[[Profile], str | None]] = {
 @recipe("no-jwt", needs=BASE, variants=BAD_AUTHORIZATIONS,
         variant_needs={"expired": ("expiredAuthToken",), "other-org": ("otherOrgAuthToken",)})
 def not_authenticated(ctx: RecipeContext, variant: str | None) -> Trial:
-    admin = ctx.principal()
-    control = admin.request("GET", "/auth/apps")
+    control = ctx.admin_control("GET", "/auth/apps")
     value = BAD_AUTHORIZATIONS[variant or "missing"](ctx.profile)
-    fault = admin.request("GET", "/auth/apps", headers={"Authorization": value})
+    fault = ctx.principal().request("GET", "/auth/apps", headers={"Authorization": value})
     return Trial(fault, [control])
 
 
@@ -317,7 +334,7 @@ def forbidden(ctx: RecipeContext, variant: str | None) -> Trial:
     path = ctx.path(OTHER_APP + "/activate")
     limited = ctx.principal("limited")
     ctx.changes_other_app()
-    control = ctx.principal().request("PUT", path, sign=True)
+    control = ctx.admin_control("PUT", path, sign=True)
     fault = limited.request("PUT", path, sign=limited.signer is not None)
     return Trial(fault, [control])
 
@@ -347,28 +364,23 @@ BAD_USER_ACTIONS: dict[str, Callable[[RecipeContext, str], str | None]] = {
 
 
 def _unsigned_post(ctx: RecipeContext) -> Trial:
-    """Create Permission without a user action (fault), then signed (control): the 2026 page's POST."""
-    body = permissions.permission_body(ctx)
-    fault = permissions.create_permission(ctx, body, sign=False)
-    return Trial(fault, [permissions.create_permission(ctx, {**body, "name": body["name"] + "-signed"})])
+    """Create Permission without a user action (fault), next to the signed creation of the process's shared
+    permission (control, ``permissions.shared_permission``): the 2026 page's POST."""
+    shared = permissions.shared_permission(ctx)
+    fault = permissions.create_permission(ctx, permissions.permission_body(ctx), sign=False, at_the_end=True)
+    return Trial(fault, [shared.created])
 
 
 def _unsigned_delete(ctx: RecipeContext) -> Trial:
-    """Revoke an assignment of the run's own permission without a user action (fault), then signed (control):
-    the 2026 page's DELETE. The permission and the assignment it revokes are controls too."""
-    created = permissions.create_permission(ctx, permissions.permission_body(ctx))
-    controls = [created]
-    permission_id = permissions.id_of(created)
-    if permission_id is None:
-        return Trial(created, controls)  # its control failed, which says so
-    assigned = permissions.assign(ctx, permission_id, ctx.profile["limitedPrincipalId"])
-    controls.append(assigned)
-    assignment_id = permissions.id_of(assigned)
-    if assignment_id is None:
-        return Trial(assigned, controls)
-    fault = permissions.revoke(ctx, permission_id, assignment_id, sign=False)
-    controls.append(permissions.revoke(ctx, permission_id, assignment_id))
-    return Trial(fault, controls)
+    """Revoke the shared permission's assignment without a user action (fault), then signed (control): the 2026
+    page's DELETE (``permissions.assignment_sequence``). The permission and the assignment are controls too."""
+    shared = permissions.shared_permission(ctx)
+    if shared.permission_id is None:
+        return Trial(shared.created, [shared.created])  # its control failed, which says so
+    sequence = permissions.assignment_sequence(ctx, shared.permission_id)
+    if sequence.unsigned_revoke is None or sequence.revoke is None:
+        return Trial(sequence.assigned, [shared.created, sequence.assigned])
+    return Trial(sequence.unsigned_revoke, [shared.created, sequence.assigned, sequence.revoke])
 
 
 #: The 2026 page's other state-changing methods: POST and DELETE without a user action, each next to its
@@ -387,7 +399,7 @@ def useraction_invalid(ctx: RecipeContext, variant: str | None) -> Trial:
         return UNSIGNED_METHODS[variant](ctx)
     admin, path = ctx.principal(), ctx.path(OTHER_APP + "/activate")
     ctx.changes_other_app()
-    control = admin.request("PUT", path, sign=True)
+    control = ctx.admin_control("PUT", path, sign=True)
     token = BAD_USER_ACTIONS[variant or "missing"](ctx, path)
     fault = admin.request("PUT", path, headers={"X-DFNS-USERACTION": token})
     return Trial(fault, [control])
@@ -432,10 +444,9 @@ def _read_unknown_app(ctx: RecipeContext, known: str, unknown: str) -> Trial:
 
 
 def _activate_unknown_app(ctx: RecipeContext, known: str, unknown: str) -> Trial:
-    admin = ctx.principal()
     ctx.changes_other_app()
-    control = admin.request("PUT", known + "/activate", sign=True)
-    return Trial(admin.request("PUT", unknown + "/activate", sign=True), [control])
+    control = ctx.admin_control("PUT", known + "/activate", sign=True)
+    return Trial(ctx.principal().request("PUT", unknown + "/activate", sign=True), [control])
 
 
 #: The requests that name an app: (context, the other app's path, an unknown app's path) → trial.
@@ -485,7 +496,7 @@ def user_already_exists(ctx: RecipeContext, variant: str | None) -> Trial:
 def internal_error_probe(ctx: RecipeContext, variant: str | None) -> Trial:
     """Odd but legal header bytes: whatever the server answers, a 5xx must be the documented one."""
     admin = ctx.principal()
-    control = admin.request("GET", "/auth/apps")
+    control = ctx.admin_control("GET", "/auth/apps")
     odd = {
         "X-DFNS-APPID": ctx.profile["appId"] + "\xe9\xff",
         "Authorization": "Bearer " + ctx.profile["authToken"] + "\xa0\xff",

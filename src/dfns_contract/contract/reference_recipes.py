@@ -28,11 +28,15 @@ The recipes here:
 
 from __future__ import annotations
 
+import json
 import secrets as random_source
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dfns_contract.contract import permissions
+from dfns_contract.contract import permissions, request_plan
+from dfns_contract.contract.races import send_at_once
 from dfns_contract.contract.recipes import RecipeContext, Trial, recipe
 
 if TYPE_CHECKING:
@@ -80,7 +84,7 @@ BAD_BODIES: dict[str, Callable[[RecipeContext], Exchange]] = {
 
 @recipe("invalid-body", needs=TOKEN, variants=BAD_BODIES)
 def invalid_body(ctx: RecipeContext, variant: str | None) -> Trial:
-    control = ctx.principal().request("POST", ACTION_INIT, _action_init_body(ctx))
+    control = ctx.admin_control("POST", ACTION_INIT, _action_init_body(ctx))
     return Trial(BAD_BODIES[variant or "malformed-json"](ctx), [control])
 
 
@@ -152,33 +156,90 @@ def announce_transfer(ctx: RecipeContext, body: dict[str, str]) -> None:
         body["amount"], ctx.profile["walletId"], body["to"], body["externalId"]))
 
 
+@dataclass(frozen=True)
+class RacedTransfer:
+    """Identical transfers sent at once (the race of ``tests/test_replay_races.py``): their body and answers."""
+
+    body: dict[str, str]
+    exchanges: list[Exchange]
+
+
+def raced_transfer(ctx: RecipeContext) -> RacedTransfer:
+    """The process's race of identical transfers: ``request_plan.race_senders`` of them, each signed beforehand,
+    sent at once (``races.send_at_once``). Its transfer is also the one the conflict variants conflict with
+    (``first_transfer``): one transfer, not two, per process."""
+    def make() -> RacedTransfer:
+        admin, path = ctx.principal(), ctx.path(TRANSFERS)
+        body = transfer_body(ctx, ctx.name("transfer-" + random_source.token_hex(4)))
+        announce_transfer(ctx, body)
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        senders = request_plan.active().race_senders
+        tokens = [admin.user_action("POST", path, payload) for _ in range(senders)]
+        lock = threading.Lock()
+
+        def send(sender: DfnsClient) -> Exchange:
+            with lock:
+                token = tokens.pop()
+            return sender.request("POST", path, body, headers={"X-DFNS-USERACTION": token})
+
+        return RacedTransfer(body, send_at_once(admin, send, senders=senders))
+
+    return ctx.shared.once("external-id-conflict: race", make)
+
+
+@dataclass(frozen=True)
+class FirstTransfer:
+    """The transfer the ``external-id-conflict`` variants conflict with: its body, the answer that created it,
+    and the identical request sent again after it (the idempotency page's 200 with the transfer first created)."""
+
+    external_id: str
+    body: dict[str, str]
+    first: Exchange
+    again: Exchange
+
+
+def first_transfer(ctx: RecipeContext) -> FirstTransfer:
+    """One transfer for every variant of the process, and its identical repeat sent after the race: the
+    variants' first two requests were the same, and each conflicts with it in its own way (``shared.py``). The
+    transfer is the race's (``raced_transfer``); its first 2xx answer stands for its creation, its second for the
+    repeat."""
+    def make() -> FirstTransfer:
+        raced = raced_transfer(ctx)
+        passed = [e for e in raced.exchanges if 200 <= e.status < 300]
+        first = (passed or raced.exchanges)[0]
+        # A second 2xx of the race is an identical request answered after the transfer existed: the repeat the
+        # page promises the first transfer to (a new id there is the fault). Only when the others were in flight
+        # (409) is the repeat sent again, alone.
+        again = passed[1] if len(passed) > 1 else ctx.principal().request("POST", ctx.path(TRANSFERS), raced.body,
+                                                                            sign=True)
+        return FirstTransfer(raced.body["externalId"], raced.body, first, again)
+
+    return ctx.shared.once("external-id-conflict: first transfer", make)
+
+
 @recipe("external-id-conflict", needs=SIGNED + ("walletId", "transferTo"), variants=CONFLICTS,
         variant_needs={"other-destination": ("otherTransferTo",), "other-wallet": ("otherWalletId",)})
 def external_id_conflict(ctx: RecipeContext, variant: str | None) -> Trial:
-    admin, path = ctx.principal(), ctx.path(TRANSFERS)
-    external_id = ctx.name("transfer-" + random_source.token_hex(4))
-    body = transfer_body(ctx, external_id)
-    announce_transfer(ctx, body)
-    first = admin.request("POST", path, body, sign=True)
-    again = admin.request("POST", path, body, sign=True)
-    other_path, other_body = CONFLICTS[variant or "other-amount"](ctx.profile, path, body)
-    fault = admin.request("POST", other_path, other_body, sign=True)
-    broken = idempotency_problems(first, again, fault, external_id)
-    if not broken and _entity_id(first):
-        broken += created_once(ctx, external_id, path, *((other_path,) if other_path != path else ()))
-    return Trial(fault, [first, again], broken=broken)
+    shared, path = first_transfer(ctx), ctx.path(TRANSFERS)
+    other_path, other_body = CONFLICTS[variant or "other-amount"](ctx.profile, path, shared.body)
+    fault = ctx.principal().request("POST", other_path, other_body, sign=True)
+    broken = idempotency_problems(shared.first, shared.again, fault, shared.external_id)
+    if not broken and _entity_id(shared.first) and request_plan.active().list_after_conflict:
+        broken += created_once(ctx, shared.external_id, path, *((other_path,) if other_path != path else ()))
+    return Trial(fault, [shared.first, shared.again], broken=broken)
 
 
 @recipe("permission-assigned-twice", needs=SIGNED + ("limitedPrincipalId",))
 def permission_assigned_twice(ctx: RecipeContext, variant: str | None) -> Trial:
-    """The run's own permission assigned to the limited principal (control), then assigned again (fault)."""
-    created = permissions.create_permission(ctx, permissions.permission_body(ctx))
-    permission_id = permissions.id_of(created)
-    if permission_id is None:
-        return Trial(created, [created])  # its control failed, which says so
-    identity = ctx.profile["limitedPrincipalId"]
-    first = permissions.assign(ctx, permission_id, identity)
-    return Trial(permissions.assign(ctx, permission_id, identity), [created, first])
+    """The process's permission assigned to the limited principal (control), then assigned again (fault):
+    ``permissions.assignment_sequence``."""
+    shared = permissions.shared_permission(ctx)
+    if shared.permission_id is None:
+        return Trial(shared.created, [shared.created])  # its control failed, which says so
+    sequence = permissions.assignment_sequence(ctx, shared.permission_id)
+    if sequence.again is None:
+        return Trial(sequence.assigned, [shared.created, sequence.assigned])
+    return Trial(sequence.again, [shared.created, sequence.assigned])
 
 
 def _entity_id(exchange: Exchange) -> str | None:

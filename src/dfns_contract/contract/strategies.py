@@ -46,7 +46,12 @@ def _tiered(tiers: dict[str, st.SearchStrategy[str | None]], verdict: str) -> st
     def label(tier: str) -> st.SearchStrategy[Drawn]:
         return tiers[tier].map(lambda value: Drawn(value, tier, verdict))
 
-    return st.sampled_from(sorted(tiers)).flatmap(label).map(_event)
+    def names() -> st.SearchStrategy[str]:
+        focused = sorted(set(tiers) & set(_focus[0] or ()))
+        return st.sampled_from(focused or sorted(tiers))
+
+    # Deferred: the budget's focus (``use_batch``) is set after the test modules built their strategies.
+    return st.deferred(names).flatmap(label).map(_event)
 
 
 def _event(drawn: Drawn) -> Drawn:
@@ -205,12 +210,37 @@ def header_spellings() -> st.SearchStrategy[Spelling]:
 
 #: Values a property sends at once: one Hypothesis example is a batch of them (``contract/fuzzing.py``).
 BATCH = 8
+#: The batch of this process's budget (``use_batch``: the trial budget's is smaller), read at the first draw.
+_batch = [BATCH]
+#: The tiers this process's budget draws from, where a strategy has them (None: every tier), one of each a batch.
+_focus: list[frozenset[str] | None] = [None]
+
+
+def use_batch(size: int, tiers: frozenset[str] | None = None) -> None:
+    """Batches of ``size`` values from now on; with ``tiers``, only those tiers (where a strategy has them) and each
+    once a batch. The plugin sets its budget's before any property runs."""
+    _batch[0], _focus[0] = size, tiers
 
 
 def batches(values: st.SearchStrategy) -> st.SearchStrategy[list]:
-    """``BATCH`` values of ``values``, sent at once: against a remote target a batch costs one round trip, not eight.
+    """``BATCH`` values of ``values`` (the budget's batch: ``use_batch``), sent at once: against a remote target a batch costs one round trip, not eight.
 
     Of fixed size, so every example fuzzes as many values; the failure names the
     value that broke the contract (batches are not shrunk: ``contract/fuzzing.py``).
+    A batch of one tier only is not drawn: Hypothesis' first example is its
+    simplest, the first tier eight times, a round trip that fuzzes one value.
     """
-    return st.lists(values, min_size=BATCH, max_size=BATCH)
+    def batch() -> st.SearchStrategy[list]:
+        unique = {"unique_by": _tier_of} if _focus[0] else {}
+        return st.lists(values, min_size=_batch[0], max_size=_batch[0], **unique).filter(_mixed_tiers)
+
+    return st.deferred(batch)
+
+
+def _tier_of(value: object) -> object:
+    return getattr(value[0] if isinstance(value, tuple) else value, "tier", None)
+
+
+def _mixed_tiers(batch: list) -> bool:
+    """More than one tier among the batch's values (each a ``Drawn`` or a tuple starting with one)."""
+    return len({_tier_of(value) for value in batch}) > 1

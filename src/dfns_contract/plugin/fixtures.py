@@ -201,7 +201,15 @@ def _workers() -> int:
 def dfns_run_id(request: pytest.FixtureRequest) -> str:
     """Unique per run and per worker: names of what the suite creates carry it."""
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    return "dfns-contract-%s-%s" % (secrets.token_hex(4), worker)
+    run_id = "dfns-contract-%s-%s" % (secrets.token_hex(4), worker)
+    preflight = request.config.stash[SETTINGS].preflight  # the controller's: a worker's is None
+    if preflight is not None and preflight.token_accepted is not None:
+        from dfns_contract.contract.recipes import control_key
+        from dfns_contract.contract.shared import shared_for
+
+        # The preflight's accepted GET /auth/apps is the cases' shared control: a quota charges each request.
+        shared_for(run_id).seed(control_key("GET", "/auth/apps"), preflight.token_accepted)
+    return run_id
 
 
 @pytest.fixture(scope="session")

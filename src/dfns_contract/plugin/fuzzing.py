@@ -35,7 +35,9 @@ from typing import Any
 
 import pytest
 
-from dfns_contract.contract.fuzzing import BUDGETS, TRIAL_QUOTA, budget
+from dfns_contract.contract import request_plan
+from dfns_contract.contract.fuzzing import BUDGETS, TRIAL_QUOTA, batch_of, budget, focus_of
+from dfns_contract.contract.strategies import use_batch
 from dfns_contract.plugin.output import MaskedTerminal
 
 PROPERTY = "fuzz_examples"
@@ -79,6 +81,8 @@ class Fuzzing:
         config.addinivalue_line("filterwarnings", "ignore:Do not use the `random` module inside strategies"
                                 ":hypothesis.errors.HypothesisDeprecationWarning")
         self.profile = budget_name
+        request_plan.use(budget_name)  # the trial budget comes with the trial request plan
+        use_batch(batch_of(budget_name), focus_of(budget_name))
         self.suite_dir = suite_dir
         self.counts: Counter[str] = Counter()
         self.derandomized = bool(BUDGETS[budget_name].get("derandomize"))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from dfns_contract.contract import request_plan
+
 from dfns_contract.contract.catalog import Catalog
 from dfns_contract.plugin.events import case_id
 from dfns_contract.plugin.internals import hide_collected_items
@@ -53,6 +55,7 @@ class Listing:
             listed = [_listed(item, selected) for item in sorted(self.collected, key=source_order)]
             self.data = build_list(self.catalog, listed,
                                    self._target(), contract=self.catalog.contract)
+            self.data["requestPlan"] = request_plan.describe(self.catalog.contract)
             if self.json_path is not None:
                 write_file(self.json_path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
         except (ReportError, OSError) as exc:

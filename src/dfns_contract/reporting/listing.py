@@ -108,6 +108,15 @@ def _test(test: ListedTest) -> dict[str, Any]:
     return {"id": test.case_id, "nodeid": test.nodeid, "selected": test.selected}
 
 
+def plan_line(plan: dict[str, Any]) -> str:
+    """What the run will spend: its request plan and, where measured, the requests of a serial default run."""
+    cost = ("about %d requests a serial default run (measured on the reference server; each xdist worker sends "
+            "its own shared controls)" % plan["requests"]) if plan.get("requests") else "cost not measured"
+    why = ("a quota of 100 a window or less, or --dfns-hypothesis-profile trial" if plan["name"] == "trial"
+           else "no small quota seen")
+    return "request plan %s (%s; docs/request-budget.md): %s" % (plan["name"], why, cost)
+
+
 def list_lines(data: dict[str, Any], *, width: int, verbosity: int) -> list[tuple[str, dict[str, bool]]]:
     """The list as terminal lines with their markup: one line per error at ``-q``, its cases under it otherwise."""
     lines: list[tuple[str, dict[str, bool]]] = []
@@ -121,6 +130,8 @@ def list_lines(data: dict[str, Any], *, width: int, verbosity: int) -> list[tupl
         statuses = " and %d recognised statuses (no case)" % len(recognised) if recognised else ""
         lines.append(("%d documented errors%s, %d of %d tests selected · catalog %s · target %s" % (
             len(errors), statuses, tests["selected"], tests["collected"], data["catalog"]["path"], where), {}))
+        if data.get("requestPlan"):
+            lines.append((plan_line(data["requestPlan"]), {}))
     section = None
     for item in _by_status(errors, recognised):
         if verbosity >= 0 and item["section"] != section:
