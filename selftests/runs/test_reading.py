@@ -164,7 +164,10 @@ def test_a_failed_property_reads_like_a_case_and_ends_with_its_replay(failed_pro
         assert expected in failure, expected
     # Each drawn value once: named by the record (and sent by its curl), not again in Hypothesis' batch.
     drawn = re.search(r"^  drawn:    '([^']+)'$", failure, re.MULTILINE).group(1)
-    assert failure.split("  replay:")[0].count(drawn) == 2 and "batch=[(" not in failure, failure[:3000]
+    # (The curl sends it as bytes, so a value with a tab or padding reads differently there: count the record's line.)
+    before_replay = failure.split("  replay:")[0]
+    assert before_replay.count("  drawn:") == 1 and before_replay.count(drawn) <= 2, failure[:3000]
+    assert "batch=[(" not in failure, failure[:3000]
     for noise in TRACEBACK_NOISE:
         assert noise not in run.output, noise
     args = replay_args(run.stdout, "test_fuzz_valid_nonce_passes_once")
@@ -182,7 +185,7 @@ def test_the_replay_command_finds_the_same_example(failed_property) -> None:
     assert again.returncode == 1, again.output[-3000:]
 
     def found(output: str) -> tuple[str, str]:
-        tier = re.search(r"^\[fuzz X-DFNS-NONCE \(reused\), tier ([\w-]+)\]", output, re.MULTILINE).group(1)
+        tier = re.search(r"^\[fuzz X-DFNS-NONCE \(reused\), tier ([\w+-]+)\]", output, re.MULTILINE).group(1)
         examples = re.search(r"^ +(\d+) examples +\S+::test_fuzz_valid_nonce_passes_once$", output, re.MULTILINE).group(1)
         return tier, examples
 
