@@ -22,6 +22,7 @@ from dfns_contract.contract.cleanup import (
     CleanupFailed,
     RevokeAssignments,
     Undo,
+    undo_from_record,
 )
 
 if TYPE_CHECKING:
@@ -126,10 +127,6 @@ class DeleteWalletKey(_ArchiveById):
     def risk(self) -> str:
         return "may be left in use"
 
-    def restore(self, client: DfnsClient | None) -> str:
-        outcome = super().restore(client)
-        return outcome  # the key is deleted, its wallets archived
-
 
 #: Every undo a bootstrap section may hold: cleanup's (permissions) and this module's.
 BOOTSTRAP_UNDO_KINDS: dict[str, type[Undo]] = {
@@ -142,13 +139,7 @@ __all__ = ["ArchivePermission", "RevokeAssignments", "NOTHING_FOUND"]
 
 def undo_of(record: dict[str, Any]) -> Undo:
     """The undo a section entry holds; ValueError for one no kind knows."""
-    kind = BOOTSTRAP_UNDO_KINDS.get(str(record.get("kind")))
-    if kind is None:
-        raise ValueError("unknown kind of undo %r" % record.get("kind"))
-    try:
-        return kind.from_record(record)
-    except (KeyError, TypeError) as exc:
-        raise ValueError("malformed undo %r: %s" % (record, exc)) from None
+    return undo_from_record(record, BOOTSTRAP_UNDO_KINDS)
 
 
 class Ledger:

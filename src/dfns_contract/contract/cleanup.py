@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -375,9 +375,10 @@ UNDO_KINDS: dict[str, type[Undo]] = {
 }
 
 
-def undo_from_record(record: dict[str, Any]) -> Undo:
-    """An undo read back from the journal; ValueError for a record no kind knows."""
-    kind = UNDO_KINDS.get(str(record.get("kind")))
+def undo_from_record(record: dict[str, Any], kinds: Mapping[str, type[Undo]] | None = None) -> Undo:
+    """An undo read back from the journal (or another record of undos, with its ``kinds``); ValueError for a
+    record no kind knows."""
+    kind = (UNDO_KINDS if kinds is None else kinds).get(str(record.get("kind")))
     if kind is None:
         raise ValueError("unknown kind of undo %r" % record.get("kind"))
     try:
