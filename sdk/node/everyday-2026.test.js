@@ -6,7 +6,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { DfnsApiClient, DfnsError } = require('@dfns/sdk');
 const { AsymmetricKeySigner } = require('@dfns/sdk-keysigner');
-const { loadProfile, unique } = require('./lib/profile');
+const { loadProfile, unique, rejectionOf } = require('./lib/profile');
 
 const profile = loadProfile('DFNS_PROFILE');
 const baseUrl = profile.baseUrl;
@@ -18,14 +18,8 @@ function client(options = {}) {
 }
 
 /** The DfnsError `promise` rejects with, after checking it is one (the SDK's own error class). */
-async function dfnsErrorOf(promise) {
-  let caught;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof DfnsError, `expected a DfnsError, got ${caught && caught.stack}`);
-  return caught;
+function dfnsErrorOf(promise) {
+  return rejectionOf(promise, DfnsError);
 }
 
 /** A Native transfer from the seeded wallet, the profile's destination and amount. */

@@ -5,7 +5,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { DfnsApiClient, DfnsError } = require('dfns-sdk-05');
-const { loadProfile } = require('./lib/profile');
+const { loadProfile, rejectionOf } = require('./lib/profile');
 
 const profile = loadProfile('DFNS_PROFILE_2024');
 
@@ -14,14 +14,8 @@ function client(options = {}) {
 }
 
 /** The DfnsError `promise` rejects with, after checking it is one (the 0.5.x SDK's own error class). */
-async function dfnsErrorOf(promise) {
-  let caught;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof DfnsError, `expected a DfnsError, got ${caught && caught.stack}`);
-  return caught;
+function dfnsErrorOf(promise) {
+  return rejectionOf(promise, DfnsError);
 }
 
 test('0.5.x listWallets lists the seeded wallet', async () => {

@@ -23,4 +23,16 @@ function unique(prefix) {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-module.exports = { loadProfile, unique };
+/** The error `promise` rejects with, after checking it is an `ErrorClass` (each SDK version has its own DfnsError). */
+async function rejectionOf(promise, ErrorClass) {
+  const assert = require('node:assert/strict');
+  let caught;
+  await assert.rejects(promise, (error) => {
+    caught = error;
+    return true;
+  });
+  assert.ok(caught instanceof ErrorClass, `expected a ${ErrorClass.name}, got ${caught && caught.stack}`);
+  return caught;
+}
+
+module.exports = { loadProfile, unique, rejectionOf };
