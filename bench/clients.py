@@ -110,8 +110,9 @@ def raw_client_class() -> type[DfnsClient]:
         conn: http.client.HTTPConnection
 
         def send(
-            self, method: str, path: str, headers: dict[str, str], body: bytes | None
+            self, method: str, path: str, headers: dict[str, str], body: bytes | None, **retry: Any
         ) -> Exchange:
+            # ``retry``: the client's retry arguments (rebuild, chosen); one loopback connection needs none.
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
             content = response.read()
