@@ -133,7 +133,20 @@ def run_against(switch: str, kind: str, contract: str = DEFAULT_CONTRACT) -> Mat
         seconds = time.perf_counter() - started
         cases = failed_cases(report) if report.exists() else []
     tail = "\n".join(run.output.strip().splitlines()[-15:])
+    if kind == "benign" and run.returncode != 0:
+        tail = failures_section(run.output) + "\n[...]\n" + tail  # a false alarm must be diagnosable from CI's log
     return MatrixRow(switch, kind, run.returncode, cases, round(seconds, 2), tail, contract)
+
+
+def failures_section(output: str, limit: int = 12000) -> str:
+    """pytest's FAILURES and ERRORS sections of a run's output (the records of what differed), at most ``limit``
+    characters: the last 15 lines alone do not say why a benign variation failed."""
+    start = min((i for i in (output.find("= ERRORS ="), output.find("= FAILURES =")) if i >= 0), default=-1)
+    if start < 0:
+        return ""
+    end = output.find("short test summary info", start)
+    section = output[start:end if end > 0 else None]
+    return section if len(section) <= limit else section[:limit] + "\n[... %d more characters]" % (len(section) - limit)
 
 
 def format_table(rows: list[MatrixRow]) -> str:
