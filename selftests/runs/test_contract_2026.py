@@ -81,7 +81,8 @@ def test_the_first_page_fails_a_2026_server_exactly_where_they_differ(tmp_path: 
     outcome = run_versions(tmp_path, FIRST, LATEST)
     assert outcome.run.returncode == TESTS_FAILED, outcome.tail()
     verdicts = outcome.verdicts()
-    assert {error for error, verdict in verdicts.items() if verdict == "failed"} == FIRST_FAILS_ON_2026, verdicts
+    failed = {error for error, verdict in verdicts.items() if verdict == "failed"}
+    assert failed == FIRST_FAILS_ON_2026, "%s\n%s" % (verdicts, outcome.explain(failed ^ FIRST_FAILS_ON_2026))
     assert {v for e, v in verdicts.items() if e not in FIRST_FAILS_ON_2026} == {"verified", "not provoked"}, verdicts
     assert outcome.report["target"]["contract"] == LATEST
 

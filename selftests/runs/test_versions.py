@@ -82,6 +82,11 @@ class VersionRun:
     def tail(self) -> str:
         return self.run.output[-4000:]
 
+    def explain(self, unexpected: set[str]) -> str:
+        """Each unexpected entry's row of the report (its cases' failure records): why it got its verdict."""
+        rows = [json.dumps(error, indent=1)[:4000] for error in self.report["errors"] if error["id"] in unexpected]
+        return "\n".join(rows) or self.tail()
+
 
 def run_versions(tmp_path: Path, suite: str, server: str | None = None) -> VersionRun:
     """The whole suite of ``suite``'s version, as a CI gate, against an embedded server of ``server``'s (its own)."""
