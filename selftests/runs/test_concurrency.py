@@ -98,3 +98,26 @@ def test_the_documented_error_verdicts_do_not_depend_on_the_concurrency(tmp_path
     """The fast tier's representative of the sweep above: the documented-error cases alone, one fault."""
     failing = failing_at_each_concurrency(tmp_path, "useraction-unbound", "tests/test_documented_errors.py")
     assert failing["1"] == failing["8"] and failing["8"], failing
+
+
+#: The nonce race alone (20 senders), as a selection: its verdict is read, not the run's (INCOMPLETE).
+NONCE_RACE = ("-k", "one_nonce_sent_at_once", "--dfns-allow-incomplete")
+
+
+def test_a_race_behind_a_rate_limit_still_arrives_at_once(server, tmp_path) -> None:
+    """Paced at 10 a second, the race's 20 senders are counted together and leave together: spread 100 ms
+    apart, they would reach the proxy one at a time (a race no server can lose)."""
+    run, proxy = through(server, tmp_path, "--dfns-rate-limit", "10", *NONCE_RACE)
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.output[-3000:]
+    assert proxy.most_in_flight >= 10, "the race's 20 senders reached the proxy %d at a time" % proxy.most_in_flight
+
+
+@pytest.mark.parametrize("fault", ["nonce-replay-racy", None], ids=["racy-server", "control"])
+def test_a_racy_server_behind_a_rate_limit_is_still_caught(tmp_path, fault: str | None) -> None:
+    """The racy store (check, 50 ms, record) lets two senders through only if they arrive within 50 ms of each
+    other: under --dfns-rate-limit 10 a paced race would never show it. The control: a faithful server passes."""
+    junit = tmp_path / "junit.xml"
+    run = run_suite("--dfns-rate-limit", "10", "--junitxml", str(junit), *NONCE_RACE,
+                    *(("--dfns-mock-fault", fault) if fault else ()))
+    expected = ["one_nonce_sent_at_once_passes_once"] if fault else []
+    assert (run.returncode, failed_cases(junit)) == (1 if fault else 0, expected), run.output[-3000:]

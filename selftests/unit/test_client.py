@@ -77,6 +77,20 @@ class TestRateLimits:
         waits = [pacer.wait_for_slot() for _ in range(5)]
         assert waits == [0.0, 0.25, 0.25, 0.25, 0.25] and paused == [0.25] * 4
 
+    def test_a_burst_leaves_together_and_the_next_request_waits_for_all_of_it(self):
+        """A race's 4 senders take one slot together (no pause among them); the rate holds on average: the
+        request after them waits 4 intervals. The control: 4 single requests are spaced one interval each."""
+        now, paused = [100.0], []
+
+        def pause(seconds):
+            paused.append(seconds)
+            now[0] += seconds
+
+        pacer = Pacer(4.0, clock=lambda: now[0], pause=pause)
+        assert (pacer.before_burst(4), pacer.before_send()) == (0.0, 1.0) and paused == [1.0]
+        single = Pacer(4.0, clock=lambda: now[0], pause=pause)
+        assert [single.before_send() for _ in range(5)] == [0.0, 0.25, 0.25, 0.25, 0.25]
+
     def test_the_pacer_does_not_wait_when_requests_are_already_spaced(self):
         now = [0.0]
         pacer = Pacer(2.0, clock=lambda: now[0], pause=lambda s: pytest.fail("paused"))

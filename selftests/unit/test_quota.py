@@ -64,6 +64,30 @@ def test_the_remaining_requests_are_spread_over_the_window() -> None:
     assert sent[-1] <= T0 + 10  # the control: the ten left fit in the window, none had to wait for the reset
 
 
+def test_a_burst_is_counted_at_once_and_the_window_still_holds() -> None:
+    """10 left, 10 s to the reset: a race's 5 senders leave together (no pause), then the 5 left are spread
+    over what remains of the window; the control is the spread above (a request a second)."""
+    paced, fake = pacer()
+    paced.before_send()
+    paced.observe(200, headers(100, 10, T0 + 10, T0))
+    assert paced.before_burst(5) == 0.0 and fake.pauses == []
+    sent = []
+    for _ in range(5):
+        paced.before_send()
+        sent.append(fake.now)
+    assert sent[0] >= T0 + 5 - 0.01 and sent[-1] <= T0 + 10  # the burst spent half the window's share
+    assert paced.snapshot().remaining == 0
+
+
+def test_a_burst_waits_for_a_window_that_holds_all_of_it() -> None:
+    """3 left and a race of 5: the race waits for the reset rather than leave 3 now and 2 later."""
+    paced, fake = pacer()
+    paced.before_send()
+    paced.observe(200, headers(100, 3, T0 + 30, T0))
+    paced.before_burst(5)
+    assert fake.now >= T0 + 30 and paced.snapshot().remaining == 95
+
+
 def test_never_sends_at_remaining_zero_before_the_reset() -> None:
     paced, fake = pacer()
     paced.before_send()

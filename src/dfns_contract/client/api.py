@@ -107,6 +107,8 @@ class DfnsClient:
         self.in_flight = in_flight
         #: A race's sender: takes no ``in_flight`` slot (``contract/races.py``).
         self.bursting = False
+        #: Requests the pacer already counted (a race's senders leave together: ``Pacing.before_burst``).
+        self.paced_ahead = 0
         #: The run's breaker and deadline (``guard.py``), shared by every client of the process; None: unguarded.
         self.guard = guard
         #: How header names are spelled (``wire/headers.py``): the same request must work under any case.
@@ -293,7 +295,9 @@ class DfnsClient:
         settings = send_settings(self.session, self.base_url)
         settings["stream"] = True  # the body is read below, where a cut inside it is a transport failure
         with self.in_flight.slot(burst=self.bursting) if self.in_flight is not None else nullcontext():
-            if self.pacer is not None:
+            if self.paced_ahead:
+                self.paced_ahead -= 1
+            elif self.pacer is not None:
                 self.pacer.before_send()
             if self.guard is not None:
                 self.guard.before_send(method, url, headers, body)

@@ -11,6 +11,11 @@ waiting is done in turn (one sender waits at a time), so a sender held up by a
 busy machine after its slot came does not leave together with the next ones,
 as senders that had each been handed a slot in advance would: a rate limiter
 counts arrivals, not a schedule.
+
+A race is the exception: its senders must arrive together, or a server that
+checks and then records would pass. They ask once for all of them
+(``before_burst``), and the pacer keeps the average rate by waiting that many
+intervals before the next request.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from typing import Protocol
 
 
 class Pacing(Protocol):
-    """What the transport asks of a pacer: ``before_send`` each request, ``observe`` each answer."""
+    """What the transport asks of a pacer: ``before_send`` each request, ``observe`` each answer, and
+    ``before_burst`` once for a race's senders, which then leave together (``contract/races.py``)."""
 
     def before_send(self) -> float: ...
+
+    def before_burst(self, requests: int) -> float: ...
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None: ...
 
@@ -50,6 +58,17 @@ class Pacer:
 
     before_send = wait_for_slot
 
+    def before_burst(self, requests: int) -> float:
+        """Block until ``requests`` may leave together: the next slot, then ``requests`` intervals before the
+        one after them, so the rate holds on average and the race is still a race."""
+        with self._lock:
+            now = self._clock()
+            delay = max(0.0, self._next - now)
+            if delay > 0:
+                self._pause(delay)
+            self._next = self._clock() + self.interval * max(1, requests)
+        return delay
+
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         """A forced rate reads nothing from the answers (``--dfns-rate-limit auto`` does: ``quota.py``)."""
 
@@ -65,7 +84,7 @@ class InFlight:
 
     * ``slot(burst=True)``: a race's sender takes no slot: a race is a burst by
       design (``contract/races.py``; sent a few at a time, a racy server would
-      pass); the rate still paces it.
+      pass); the pacer lets its senders leave together (``before_burst``).
     * ``alone()``: a request that, on a broken server, could change what every
       other request sees (an app that deactivates itself) is sent when no other
       is on its way, and none leaves until the block ends; the thread in the

@@ -13,6 +13,9 @@ before each request (``before_send``):
   left to its reset: one request every ``(reset - now) / remaining`` seconds,
   so the run never sends at ``Remaining: 0`` before ``Reset``; when none
   remains it waits for the reset;
+* lets a race's senders leave together (``before_burst``): it waits until
+  the window has that many left and counts them all at once, since senders
+  spread over the window would no longer be a race;
 * after a 429, holds every request until ``Retry-After`` (else the reset,
   else 1 s, 2 s, 4 s… at most 60 s) has passed; a 429 without the headers
   makes it pace from then on at what got through in the last 60 s.
@@ -143,16 +146,20 @@ class QuotaPacer:
 
     def before_send(self) -> float:
         """Block until the quota lets one more request leave, and count it; returns how long it waited."""
+        return self.before_burst(1)
+
+    def before_burst(self, requests: int) -> float:
+        """Block until ``requests`` may leave together (a race's senders: ``contract/races.py``), and count them
+        all; returns how long it waited. A burst larger than the whole quota asks for all of it."""
         waited = 0.0
         while True:
             with self._state() as state:
-                wait = self._plan(state, self._clock())
+                wait = self._plan(state, self._clock(), requests)
             if wait <= 0:
                 if waited:
                     self.waited += waited
                     self.paced += 1
                 return waited
-            # A wait the quota sets (its reset, a Retry-After), not a guess; the state is read again after it.
             pause_on_rate_limit(self._pause, wait, QUOTA)
             waited += wait
 
@@ -175,8 +182,8 @@ class QuotaPacer:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _plan(self, state: QuotaState, now: float) -> float:
-        """0 and the request counted, or how long to wait before asking again."""
+    def _plan(self, state: QuotaState, now: float, requests: int = 1) -> float:
+        """0 and the ``requests`` counted (leaving together), or how long to wait before asking again."""
         if state.held > now:
             return state.held - now
         if not state.known:  # no headers: no quota to pace by; a 429 is waited out request by request
@@ -185,13 +192,13 @@ class QuotaPacer:
         if state.reset is None or now >= state.reset:  # a new window: the target's headers will correct it
             state.remaining, state.next = state.limit, now
             state.reset = now + (state.window or DOCUMENTED_WINDOW)
-        remaining = state.remaining or 0
-        if remaining <= 0:
+        remaining, needed = state.remaining or 0, max(1, min(requests, state.limit))
+        if remaining < needed:
             return state.reset + RESET_MARGIN - now
         if state.next > now:
             return state.next - now
-        state.remaining = remaining - 1
-        state.next = now + (state.reset - now) / remaining
+        state.remaining = remaining - needed
+        state.next = now + (state.reset - now) * needed / remaining
         return 0.0
 
     def _learn(self, state: QuotaState, seen: Reported, now: float) -> None:
