@@ -7,6 +7,11 @@ terminal writer, every ``--dfns-progress-interval`` seconds (10 unless told)::
 
     dfns progress: 12/40 cases done, 311 requests sent; waiting on a rate limit until 14:03:05 (the target's quota)
 
+The steps before and after the cases, which wait on a quota as long as any
+case does, say which step it is::
+
+    dfns progress: the start-up check, 4 requests sent; waiting on a rate limit until 14:03:05 (the target's quota)
+
 When: ``auto`` (the default) when the output is a terminal; ``on`` (or the
 flag alone) also when it is not (a CI log); ``off`` never; never under
 ``-qq``, whatever the option says.
@@ -36,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +65,23 @@ def enabled(mode: str, verbosity: int, isatty: bool) -> bool:
 
 def line(done: int, total: int | None, requests: int, waiting_until: float | None, waiting_for: str) -> str:
     """The progress line (the time of day a wait ends, this machine's local time)."""
-    text = "dfns progress: %d/%s cases done, %d request%s sent" % (
-        done, total if total is not None else "?", requests, "" if requests == 1 else "s")
-    if waiting_until is not None:
-        text += "; waiting on a rate limit until %s (%s)" % (
-            time.strftime("%H:%M:%S", time.localtime(waiting_until)), waiting_for)
-    return text
+    return "dfns progress: %d/%s cases done, %s%s" % (
+        done, total if total is not None else "?", _sent(requests), _wait(waiting_until, waiting_for))
+
+
+def step_line(step: str, requests: int, waiting_until: float | None, waiting_for: str) -> str:
+    """The line of a step outside the cases (the start-up check, the cleanup): what it has sent, and a wait."""
+    return "dfns progress: %s, %s%s" % (step, _sent(requests), _wait(waiting_until, waiting_for))
+
+
+def _sent(requests: int) -> str:
+    return "%d request%s sent" % (requests, "" if requests == 1 else "s")
+
+
+def _wait(until: float | None, why: str) -> str:
+    if until is None:
+        return ""
+    return "; waiting on a rate limit until %s (%s)" % (time.strftime("%H:%M:%S", time.localtime(until)), why)
 
 
 def combined(snapshots: Sequence[Snapshot], now: float) -> Snapshot:
@@ -112,6 +129,9 @@ class Progress:
         self._ticker = Ticker(interval, self.emit, "dfns progress")
         #: A copy of the terminal's file descriptor, taken while pytest's capture is off (``_original_output``).
         self._out: int | None = None
+        #: The step outside the cases under way (``during``), and the requests sent before it began.
+        self._step: str | None = None
+        self._step_from = 0
 
     @property
     def terminal(self) -> pytest.TerminalReporter | None:
@@ -177,6 +197,33 @@ class Progress:
         with self._writing:
             return (yield)
 
+    # -- the steps before and after the cases --------------------------------------------------------
+
+    @contextmanager
+    def during(self, step: str) -> Iterator[None]:
+        """A line every interval while ``step`` lasts (the start-up check, the cleanup), as while the cases run.
+
+        The start-up check comes before pytest's terminal exists: its lines go to standard output, shown when
+        that is a terminal (``auto``) or asked for (``on``)."""
+        if not self._shows_steps():
+            yield
+            return
+        with self._writing:
+            self._step, self._step_from = step, ACTIVITY.snapshot().requests
+        ticker = Ticker(self.interval, self.emit, "dfns progress (%s)" % step)
+        ticker.start()
+        try:
+            yield
+        finally:
+            ticker.stop()
+            with self._writing:
+                self._step = None
+
+    def _shows_steps(self) -> bool:
+        if self.config.pluginmanager.get_plugin("terminalreporter") is not None:
+            return self.terminal is not None
+        return enabled(self.mode, self.config.get_verbosity(), sys.stdout.isatty())
+
     # -- the line ---------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
@@ -193,22 +240,36 @@ class Progress:
     def emit(self) -> None:
         """Write one progress line on a line of its own, between pytest's writes."""
         now = self.snapshot()
-        terminal = self.terminal
         with self._writing:
-            if not self._running or terminal is None or self._out is None:
+            if self._step is not None:
+                own = ACTIVITY.snapshot()
+                text = step_line(self._step, own.requests - self._step_from, own.waiting_until, own.waiting_for)
+            elif self._running:
+                text = line(self.done, self.total, now.requests, now.waiting_until, now.waiting_for)
+            else:
+                return
+            if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+                # The start-up check: pytest's terminal does not exist yet, and nothing else writes.
+                self._write(sys.stdout.fileno(), mask(text) + "\n", sys.stdout.encoding)
+                return
+            terminal = self.terminal
+            if terminal is None or self._out is None:
                 return
             writer = terminal._tw  # pytest's TerminalWriter: the only way to know where the dot line is
-            text = mask(line(self.done, self.total, now.requests, now.waiting_until, now.waiting_for))
-            text = ("\n" if writer.width_of_current_line else "") + text + "\n"
-            try:
-                os.write(self._out, text.encode(getattr(terminal._tw, "_file", sys.stdout).encoding or "utf-8",
-                                                "replace"))
-            except (OSError, LookupError, AttributeError):
+            text = ("\n" if writer.width_of_current_line else "") + mask(text) + "\n"
+            if not self._write(self._out, text, getattr(writer, "_file", sys.stdout).encoding):
                 return
             if hasattr(writer, "_current_line"):
                 writer._current_line = ""  # pytest places its [NN%] by the width it thinks the line has
             terminal.currentfspath = None  # pytest's next result starts a line of its own
-            self.lines += 1
+
+    def _write(self, fd: int, text: str, encoding: str | None) -> bool:
+        try:
+            os.write(fd, text.encode(encoding or "utf-8", "replace"))
+        except (OSError, LookupError, AttributeError, ValueError):
+            return False
+        self.lines += 1
+        return True
 
     def pytest_unconfigure(self) -> None:
         self._ticker.stop()
@@ -260,7 +321,14 @@ class WorkerActivity:
         self._ticker.stop()
 
 
-def register(config: pytest.Config, mode: str, interval: float) -> None:
+def controller_progress(config: pytest.Config, mode: str, interval: float) -> Progress | None:
+    """The controller's lines (None: ``off``, ``-qq``, or a worker), made before the start-up check."""
+    if hasattr(config, "workerinput") or mode == "off" or config.get_verbosity() <= -2:
+        return None
+    return Progress(config, mode, interval)
+
+
+def register(config: pytest.Config, progress: Progress | None) -> None:
     """Add the controller's lines, or a local worker's writer when the controller handed it a folder."""
     if hasattr(config, "workerinput"):
         handed = config.workerinput.get(WORKERINPUT_KEY)  # type: ignore[attr-defined]
@@ -268,5 +336,15 @@ def register(config: pytest.Config, mode: str, interval: float) -> None:
             config.pluginmanager.register(WorkerActivity(config, handed["folder"], handed["interval"]),
                                           "dfns-progress-worker")
         return
-    if mode != "off" and config.get_verbosity() > -2:
-        config.pluginmanager.register(Progress(config, mode, interval), "dfns-progress")
+    if progress is not None:
+        config.pluginmanager.register(progress, PLUGIN_NAME)
+
+
+#: The controller's ``Progress`` among pytest's plugins (the cleanup finds it there).
+PLUGIN_NAME = "dfns-progress"
+
+
+def during(config: pytest.Config, step: str) -> AbstractContextManager[None]:
+    """``Progress.during`` of the run's lines, or nothing when there are none."""
+    progress = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    return progress.during(step) if isinstance(progress, Progress) else nullcontext()

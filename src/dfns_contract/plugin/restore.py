@@ -35,6 +35,7 @@ from dfns_contract.contract.journal import Change, Journal, read_journal
 from dfns_contract.plugin.options import Settings
 from dfns_contract.plugin.output import MaskedTerminal, mask
 from dfns_contract.plugin.process import interrupt_on_sigterm, restore_sigterm
+from dfns_contract.plugin.progress import during
 from dfns_contract.plugin.xdist import is_local_worker, stop_workers
 from dfns_contract.reporting.cleanup import PREFIX as SUMMARY_PREFIX
 from dfns_contract.reporting.cleanup import cleanup_view
@@ -106,6 +107,10 @@ class Restore:
             return
         self.finished = True
         self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+        with during(self.config, "the cleanup"):  # a quota's wait here is as long as anywhere
+            self._finish()
+
+    def _finish(self) -> None:
         if self.cleanup is not None:
             self.cleanup.run()  # a serial run's own undos; interrupted, its fixture is not torn down yet
         if not self.controller:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from dfns_contract.plugin.options import Settings, warn_unknown_variables
 from dfns_contract.plugin.ahead import RunAhead
 from dfns_contract.plugin.network import Network
 from dfns_contract.plugin.ordering import RunOrder
+from dfns_contract.plugin.progress import controller_progress
 from dfns_contract.plugin.progress import register as register_progress
 from dfns_contract.plugin.output import mask, mask_before_truncating, mask_lines, mask_report
 from dfns_contract.plugin.process import exit_without_freeing_the_heap, freeze_what_is_loaded
@@ -113,9 +115,15 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     controller = not hasattr(config, "workerinput")
     contacted = settings_ok = False
     doing = "reading the settings"  # what a Ctrl-C interrupts, said when it does
+    progress = None
+    start_up = ExitStack()  # the start-up check's progress lines, until it ends
     try:
         settings = Settings(config)
         settings_ok = True
+        if not settings.collect_only:
+            progress = controller_progress(config, settings.progress, settings.progress_interval)
+        if progress is not None:
+            start_up.enter_context(progress.during("the start-up check"))
         if settings.rate_limit == AUTO_RATE and not settings.collect_only:
             settings.quota_folder = quota_folder(config)  # before the preflight, whose answers show the quota
         RETRIES.budget = settings.rate_limit_budget  # the 429 budget of the detection's requests
@@ -157,6 +165,8 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
         raise pytest.UsageError(mask("--dfns-contract auto: the target did not answer the detection's requests: %s "
                                      "(the target, not its contract: try again later, or name the version with "
                                      "--dfns-contract)" % str(exc).splitlines()[0])) from None
+    finally:
+        start_up.close()
     if controller:
         warn_unknown_variables(config, os.environ)
     config.stash[SETTINGS] = settings
@@ -193,7 +203,7 @@ def activate(config: pytest.Config, suite_dir: Path) -> None:
     if settings.listing and controller:
         manager.register(Listing(config, settings, catalog), "dfns-listing")
     if not settings.collect_only:
-        register_progress(config, settings.progress, settings.progress_interval)
+        register_progress(config, progress)
 
 
 def interrupted_at_start(doing: str, contacted: bool) -> str:
