@@ -236,6 +236,7 @@ SHOWN_BY = {
     "conflict-compares-amount-only": "conflicting-to",
     "external-id-per-wallet": "conflicting-wallet",
     "duplicate-transfer-racy": "racing-transfers",
+    "wallet-404-without-details": "unknown-wallet",
     "other-org-wallet-readable": "other-org-wallet",
     "other-org-transfer-readable": "other-org-transfer",
     "other-org-user-readable": "other-org-user",

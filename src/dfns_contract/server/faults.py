@@ -378,6 +378,8 @@ _REGISTRY: tuple[Fault, ...] = (
         "an unknown wallet or one of another organisation answers 403 instead of 404",
         WALLET_NOT_FOUND=Override(status=403),
     ),
+    _fault("wallet-404-without-details", "the 404 of an unknown wallet has no details (the page's example names "
+           "the wallet and the organisation)"),
     _fault(
         "other-org-wallet-readable",
         "GET /wallets/{walletId} serves a wallet of another organisation (no tenant check)",

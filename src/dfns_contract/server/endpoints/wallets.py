@@ -120,7 +120,9 @@ def _wallet(call: Call) -> Wallet:
     wallet_id = call.param("walletId")
     wallet = call.state.world.wallets.wallet_of(call.user.org_id, wallet_id)
     if wallet is None:
-        raise ApiError(ErrorId.WALLET_NOT_FOUND, details={"walletId": wallet_id, "orgId": call.user.org_id})
+        details = {} if "wallet-404-without-details" in call.state.faults else {"walletId": wallet_id,
+                                                                                  "orgId": call.user.org_id}
+        raise ApiError(ErrorId.WALLET_NOT_FOUND, details=details)
     return wallet
 
 
