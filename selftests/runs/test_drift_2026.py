@@ -91,6 +91,21 @@ def test_todays_page_and_the_2026_catalog_agree():
 
 
 @needs_todays_page
+def test_the_details_the_2026_catalog_checks_are_those_of_the_pages_example():
+    """The drift compares the examples' messages, not their details: this keeps the catalog's copy of the
+    example's details (the 404's ``walletId`` and ``orgId``) in step with the page it was written from."""
+    from dfns_contract.reporting.drift_statuses import json_blocks
+    from dfns_contract.reporting.drift import loads_lenient
+
+    examples = [loads_lenient("\n".join(body)) for _, body in json_blocks(TODAYS_PAGE.read_text().splitlines())]
+    details = {x["error"]["status"]: sorted(x["error"]["details"]) for x in examples
+               if isinstance(x, dict) and isinstance(x.get("error"), dict) and "details" in x["error"]}
+    checked = {e.status: sorted(e.body["properties"]["error"]["properties"]["details"]["required"])
+               for e in load_contract(LATEST).errors if e.body and e.message is not None and e.status in details}
+    assert details == {404: ["orgId", "walletId"]} and checked == details, (details, checked)
+
+
+@needs_todays_page
 @pytest.mark.parametrize("version", ["2024-08-19", "2025-02-07"])
 def test_a_page_of_the_other_form_is_one_sentence(version: str):
     with pytest.raises(DriftError, match="this page is in today's API Errors page's form") as caught:
