@@ -162,6 +162,10 @@ PROBES: dict[str, Probe] = {
         c.admin.request("PUT", "/auth/apps/%s/activate" % c.server.profile["otherAppId"])),
     "malformed-json": lambda c: observe(c.admin.send(
         "POST", "/auth/action/init", {"Authorization": "Bearer " + c.server.profile["authToken"]}, b"{")),
+    "invalid-value": lambda c: observe(c.admin.request("POST", "/auth/action/init", {
+        "userActionPayload": "{}", "userActionHttpMethod": "PATCH", "userActionHttpPath": "/wallets"})),
+    "wrong-type": lambda c: observe(c.admin.request("POST", "/auth/action/init", {
+        "userActionPayload": {}, "userActionHttpMethod": "GET", "userActionHttpPath": "/wallets"})),
     "unknown-app": lambda c: observe(c.admin.request("GET", "/auth/apps/" + UNKNOWN_APP)),
     "unknown-wallet": lambda c: observe(c.admin.request("GET", "/wallets/" + UNKNOWN_WALLET)),
     "unknown-user": lambda c: observe(c.admin.request("GET", "/auth/users/" + UNKNOWN_USER)),
@@ -224,6 +228,8 @@ SHOWN_BY = {
     "odd-bytes-500": "odd-bytes",
     "unknown-user-status": "unknown-user",
     "malformed-json-500": "malformed-json",
+    "field-choices-unchecked": "invalid-value",
+    "field-types-unchecked": "wrong-type",
     "duplicate-transfer-created-twice": "replayed-transfer",
     "conflict-without-duplicate": "conflicting-transfer",
     "conflict-accepted": "conflicting-transfer",
@@ -271,6 +277,7 @@ def test_clean_server_answers_the_probes_as_today_documents(observations):
     assert clean["replayed-transfer"] == "first" and clean["racing-transfers"] == 1
     expected = {"no-token": 401, "alg-none": 401, "foreign-signature": 401, "expired-token": 401,
                 "embedded-jwk": 401, "forbidden": 403, "no-user-action": 403, "malformed-json": 400,
+                "invalid-value": 400, "wrong-type": 400,
                 "unknown-app": 404, "unknown-wallet": 404, "unknown-user": 404, "conflicting-transfer": 409,
                 "unbound-user-action": 403, "user-action-of-another-principal": 403,
                 "permission-assigned-twice": 409, "post-without-user-action": 403,

@@ -12,8 +12,11 @@ because the client sends the headers its version lists.
 The recipes here:
 
 * ``invalid-body``: Create User Action Signature Challenge with a malformed
-  JSON body, or without a required field. Its control creates a challenge for
-  a request the suite never sends: nothing changes.
+  JSON body, without a required field, with a value outside a field's
+  documented ones (``userActionHttpMethod``: POST, PUT, DELETE or GET) or of
+  another type (``userActionPayload`` an object, not its JSON text): the
+  page's three causes. Its control creates a challenge for a request the suite
+  never sends: nothing changes.
 * ``unknown-user``, ``unknown-wallet``: a read of an id no org has, next to the
   read of the profile's user or wallet.
 * ``external-id-conflict``: the API idempotency page
@@ -75,10 +78,23 @@ def _missing_field(ctx: RecipeContext) -> Exchange:
     return ctx.principal().request("POST", ACTION_INIT, body)
 
 
-#: Bodies the reference's 400 is about: (context) → the faulty request's exchange.
+def _invalid_value(ctx: RecipeContext) -> Exchange:
+    """A method outside the ones the endpoint documents (its OpenAPI enum: POST, PUT, DELETE, GET)."""
+    return ctx.principal().request("POST", ACTION_INIT, {**_action_init_body(ctx), "userActionHttpMethod": "PATCH"})
+
+
+def _wrong_type(ctx: RecipeContext) -> Exchange:
+    """The payload as an object, where the endpoint documents a string (the JSON text of the signed body)."""
+    return ctx.principal().request("POST", ACTION_INIT, {**_action_init_body(ctx), "userActionPayload": {}})
+
+
+#: Bodies the reference's 400 is about ("missing required fields; invalid field values or types; malformed JSON
+#: body"): (context) → the faulty request's exchange.
 BAD_BODIES: dict[str, Callable[[RecipeContext], Exchange]] = {
     "malformed-json": _malformed_json,
     "missing-field": _missing_field,
+    "invalid-value": _invalid_value,
+    "wrong-type": _wrong_type,
 }
 
 

@@ -400,6 +400,8 @@ _REGISTRY: tuple[Fault, ...] = (
         USER_NOT_FOUND=Override(status=400),
     ),
     _fault("malformed-json-500", "a body that is not JSON crashes the request: 500"),
+    _fault("field-types-unchecked", "a body field of the wrong type is not refused (the handler fails on it: 500)"),
+    _fault("field-choices-unchecked", "a body field's value outside its documented values is accepted"),
     _fault(
         "duplicate-transfer-created-twice",
         "the identical transfer request sent again creates a second transfer (200 with a new id)",

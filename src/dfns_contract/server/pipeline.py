@@ -71,7 +71,7 @@ from .header_names import header_reader
 from .state import ServerState
 from .stores import AnswerCache, OneTimeStore, PerConnection
 from .tokens import InvalidToken, TokenKind, Verification
-from .validation import Field, parse_body, validate
+from .validation import CHOICES, TYPES, Field, parse_body, validate
 from .world import Application, Principal
 
 #: HTTP optional whitespace (RFC 9110 §5.5): all a server may strip around a field value.
@@ -206,6 +206,9 @@ class Pipeline:
         self.app_id_header = version.requires_app_id
         self.flows_need_user_action = version.flows_need_user_action
         self.json_crashes = "malformed-json-500" in faults
+        self.unchecked_fields = frozenset(
+            kind for kind, switch in ((TYPES, "field-types-unchecked"), (CHOICES, "field-choices-unchecked"))
+            if switch in faults)
         self.nonce_replay = "nonce-replay-off" not in faults
         self.nonce_racy = "nonce-replay-racy" in faults
         self.nonce_keyed_by_text = "nonce-replay-by-encoding" in faults
@@ -464,7 +467,7 @@ class Pipeline:
             if self.json_crashes:
                 raise MalformedJsonCrash("the request body is not a JSON object") from None
             raise
-        validate(body, endpoint.fields)
+        validate(body, endpoint.fields, self.unchecked_fields)
         return body
 
     # -- 6. user action ----------------------------------------------------------
