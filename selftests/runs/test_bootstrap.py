@@ -121,3 +121,23 @@ def test_bad_input_is_one_line_with_exit_4(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["bootstrap"])
     assert usage.value.code == 2
+
+
+@pytest.mark.parametrize("policies", [False, True], ids=["no-policy", "control"])
+def test_policy_id_is_read_from_the_orgs_policies_or_left_absent_saying_how(tmp_path, capsys, policies: bool):
+    """policyId is read (List Policies), never created: an org without a policy leaves it absent with what to do.
+    The control: the seeded policy is the one written."""
+    with start_server(contract="2026") as server:
+        if not policies:
+            server.state.world.approvals._policies.clear()  # an org that never made a policy
+        code, out = bootstrap(server, tmp_path, "2026")
+        printed = capsys.readouterr().out
+        assert code == 0, printed
+        profile = json.loads(out.read_text())
+        absent = {key: entry["how"] for entry in profile["bootstrap"]["absent"] for key in entry["keys"]}
+        if policies:
+            assert profile["policyId"] == server.profile["policyId"] and "policyId" not in absent
+        else:
+            assert "policyId" not in profile and "GET /v2/policies is empty" in absent["policyId"], printed
+            assert "policyId: the org has no policy to read" in printed
+        assert main(["teardown", str(out)]) == 0

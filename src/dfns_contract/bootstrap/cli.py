@@ -17,7 +17,7 @@ from typing import Any
 from dfns_contract.bootstrap.admin import UsageProblem, read_admin
 from dfns_contract.bootstrap.creations import SECTION, Ledger, undo_of
 from dfns_contract.bootstrap.plan import Plan, plan_for
-from dfns_contract.bootstrap.steps import STEP_KEYS, STEPS, Context, StepFailed
+from dfns_contract.bootstrap.steps import NOT_FOUND, STEP_KEYS, STEPS, Context, StepFailed
 from dfns_contract.client import DfnsClient, KeySigner
 from dfns_contract.client.exchange import EnvironmentFailure, FlowError
 from dfns_contract.client.secrets import mask, remember_received
@@ -134,6 +134,8 @@ def bootstrap(args: argparse.Namespace) -> int:
     for entry in section["created"]:
         say("  created %s" % undo_of(entry).description)
     section["absent"] = [{"keys": list(keys), "how": how} for keys, how in plan.absent]
+    not_found = [k for k in plan.needed if k in NOT_FOUND and k not in ledger.profile and not failed]
+    section["absent"] += [{"keys": [k], "how": NOT_FOUND[k]} for k in not_found]
     unplanned = [k for k in plan.needed if k not in ledger.profile and k not in STEP_KEYS
                  and not any(k in keys for keys, _ in plan.absent)]
     if unplanned:

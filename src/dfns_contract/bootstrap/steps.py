@@ -215,6 +215,21 @@ def wallets(ctx: Context) -> None:
                    otherTransferTo=second["address"], transferAmount="1")
 
 
+def policy(ctx: Context) -> None:
+    """A policy of the org to read (List Policies: read-only, nothing created); an org without one has none
+    to give, and the key stays absent (``NOT_FOUND``)."""
+    listed = _body(ctx.admin.request("GET", "/v2/policies"), "list policies")
+    ids = [item.get("id") for item in listed.get("items") or () if isinstance(item, dict)]
+    if ids and isinstance(ids[0], str) and ids[0]:
+        ctx.ledger.set(policyId=ids[0])
+
+
+#: What a person does when a step finds nothing to read for a key (it creates nothing for it).
+NOT_FOUND = {
+    "policyId": "the org has no policy to read (GET /v2/policies is empty): create one (an archived policy "
+                "holds nothing) and give its id",
+}
+
 #: The steps, each with the keys it provides: run when the version needs any of them.
 STEPS: tuple[tuple[tuple[str, ...], Callable[[Context], None]], ...] = (
     (("otherAppId",), other_app),
@@ -224,5 +239,6 @@ STEPS: tuple[tuple[tuple[str, ...], Callable[[Context], None]], ...] = (
     (("endUserUsername", "endUserId", "registeredUsername", "deactivatedUsername", "credentiallessUsername",
       "archivedUserAuthToken"), end_users),
     (("walletId", "otherWalletId", "transferTo", "otherTransferTo"), wallets),
+    (("policyId",), policy),
 )
 STEP_KEYS = frozenset(key for provided, _ in STEPS for key in provided)

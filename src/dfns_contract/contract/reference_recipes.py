@@ -17,8 +17,8 @@ The recipes here:
   another type (``userActionPayload`` an object, not its JSON text): the
   page's three causes. Its control creates a challenge for a request the suite
   never sends: nothing changes.
-* ``unknown-user``, ``unknown-wallet``: a read of an id no org has, next to the
-  read of the profile's user or wallet.
+* ``unknown-user``, ``unknown-wallet``, ``unknown-policy``: a read of an id no
+  org has, next to the read of the profile's user, wallet or policy.
 * ``external-id-conflict``: the API idempotency page
   (``dfns-docs-2024-10/advanced-topics/api-idempotency.md``). A transfer with
   a new ``externalId`` (control), the identical request again (control: 200
@@ -124,6 +124,11 @@ def unknown_user(ctx: RecipeContext, variant: str | None) -> Trial:
 @recipe("unknown-wallet", needs=TOKEN + ("walletId",))
 def unknown_wallet(ctx: RecipeContext, variant: str | None) -> Trial:
     return _read_unknown(ctx, ctx.path("/wallets/{walletId}"), "/wallets/" + unknown_id("wa"))
+
+
+@recipe("unknown-policy", needs=TOKEN + ("policyId",))
+def unknown_policy(ctx: RecipeContext, variant: str | None) -> Trial:
+    return _read_unknown(ctx, ctx.path("/v2/policies/{policyId}"), "/v2/policies/" + unknown_id("plc"))
 
 
 #: Another organisation's resources, read with this organisation's token (fault) and with the owner's (control):

@@ -51,11 +51,35 @@ def check_activities(activities: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class Policy:
-    """An ``AlwaysTrigger`` / ``RequestApproval`` policy of one org on one activity kind."""
+    """An ``AlwaysTrigger`` / ``RequestApproval`` policy of one org on one activity kind; an ``Archived`` one
+    holds nothing (the seeded one Get Policy reads)."""
 
     policy_id: str
     org_id: str
     activity_kind: str
+    name: str = "Approval required"
+    status: str = "Active"
+    date_created: datetime | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.status == "Active"
+
+    def to_json(self) -> dict[str, Any]:
+        """As Get Policy answers: the Create Policy body (name, activityKind, rule, action) and id, status,
+        dates. No approver is named (``approvers`` is optional on the Create Policy page)."""
+        date = iso_now(self.date_created) if self.date_created is not None else None
+        return {
+            "id": self.policy_id,
+            "name": self.name,
+            "activityKind": self.activity_kind,
+            "rule": {"kind": "AlwaysTrigger"},
+            "action": {"kind": "RequestApproval", "approvalGroups": [{"quorum": 1, "approvers": {}}],
+                       "autoRejectTimeout": None},
+            "status": self.status,
+            "dateCreated": date,
+            "dateUpdated": date,
+        }
 
 
 @dataclass
@@ -123,18 +147,30 @@ class ApprovalStore:
     """The policies of each org, the approvals they opened and the change requests pending."""
 
     def __init__(self) -> None:
-        self._policies: dict[tuple[str, str], Policy] = {}
+        self._policies: dict[str, Policy] = {}
+        self._holding: dict[tuple[str, str], Policy] = {}
         self._approvals: dict[str, Approval] = {}
         self._pending: dict[str, ChangeRequest] = {}
 
-    def add_policy(self, org_id: str, activity_kind: str) -> Policy:
-        policy = Policy(new_id("plc"), org_id, activity_kind)
-        self._policies[(org_id, activity_kind)] = policy
+    def add_policy(self, org_id: str, activity_kind: str, *, name: str = "Approval required",
+                   status: str = "Active", now: datetime | None = None) -> Policy:
+        policy = Policy(new_id("plc"), org_id, activity_kind, name, status, now)
+        self._policies[policy.policy_id] = policy
+        if policy.holds:
+            self._holding[(org_id, activity_kind)] = policy
         return policy
 
     def policy_for(self, org_id: str, activity_kind: str) -> Policy | None:
-        """The org's policy on this activity kind: the request is held if there is one."""
-        return self._policies.get((org_id, activity_kind))
+        """The org's active policy on this activity kind: the request is held if there is one."""
+        return self._holding.get((org_id, activity_kind))
+
+    def policy_of(self, org_id: str, policy_id: str) -> Policy | None:
+        """Get Policy: the org's policy of that id (another org's is as unknown as a missing one)."""
+        policy = self._policies.get(policy_id)
+        return policy if policy is not None and policy.org_id == org_id else None
+
+    def policies_of(self, org_id: str) -> list[Policy]:
+        return [policy for policy in self._policies.values() if policy.org_id == org_id]
 
     def open(self, policy: Policy, initiator_id: str, activity: dict[str, Any], now: datetime) -> Approval:
         """Record a new pending approval of ``activity`` (``{"kind": …, …}``) under ``policy``."""

@@ -56,6 +56,7 @@ class ErrorId(str, enum.Enum):
     ASSIGNMENT_NOT_FOUND = "AssignmentNotFound"
     PERMISSION_ALREADY_ASSIGNED = "PermissionAlreadyAssigned"
     APPROVAL_NOT_FOUND = "ApprovalNotFound"
+    POLICY_NOT_FOUND = "PolicyNotFound"
     # The server's limits (settings.py): what one request may cost.
     MALFORMED_REQUEST = "MalformedRequest"
     REQUEST_TIMEOUT = "RequestTimeout"
@@ -122,6 +123,8 @@ ERRORS: Mapping[ErrorId, ErrorSpec] = {
         409, "permission already assigned to this identity", documented=False
     ),
     ErrorId.APPROVAL_NOT_FOUND: ErrorSpec(404, "approval not found", documented=False),
+    # Today's page: a 404 for an incorrect "wallet, user, or policy ID"; no message given: the server's words.
+    ErrorId.POLICY_NOT_FOUND: ErrorSpec(404, "policy not found", documented=False),
     ErrorId.MALFORMED_REQUEST: ErrorSpec(400, "malformed HTTP request", documented=False),
     ErrorId.REQUEST_TIMEOUT: ErrorSpec(
         408, "the request did not arrive in time", documented=False

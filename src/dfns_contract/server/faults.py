@@ -399,6 +399,11 @@ _REGISTRY: tuple[Fault, ...] = (
         "an unknown user answers 400 instead of 404",
         USER_NOT_FOUND=Override(status=400),
     ),
+    _fault(
+        "unknown-policy-status",
+        "an unknown policy answers 400 instead of 404",
+        POLICY_NOT_FOUND=Override(status=400),
+    ),
     _fault("malformed-json-500", "a body that is not JSON crashes the request: 500"),
     _fault("field-types-unchecked", "a body field of the wrong type is not refused (the handler fails on it: 500)"),
     _fault("field-choices-unchecked", "a body field's value outside its documented values is accepted"),

@@ -6,7 +6,8 @@ registration code and one whose code has expired, two wallets on one network
 and two addresses there to transfer to: every scenario of the contract suite has a subject. The
 admin holds the Auth:*, Wallets:* and Permissions:* operations; the limited user neither
 Auth:Apps:Update nor any Wallets:* or Permissions:* one. The org's permissions are
-Dfns-managed (immutable); its policies are those ``Settings.policies`` names. Besides, a token of the admin that
+Dfns-managed (immutable); its policies are those ``Settings.policies`` names, and an archived one that
+holds nothing, for Get Policy to read. Besides, a token of the admin that
 has expired, and a second organisation with an application, an admin of its
 own (the same operations), a wallet with a transfer and an end user, whose
 token this org's applications must refuse and whose resources (application,
@@ -107,6 +108,8 @@ class Seeded:
     #: wallet and other body).
     other_wallet_id: str
     other_transfer_to: str
+    #: A policy of the org for Get Policy to read (archived: it holds nothing).
+    policy_id: str
 
     def profile(self, base_url: str) -> dict[str, Any]:
         """The target profile (schemas/profile.json), every key filled."""
@@ -142,6 +145,7 @@ class Seeded:
             "transferAmount": TRANSFER_AMOUNT,
             "otherWalletId": self.other_wallet_id,
             "otherTransferTo": self.other_transfer_to,
+            "policyId": self.policy_id,
             **self.flows.profile(),
         }
 
@@ -169,7 +173,7 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
     org_id = new_id("or")
     admin_permission = _add_permission(world, org_id, "AuthAdmin", ADMIN_OPERATIONS, now)
     limited_permission = _add_permission(world, org_id, "AuthReader", frozenset(LIMITED_OPERATIONS), now)
-    _add_policies(world, org_id, settings.policies)
+    _add_policies(world, org_id, settings.policies, now)
     rp_id = settings.rp_id
     app = _add_app(world, org_id, "Reference App", rp_id, settings.app_origin, admin_permission)
     other = _add_app(
@@ -208,6 +212,8 @@ def seed_world(world: World, tokens: TokenService, settings: Settings, clock: Cl
         transfer_to=_address_on(WALLET_NETWORK),
         other_wallet_id=_seed_wallet(world, org_id, now, "Other Reference Wallet"),
         other_transfer_to=_address_on(WALLET_NETWORK),
+        policy_id=world.approvals.add_policy(org_id, "Permissions:Assign", name="Reference Policy",
+                                             status="Archived", now=now).policy_id,
     )
 
 
@@ -219,10 +225,10 @@ def _add_permission(
                                            date_created=now, date_updated=now))
 
 
-def _add_policies(world: World, org_id: str, activities: tuple[str, ...]) -> None:
+def _add_policies(world: World, org_id: str, activities: tuple[str, ...], now: datetime) -> None:
     """The org's policies: each named activity held for approval (``Settings.policies``)."""
     for activity in activities:
-        world.approvals.add_policy(org_id, activity)
+        world.approvals.add_policy(org_id, activity, now=now)
 
 
 def _seed_wallet(world: World, org_id: str, now: datetime, name: str) -> str:

@@ -61,6 +61,7 @@ PERMISSION_OPERATIONS = (
     "Permissions:Read",
     "Permissions:Revoke",
     "Policies:Approvals:Read",
+    "Policies:Read",
 )
 
 _CODE_ALPHABET = string.digits + string.ascii_uppercase

@@ -13,6 +13,7 @@ from . import (
     keys,
     login,
     permissions,
+    policies,
     policy_approvals,
     recovery,
     registration,
@@ -35,5 +36,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *wallets.ENDPOINTS,
     *keys.ENDPOINTS,
     *permissions.ENDPOINTS,
+    *policies.ENDPOINTS,
     *policy_approvals.ENDPOINTS,
 )
