@@ -55,6 +55,7 @@ SUITE_FLOORS = {
     "assignment-list.json": 1,
     "wallet.json": 1,
     "assignment.json": 1,
+    "policy.json": 1,
 }
 
 
@@ -86,7 +87,8 @@ def checked(responses: Iterable[CapturedResponse]) -> list[Checked]:
 
 def tour(server: RunningServer) -> None:
     """What the suite does not ask: create (delegated, with an externalId) and list wallets, read a
-    permission, and, with every activity held, the 202s, the pending change requests and the approvals."""
+    permission, list the policies, and, with every activity held, the 202s, the pending change requests and
+    the approvals."""
     sender, profile = admin(server), server.profile
     approvals = []
 
@@ -117,6 +119,8 @@ def tour(server: RunningServer) -> None:
     assert "pendingChangeRequest" in ok(sender.request("GET", path))
     assert any("pendingChangeRequest" in a for a in ok(sender.request("GET", path + "/assignments"))["items"])
     ok(sender.request("GET", "/permissions"))
+    ok(sender.request("GET", "/v2/policies"))  # the seeded archived policy and the held activities' ones
+    ok(sender.request("GET", "/v2/policies/%s" % profile["policyId"]))
     for approval_id in approvals:
         ok(sender.request("GET", "/v2/policy-approvals/%s" % approval_id))
 
@@ -191,6 +195,17 @@ def test_a_wallet_without_its_key_id_is_reported(tour_answers):
     assert wallet["signingKey"]["id"].startswith("key-")
     del wallet["signingKey"]["id"]
     assert first_problem("wallet.json", wallet) == "signingKey: 'id' is required"
+
+
+def test_a_request_approval_policy_without_its_groups_is_reported(tour_answers):
+    """The SDK's RequestApproval action requires its approval groups, each with a quorum; a Block needs none."""
+    policy = next(a.body for a in tour_answers if a.schema == "policy.json")
+    assert policy["action"]["kind"] == "RequestApproval" and first_problem("policy.json", policy) is None
+    del policy["action"]["approvalGroups"][0]["quorum"]
+    assert first_problem("policy.json", policy) == "action/approvalGroups/0: 'quorum' is required"
+    del policy["action"]["approvalGroups"]
+    assert first_problem("policy.json", policy) == "action: 'approvalGroups' is required"
+    assert first_problem("policy.json", {**policy, "action": {"kind": "Block"}}) is None
 
 
 def test_the_2024_shapes_fail_todays_schemas():
