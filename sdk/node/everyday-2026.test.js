@@ -84,6 +84,20 @@ test('getWallet of an unknown wallet is a 404 DfnsError', async () => {
   assert.equal(error.context.body.error.details.walletId, unknown);
 });
 
+test('getPolicy returns the seeded policy; an unknown one is a 404 DfnsError', async () => {
+  const policies = client().policies;
+  const policy = await policies.getPolicy({ policyId: profile.policyId });
+  assert.equal(policy.id, profile.policyId);
+  assert.ok(['Active', 'Archived'].includes(policy.status));
+  const listed = await policies.listPolicies({});
+  assert.ok(listed.items.some((item) => item.id === profile.policyId), 'the seeded policy is listed');
+  const unknown = 'plc-00000-00000-0000000000000000';
+  const error = await dfnsErrorOf(policies.getPolicy({ policyId: unknown }));
+  assert.equal(error.httpStatus, 404);
+  assert.equal(error.context.body.error.status, 404);
+  assert.equal(error.context.body.error.details.policyId, unknown);
+});
+
 test('a bad token is a 401 DfnsError (the good one lists: see listWallets)', async () => {
   const error = await dfnsErrorOf(client({ authToken: `${profile.authToken}x` }).wallets.listWallets());
   assert.equal(error.httpStatus, 401);
