@@ -13,6 +13,7 @@ import json
 import pytest
 
 from dfns_contract.client import DfnsClient
+from dfns_contract.client.exchange import FlowError
 from dfns_contract.server.contracts import CONTRACTS, faults_judged_by, judged_by
 from dfns_contract.server.faults import FAULTS, FaultKind
 from dfns_contract.server.runner import RunningServer, start_server
@@ -263,3 +264,23 @@ def test_delegated_login_is_a_flow_and_needs_no_user_action(server):
         got = service_account(first_edit).request(
             "POST", "/auth/login/delegated", {"username": first_edit.profile["registeredUsername"]})
         assert got.status == 403
+
+
+@pytest.mark.parametrize("origin, signs", [("appOrigin", True), ("https://elsewhere.example", False)],
+                         ids=["the-orgs-origin", "another-site"])
+def test_the_first_app_switched_off_does_not_move_where_the_org_signs(origin: str, signs: bool):
+    """With no app id, signatures are judged by the org's first app's origin, whether it is switched on or
+    not: the first page's suite switches it off for a moment (app-modifies-own-state) while its other process
+    signs. The control: a signature made for another site is still refused."""
+    with start_server(contract=TODAY) as server:
+        p = server.profile
+        sender = admin(server)
+        assert sender.request("PUT", "/auth/apps/%s/deactivate" % p["appId"], sign=True).status == 200
+        sender.app_origin = p["appOrigin"] if origin == "appOrigin" else origin
+        if signs:
+            signed = sender.request("PUT", "/auth/apps/%s/activate" % p["appId"], sign=True)
+            assert signed.status == 200, signed.text
+        else:
+            with pytest.raises(FlowError) as refused:
+                sender.request("PUT", "/auth/apps/%s/activate" % p["appId"], sign=True)
+            error_of(refused.value.exchange, 401)  # Create User Action Signature refused the origin

@@ -295,9 +295,12 @@ class World:
         return [a for a in self.apps.values() if a.org_id == org_id and not a.is_archived]
 
     def home_app(self, org_id: str) -> Application | None:
-        """The org's first live, active application: whose relying party and origin a request that
-        names no application (today's reference) is judged by."""
-        return next((a for a in self.apps_of(org_id) if a.is_active), None)
+        """The org's first live application: whose relying party and origin a request that names no
+        application (today's reference) is judged by. Switched off or not: an application's state is not
+        where the org's users sign, and a first app switched off for a moment (the first page's
+        app-modifies-own-state case, run against a 2026 server) would otherwise refuse every signature
+        made in that moment by another process of the run."""
+        return next(iter(self.apps_of(org_id)), None)
 
     def app_named(self, org_id: str, name: str) -> Application | None:
         return next((a for a in self.apps_of(org_id) if a.name == name), None)
