@@ -197,7 +197,9 @@ def test_the_whole_suite_through_the_proxy_passes(through):
     """The control of the runs above: the same proxy, forwarding everything."""
     run, proxy = through(forward_all, "--dfns-timeout", "1", "--dfns-require-all")
     assert run.returncode == 0 and "dfns verdict: PASSED" in run.stdout, run.output[-3000:]
-    assert proxy.forwarded > 400 and set(proxy.counts) == {"forwarded"}
+    # A default run sends about 390 to 435 requests (the replay model's random walks vary in length; 395
+    # was seen): well over 300 shows the whole suite went through the proxy.
+    assert proxy.forwarded > 300 and set(proxy.counts) == {"forwarded"}, dict(proxy.counts)
 
 
 #: A state-changing error's cases (about 1 s at 20 ms a request), then two properties (about 3 s), one request
