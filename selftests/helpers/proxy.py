@@ -115,11 +115,13 @@ FORWARD, HANG, RESET = Forward(), Hang(), Reset()
 
 @dataclass(frozen=True)
 class Request:
-    """What a policy decides on: the request's number (1, 2, … in arrival order), method and path."""
+    """What a policy decides on: the request's number (1, 2, … in arrival order), method, path, and the
+    names of its headers, lower-cased (which one-time values it carries)."""
 
     number: int
     method: str
     path: str
+    header_names: frozenset[str] = frozenset()
 
 
 Policy = Callable[[Request], Action]
@@ -278,7 +280,8 @@ class FaultProxy:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                request = Request(proxy._number(), self.command, self.path)
+                request = Request(proxy._number(), self.command, self.path,
+                                  frozenset(name.lower() for name in self.headers.keys()))
                 with proxy._lock:
                     proxy.received.append((request.number, self.command, self.path, dict(self.headers.items())))
                 proxy._arrived(True)
